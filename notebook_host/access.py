@@ -1,0 +1,102 @@
+"""Where access to a notebook is decided: one function for page, API and socket.
+
+An access rule is parsed once, when the URLconf is imported, so a typo fails
+at startup. :func:`decide` is the only place a rule is evaluated.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import Http404
+
+if TYPE_CHECKING:
+    from .registry import Notebook
+
+NAMED_RULES = ("public", "login", "staff", "superuser")
+
+
+class Decision(enum.Enum):
+    ALLOW = "allow"
+    #: Anonymous and not allowed: send to login (page) or answer 401.
+    LOGIN = "login"
+    #: Signed in and not allowed, or hidden: answer 404.
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """A parsed ``access=`` value; ``test`` is ``(user, notebook) -> bool``."""
+
+    label: str
+    test: Callable[[Any, Any], Any] | None = None
+    permission: str | None = None
+
+    async def allows(self, user: Any, notebook: Notebook) -> bool:
+        if self.label == "public":
+            return True
+        if not user.is_authenticated or not user.is_active:
+            return False
+        if self.label == "login":
+            return True
+        if self.label == "staff":
+            return bool(user.is_staff or user.is_superuser)
+        if self.label == "superuser":
+            return bool(user.is_superuser)
+        if self.permission is not None:
+            return bool(await user.ahas_perm(self.permission))
+        raise AssertionError(f"unhandled rule {self.label}")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class CallableRule(AccessRule):
+    """A project callable; sync ones run in a thread so they may use the ORM."""
+
+    async def allows(self, user: Any, notebook: Notebook) -> bool:
+        assert self.test is not None
+        if inspect.iscoroutinefunction(self.test):
+            result = await self.test(user, notebook)
+        else:
+            result = await sync_to_async(self.test)(user, notebook)
+            if inspect.isawaitable(result):
+                result = await result
+        return bool(result)
+
+
+def parse_rule(value: Any, *, where: str) -> AccessRule:
+    """Turn an ``access=`` value into a rule, or fail naming ``where``."""
+    if callable(value):
+        name = getattr(value, "__qualname__", repr(value))
+        return CallableRule(label=f"callable:{name}", test=value)
+    if isinstance(value, str):
+        if value in NAMED_RULES:
+            return AccessRule(label=value)
+        app_label, dot, codename = value.partition(".")
+        if dot and app_label and codename and "." not in codename:
+            return AccessRule(label=value, permission=value)
+    raise ImproperlyConfigured(
+        f"{where}: unknown access value {value!r}. Use one of "
+        f"{', '.join(repr(r) for r in NAMED_RULES)}, a permission "
+        "'app_label.codename', or a callable (user, notebook) -> bool."
+    )
+
+
+async def decide(user: Any, notebook: Notebook) -> Decision:
+    """Decide whether ``user`` may use ``notebook``; the single access check."""
+    try:
+        allowed = await notebook.access.allows(user, notebook)
+    except Http404:
+        return Decision.NOT_FOUND
+    except PermissionDenied:
+        allowed = False
+    if allowed:
+        return Decision.ALLOW
+    if not user.is_authenticated:
+        return Decision.LOGIN
+    return Decision.NOT_FOUND

@@ -1,0 +1,32 @@
+"""The project's ASGI application: Django for HTTP, Channels for websockets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
+    """Django's ASGI app plus notebook websockets, behind origin and auth checks.
+
+    ``websocket_urlpatterns`` are the project's own socket routes, tried
+    before the notebook routes.
+    """
+    from django.core.asgi import get_asgi_application as django_asgi
+
+    http = django_asgi()  # sets Django up before Channels imports models
+
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+
+    from . import marimo_adapter
+    from .routing import websocket_urlpatterns as notebook_routes
+
+    marimo_adapter.initialise()
+    routes = [*(websocket_urlpatterns or []), *notebook_routes]
+    return ProtocolTypeRouter(
+        {
+            "http": http,
+            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routes))),
+        }
+    )

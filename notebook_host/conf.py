@@ -1,0 +1,86 @@
+"""notebook_host settings: one ``NOTEBOOK_HOST`` dict laid over defaults.
+
+Read through :func:`get_config`, cached, and reset when a test overrides the
+setting, in the manner of django-debug-toolbar.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # Access rule for notebooks that do not name one.
+    "DEFAULT_ACCESS": "login",
+    # Per-notebook options; notebook(..., include_code=True) overrides.
+    "INCLUDE_CODE": False,
+    "SESSION_TTL": 120,
+    "SHOW_TRACEBACKS": False,
+    "REDIRECT_CONSOLE_TO_BROWSER": False,
+    "HTML_HEAD": "",
+    "QUIET": False,
+    "SKEW_PROTECTION": True,
+    # marimo's asset_url: where the frontend loads its assets from.
+    "ASSET_URL": None,
+    # Dotted paths to hooks, imported on first use.
+    "USER_INFO": "notebook_host.userinfo.default_user_info",
+    "REQUEST_META": None,
+    # Seconds shutdown waits for kernels to close.
+    "SHUTDOWN_TIMEOUT": 3.0,
+}
+
+#: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).
+OPTION_KEYS: tuple[str, ...] = (
+    "INCLUDE_CODE",
+    "SESSION_TTL",
+    "SHOW_TRACEBACKS",
+    "REDIRECT_CONSOLE_TO_BROWSER",
+    "HTML_HEAD",
+    "QUIET",
+    "SKEW_PROTECTION",
+    "ASSET_URL",
+)
+
+
+@cache
+def get_config() -> dict[str, Any]:
+    """The effective settings; unknown keys fail loudly."""
+    user = getattr(settings, "NOTEBOOK_HOST", None) or {}
+    unknown = sorted(set(user) - set(DEFAULTS))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"NOTEBOOK_HOST has unknown key(s): {', '.join(unknown)}. "
+            f"Known keys: {', '.join(sorted(DEFAULTS))}."
+        )
+    return {**DEFAULTS, **user}
+
+
+def get_hook(name: str) -> Any:
+    """Import the callable a dotted-path setting names, or None."""
+    value = get_config()[name]
+    if value is None or callable(value):
+        return value
+    return _import_hook(name, value)
+
+
+@cache
+def _import_hook(name: str, dotted: str) -> Any:
+    try:
+        return import_string(dotted)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"NOTEBOOK_HOST[{name!r}] = {dotted!r} cannot be imported: {exc}"
+        ) from exc
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "NOTEBOOK_HOST":
+        get_config.cache_clear()
+        _import_hook.cache_clear()

@@ -1,0 +1,143 @@
+"""The websocket consumer: a message pump between the browser and a kernel.
+
+It finds its notebook by resolving the socket's path through the Django
+URLconf, so page and socket always agree on notebook, access and options.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.consumer import AsyncConsumer
+from channels.exceptions import StopConsumer
+from django.urls import Resolver404, resolve
+
+from . import marimo_adapter, sessions
+from .access import Decision, decide
+from .registry import Notebook, apps
+from .userinfo import request_meta, user_info
+from .views import SUBPATH_KWARG
+
+logger = logging.getLogger(__name__)
+
+#: Seconds to let marimo finish its side after the browser went away.
+DRAIN_TIMEOUT = 5.0
+
+
+def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None:
+    """The notebook, sub-route and path params a socket path maps to."""
+    path = scope["path"]
+    root = scope.get("root_path", "")
+    path_info = path[len(root) :] if root and path.startswith(root) else path
+    try:
+        match = resolve(path_info)
+    except Resolver404:
+        return None
+    notebook = getattr(match.func, "notebook", None)
+    if notebook is None:
+        return None
+    kwargs = dict(match.kwargs)
+    subpath = kwargs.pop(SUBPATH_KWARG, None)
+    return notebook, subpath or "", kwargs
+
+
+class NotebookConsumer(AsyncConsumer):
+    """Pumps frames between the browser socket and marimo's ``/ws``."""
+
+    queue: asyncio.Queue[dict[str, Any]]
+    task: asyncio.Task[None] | None = None
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        kernel_scope = await self._authorise()
+        if kernel_scope is None:
+            await self.send({"type": "websocket.close", "code": 4004})
+            return
+        app, scope = kernel_scope
+        self.queue = asyncio.Queue()
+        self.queue.put_nowait(message)
+        self.task = asyncio.create_task(self._run(app, scope))
+
+    async def _authorise(self) -> tuple[marimo_adapter.MarimoApp, dict] | None:
+        found = resolve_notebook(self.scope)
+        if found is None:
+            return None
+        notebook, subpath, path_params = found
+        if subpath not in marimo_adapter.WEBSOCKET_ROUTES:
+            return None
+        user = self.scope.get("user")
+        if await decide(user, notebook) is not Decision.ALLOW:
+            logger.info("Refused websocket %s for %s", self.scope["path"], user)
+            return None
+        prefix = self.scope["path"][: -len(subpath)].rstrip("/")
+        try:
+            app = apps.get(notebook, base_url=prefix)
+        except marimo_adapter.NotebookLoadError as exc:
+            logger.error("Websocket %s: %s", self.scope["path"], exc)
+            return None
+        scope = {
+            key: self.scope[key]
+            for key in (
+                "type",
+                "asgi",
+                "http_version",
+                "scheme",
+                "path",
+                "raw_path",
+                "query_string",
+                "headers",
+                "client",
+                "server",
+                "subprotocols",
+            )
+            if key in self.scope
+        }
+        query = sessions.page_query(self.scope.get("query_string", b""))
+        session_id = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get(
+            "session_id", [""]
+        )[0]
+        if session_id:
+            sessions.directory.record(
+                sessions.SessionRecord(
+                    session_id=session_id,
+                    notebook=notebook,
+                    page_query=query,
+                    user_id=getattr(user, "pk", None),
+                )
+            )
+        scope.update(
+            {marimo_adapter.PAGE_SCOPE_KEY: {"path": prefix + "/", "query_string": query}},
+            root_path=prefix,
+            state={},
+            user=await user_info(user),
+            meta=await request_meta(self.scope),
+            path_params=path_params,
+        )
+        return app, scope
+
+    async def _run(self, app: marimo_adapter.MarimoApp, scope: dict) -> None:
+        try:
+            await app(scope, self.queue.get, self._to_browser)
+        except Exception:
+            logger.exception("Kernel socket %s failed", scope["path"])
+            with contextlib.suppress(Exception):
+                await self.send({"type": "websocket.close", "code": 1011})
+
+    async def _to_browser(self, message: dict[str, Any]) -> None:
+        await self.send(message)
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if self.task is not None and not self.task.done():
+            await self.queue.put(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        if self.task is not None and not self.task.done():
+            await self.queue.put(message)
+            with contextlib.suppress(Exception, asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.task), DRAIN_TIMEOUT)
+            if not self.task.done():
+                self.task.cancel()
+        raise StopConsumer()

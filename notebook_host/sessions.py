@@ -1,0 +1,77 @@
+"""Session lookup in one place: kernel session id -> notebook and page.
+
+The consumer records each session when its socket opens; views and, later,
+ownership checks and cross-process routing look sessions up here only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from .registry import Notebook, apps
+
+#: Seconds a record is kept before marimo has had time to open its session.
+GRACE_SECONDS = 60.0
+
+#: Query parameters the frontend adds to the socket URL, not the page's own.
+SOCKET_ONLY_PARAMS = frozenset({"session_id"})
+
+
+def page_query(query_string: bytes) -> bytes:
+    """The page's query string, from a socket URL's query string."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k not in SOCKET_ONLY_PARAMS]
+    return urlencode(kept, doseq=True).encode("latin-1")
+
+
+@dataclass
+class SessionRecord:
+    session_id: str
+    notebook: Notebook
+    page_query: bytes
+    user_id: Any
+    created: float = field(default_factory=time.monotonic)
+
+
+class SessionDirectory:
+    """Which notebook and page a live kernel session belongs to."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, SessionRecord] = {}
+        self._lock = threading.Lock()
+
+    def record(self, record: SessionRecord) -> None:
+        with self._lock:
+            self._prune()
+            self._records[record.session_id] = record
+
+    def get(self, session_id: str | None, notebook: Notebook) -> SessionRecord | None:
+        if not session_id:
+            return None
+        record = self._records.get(session_id)
+        if record is None or record.notebook is not notebook:
+            return None
+        return record
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def _prune(self) -> None:
+        """Drop records whose kernel session marimo has closed."""
+        live: dict[Notebook, set[str]] = {}
+        now = time.monotonic()
+        for sid, record in list(self._records.items()):
+            if now - record.created < GRACE_SECONDS:
+                continue
+            if record.notebook not in live:
+                app = apps.peek(record.notebook)
+                live[record.notebook] = set(app.session_ids()) if app else set()
+            if sid not in live[record.notebook]:
+                del self._records[sid]
+
+
+directory = SessionDirectory()

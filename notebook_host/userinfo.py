@@ -1,0 +1,73 @@
+"""What a notebook sees of the Django user and request in ``app_meta()``.
+
+marimo flattens a non-dict user to three fields (DESIGN.md pitfall 8), so we
+hand it a plain dict. Both builders are replaceable through settings.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from .conf import get_hook
+
+ANONYMOUS: dict[str, Any] = {
+    "id": None,
+    "username": "",
+    "email": "",
+    "display_name": "",
+    "is_authenticated": False,
+    "is_staff": False,
+    "is_superuser": False,
+    "groups": [],
+}
+
+
+def default_user_info(user: Any) -> dict[str, Any]:
+    """The default ``USER_INFO`` hook: a JSON-safe dict of the Django user."""
+    if user is None or not user.is_authenticated:
+        return dict(ANONYMOUS)
+    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    username = user.get_username()
+    return {
+        "id": user.pk,
+        "username": username,
+        "email": getattr(user, "email", "") or "",
+        "display_name": full_name or username,
+        "is_authenticated": True,
+        "is_staff": bool(getattr(user, "is_staff", False)),
+        "is_superuser": bool(getattr(user, "is_superuser", False)),
+        "groups": sorted(user.groups.values_list("name", flat=True))
+        if hasattr(user, "groups")
+        else [],
+    }
+
+
+async def _call_hook(hook: Any, arg: Any) -> Any:
+    if inspect.iscoroutinefunction(hook):
+        return await hook(arg)
+    result = await sync_to_async(hook)(arg)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+async def user_info(user: Any) -> dict[str, Any]:
+    """Run the ``USER_INFO`` hook (sync hooks run in a thread: they may query)."""
+    info = await _call_hook(get_hook("USER_INFO"), user)
+    if not isinstance(info, dict):
+        raise TypeError(f"USER_INFO hook must return a dict, got {type(info).__name__}")
+    return info
+
+
+async def request_meta(request_or_scope: Any) -> dict[str, Any]:
+    """Run the optional ``REQUEST_META`` hook; ``{}`` when none is set."""
+    hook = get_hook("REQUEST_META")
+    if hook is None:
+        return {}
+    meta = await _call_hook(hook, request_or_scope)
+    if not isinstance(meta, dict):
+        raise TypeError(f"REQUEST_META hook must return a dict, got {type(meta).__name__}")
+    return meta

@@ -1,0 +1,29 @@
+"""Demo users for ``make serve``; the notebook_host app itself creates none."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+DEMO_USERS = [
+    # username, password, first name, staff, superuser, groups
+    ("alice", "alice-demo", "Alice", False, False, ["analysts"]),
+    ("bob", "bob-demo", "Bob", True, False, ["analysts", "sales"]),
+    ("admin", "admin-demo", "", True, True, []),
+]
+
+
+def create_demo_users() -> None:
+    """Create (or reset) the demo users and print their credentials."""
+    User = get_user_model()
+    for username, password, first, staff, superuser, groups in DEMO_USERS:
+        user, _ = User.objects.get_or_create(username=username)
+        user.first_name = first
+        user.email = f"{username}@example.com"
+        user.is_staff = staff
+        user.is_superuser = superuser
+        user.set_password(password)
+        user.save()
+        user.groups.set(Group.objects.get_or_create(name=g)[0] for g in groups)
+    print("Demo users (username / password):")
+    for username, password, _, staff, superuser, _ in DEMO_USERS:
+        role = "superuser" if superuser else "staff" if staff else "user"
+        print(f"  {username} / {password}  ({role})")
