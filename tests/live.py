@@ -1,0 +1,238 @@
+"""A real daphne serving the test project, and protocol-level clients for it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """daphne on a free loopback port, with its own SQLite file and log."""
+
+    workdir: Path
+    settings: str = "tests.settings"
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "daphne.log"
+
+    def environ(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": self.settings,
+            "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),
+            "PYTHONUNBUFFERED": "1",
+            **self.env,
+        }
+
+    def prepare(self) -> None:
+        """Migrate the database and create the test users."""
+        env = self.environ()
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import django; django.setup(); "
+                "from tests.users import create_test_users; create_test_users()",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+
+    def start(self) -> LiveServer:
+        self.port = free_port()
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "project.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.environ(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daphne exited early:\n{self.log()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/plain/", timeout=2).status_code == 200:
+                    return self
+            time.sleep(0.2)
+        raise RuntimeError(f"daphne did not start:\n{self.log()}")
+
+    def stop(self, timeout: float = 10) -> int | None:
+        """SIGTERM, then kill if it lingers; returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str) -> None:
+    """Sign in through Django's own login view, as a browser would."""
+    page = await client.get("/accounts/login/")
+    assert page.status_code == 200, page.status_code
+    response = await client.post(
+        "/accounts/login/",
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
+        headers={"Referer": str(client.base_url) + "/accounts/login/"},
+    )
+    assert response.status_code == 302, f"login failed for {username}"
+
+
+def cookie_header(client: httpx.AsyncClient) -> str:
+    return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+def server_token(html: str) -> str:
+    match = re.search(r'data-token="([^"]*)"', html)
+    assert match, "page carries no marimo server token"
+    return match.group(1)
+
+
+class KernelSocket:
+    """A marimo kernel websocket, read as the frontend would."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.messages: list[dict[str, Any]] = []
+        self.outputs: dict[str, str] = {}
+        self.console: list[str] = []
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls,
+        server: LiveServer,
+        page: str,
+        session_id: str,
+        *,
+        cookies: str = "",
+        origin: str | None = None,
+        query: str = "",
+    ):
+        url = f"{server.ws_url}{page}ws?session_id={session_id}"
+        if query:
+            url += "&" + query
+        headers = {"Origin": origin or server.url}
+        if cookies:
+            headers["Cookie"] = cookies
+        async with websockets.connect(url, additional_headers=headers, open_timeout=20) as ws:
+            yield cls(ws)
+
+    async def next(self, timeout: float = 20) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        message = json.loads(raw)
+        self.messages.append(message)
+        data = message.get("data", {})
+        if message.get("op") == "cell-op":
+            output = data.get("output")
+            if output and output.get("data") is not None:
+                self.outputs[data["cell_id"]] = str(output["data"])
+            console = data.get("console")
+            for item in console if isinstance(console, list) else [console] if console else []:
+                self.console.append(str(item.get("data", "")))
+        return message
+
+    async def wait_for(
+        self, predicate: Callable[[KernelSocket], bool], timeout: float = 30
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate(self):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met; last messages: {self.messages[-5:]}")
+            await self.next(remaining)
+
+    async def kernel_ready(self, timeout: float = 30) -> dict[str, Any]:
+        await self.wait_for(
+            lambda k: any(m.get("op") == "kernel-ready" for m in k.messages), timeout
+        )
+        return next(m for m in self.messages if m.get("op") == "kernel-ready")["data"]
+
+    async def output_containing(self, text: str, timeout: float = 30) -> str:
+        def found(k: KernelSocket) -> bool:
+            return any(text in out for out in k.outputs.values())
+
+        await self.wait_for(found, timeout)
+        return next(out for out in self.outputs.values() if text in out)
+
+    def object_id(self, label: str) -> str:
+        """The marimo object id of the UI element whose output mentions ``label``."""
+        for out in self.outputs.values():
+            if label in out:
+                match = re.search(r"object-id='([^']+)'|object-id=\"([^\"]+)\"", out)
+                if match:
+                    return match.group(1) or match.group(2)
+        raise AssertionError(f"no UI element labelled {label!r}")
+
+
+def meta_report(html: str) -> dict[str, Any]:
+    """The JSON report tests/notebooks/meta.py prints."""
+    match = re.search(r"<pre class='meta-report'>(.*?)</pre>", html, re.S)
+    assert match, html[:300]
+    import html as html_lib
+
+    return json.loads(html_lib.unescape(match.group(1)))

@@ -1,0 +1,3 @@
+"""A plain Python script: not a marimo notebook."""
+
+print("hello")

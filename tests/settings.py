@@ -1,0 +1,19 @@
+"""Settings for the test suite: the demo project plus test notebooks and hooks."""
+
+from project.settings import *  # noqa: F403
+from project.settings import MIDDLEWARE
+
+ROOT_URLCONF = "tests.urls"
+MIDDLEWARE = [*MIDDLEWARE, "tests.hooks.HeaderMiddleware"]
+NOTEBOOK_HOST = {
+    "DEFAULT_ACCESS": "login",
+    "SESSION_TTL": 30,
+    "REQUEST_META": "tests.hooks.request_meta",
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"notebook_host": {"handlers": ["console"], "level": "DEBUG"}},
+}

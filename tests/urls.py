@@ -1,0 +1,68 @@
+"""The test URLconf: one notebook per behaviour under test."""
+
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.urls import include, path
+
+from notebook_host.urls import notebook
+
+NB = Path(__file__).parent / "notebooks"
+
+
+def plain_view(request):
+    return HttpResponse("plain django view")
+
+
+def only_alice(user, notebook):
+    return user.username == "alice"
+
+
+async def only_carol(user, notebook):
+    return user.username == "carol"
+
+
+def refuse(user, notebook):
+    raise PermissionDenied("nope")
+
+
+def hide(user, notebook):
+    raise Http404("hidden")
+
+
+urlpatterns = [
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("plain/", plain_view, name="plain"),
+    notebook("app1/", NB / "app1.py", access="public", name="app1"),
+    notebook("app2/", NB / "app2.py", access="public", name="app2"),
+    notebook("default/", NB / "app1.py"),
+    notebook("meta/", NB / "meta.py", access="login", name="meta"),
+    notebook("public-meta/", NB / "meta.py", access="public"),
+    notebook("items/<int:item>/", NB / "meta.py", access="login", name="item"),
+    notebook("staff/", NB / "app1.py", access="staff"),
+    notebook("super/", NB / "app1.py", access="superuser"),
+    notebook("perm/", NB / "app1.py", access="auth.view_user"),
+    notebook("alice/", NB / "app1.py", access=only_alice),
+    notebook("carol/", NB / "app1.py", access=only_carol),
+    notebook("refuse/", NB / "app1.py", access=refuse),
+    notebook("hide/", NB / "app1.py", access=hide),
+    notebook("code/", NB / "app1.py", access="public", include_code=True),
+    notebook(
+        "head/",
+        NB / "app1.py",
+        access="public",
+        html_head='<meta name="nh-test" content="injected">',
+    ),
+    notebook("noskew/", NB / "app1.py", access="public", skew_protection=False),
+    notebook("console/", NB / "console.py", access="public", redirect_console_to_browser=True),
+    notebook("noconsole/", NB / "console.py", access="public"),
+    notebook("tracebacks/", NB / "fails.py", access="public", show_tracebacks=True),
+    notebook("notracebacks/", NB / "fails.py", access="public"),
+    notebook("ttl0/", NB / "app1.py", access="public", session_ttl=0),
+    notebook("broken/", NB / "broken.py", access="public"),
+    notebook("missing/", NB / "missing.py", access="public"),
+    notebook("notmarimo/", NB / "not_marimo.py", access="public"),
+    path("first/", include("tests.urls_root_first")),
+    path("last/", include("tests.urls_root_last")),
+]

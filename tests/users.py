@@ -1,0 +1,33 @@
+"""Test users, created in the live server's database and in unit tests."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+
+PASSWORD = "pw-test-only"
+
+USERS = {
+    # username: (first name, staff, superuser, groups, permissions)
+    "alice": ("Alice", False, False, ["analysts"], []),
+    "bob": ("", True, False, [], []),
+    "root": ("Root", True, True, [], []),
+    "carol": ("Carol", False, False, ["analysts", "sales"], ["auth.view_user"]),
+}
+
+
+def create_test_users() -> None:
+    User = get_user_model()
+    for username, (first, staff, superuser, groups, perms) in USERS.items():
+        user, _ = User.objects.get_or_create(username=username)
+        user.first_name = first
+        user.last_name = "Tester" if first else ""
+        user.email = f"{username}@example.com"
+        user.is_staff = staff
+        user.is_superuser = superuser
+        user.set_password(PASSWORD)
+        user.save()
+        user.groups.set(Group.objects.get_or_create(name=g)[0] for g in groups)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
