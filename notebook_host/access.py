@@ -7,14 +7,14 @@ at startup. :func:`decide` is the only place a rule is evaluated.
 from __future__ import annotations
 
 import enum
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
+
+from .hooks import call_hook
 
 if TYPE_CHECKING:
     from .registry import Notebook
@@ -60,13 +60,7 @@ class CallableRule(AccessRule):
 
     async def allows(self, user: Any, notebook: Notebook) -> bool:
         assert self.test is not None
-        if inspect.iscoroutinefunction(self.test):
-            result = await self.test(user, notebook)
-        else:
-            result = await sync_to_async(self.test)(user, notebook)
-            if inspect.isawaitable(result):
-                result = await result
-        return bool(result)
+        return bool(await call_hook(self.test, user, notebook))
 
 
 def parse_rule(value: Any, *, where: str) -> AccessRule:

@@ -20,10 +20,11 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     from channels.security.websocket import AllowedHostsOriginValidator
 
     from . import marimo_adapter
+    from .routing import fallback_urlpatterns
     from .routing import websocket_urlpatterns as notebook_routes
 
     marimo_adapter.initialise()
-    routes = [*(websocket_urlpatterns or []), *notebook_routes]
+    routes = [*(websocket_urlpatterns or []), *notebook_routes, *fallback_urlpatterns]
     return ProtocolTypeRouter(
         {
             "http": http,

@@ -16,6 +16,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.request import split_domain_port
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,12 @@ def http_scope(
 ) -> dict[str, Any]:
     """An ASGI HTTP scope for marimo that shows the real URL of the request."""
     original = getattr(request, "scope", {}) or {}
-    port = int(request.get_port())
+    query = original.get("query_string")
+    if query is None:  # not an ASGI request: Django's META holds it decoded
+        query = request.META.get("QUERY_STRING", "")
+    if isinstance(query, str):
+        query = query.encode("utf-8")
+    host, port = split_domain_port(request.get_host())
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -53,10 +59,10 @@ def http_scope(
         "path": request.path,
         "raw_path": request.path.encode("utf-8"),
         "root_path": root_path,
-        "query_string": request.META.get("QUERY_STRING", "").encode("latin-1"),
+        "query_string": query,
         "headers": _headers(request),
         "client": original.get("client") or (request.META.get("REMOTE_ADDR", ""), 0),
-        "server": original.get("server") or (request.get_host().split(":")[0], port),
+        "server": original.get("server") or (host, int(port or request.get_port())),
         "state": {},
     }
     scope.update(extra)

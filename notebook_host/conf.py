@@ -58,7 +58,11 @@ def get_config() -> dict[str, Any]:
             f"NOTEBOOK_HOST has unknown key(s): {', '.join(unknown)}. "
             f"Known keys: {', '.join(sorted(DEFAULTS))}."
         )
-    return {**DEFAULTS, **user}
+    config = {**DEFAULTS, **user}
+    from .options import validate_options
+
+    validate_options("NOTEBOOK_HOST", {key.lower(): config[key] for key in OPTION_KEYS})
+    return config
 
 
 def get_hook(name: str) -> Any:
@@ -66,6 +70,10 @@ def get_hook(name: str) -> Any:
     value = get_config()[name]
     if value is None or callable(value):
         return value
+    if not isinstance(value, str):
+        raise ImproperlyConfigured(
+            f"NOTEBOOK_HOST[{name!r}] must be a dotted path or a callable, got {value!r}."
+        )
     return _import_hook(name, value)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,6 +27,25 @@ logger = logging.getLogger(__name__)
 
 #: Seconds to let marimo finish its side after the browser went away.
 DRAIN_TIMEOUT = 5.0
+
+#: Consumers with a running kernel socket, so shutdown can end them cleanly.
+_live: weakref.WeakSet[NotebookConsumer] = weakref.WeakSet()
+
+
+async def close_all(timeout: float) -> None:
+    """End every kernel socket: tell marimo the browser left, close the browser.
+
+    Left pending, these tasks would be torn down by the garbage collector
+    during interpreter exit, which crashed daphne in our shutdown test.
+    """
+    consumers = list(_live)
+    for consumer in consumers:
+        await consumer.end(code=1001)
+    tasks = [c.task for c in consumers if c.task is not None and not c.task.done()]
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)
+    for task in tasks:
+        task.cancel()
 
 
 def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None:
@@ -50,6 +70,7 @@ class NotebookConsumer(AsyncConsumer):
 
     queue: asyncio.Queue[dict[str, Any]]
     task: asyncio.Task[None] | None = None
+    browser_gone = False
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         kernel_scope = await self._authorise()
@@ -60,6 +81,15 @@ class NotebookConsumer(AsyncConsumer):
         self.queue = asyncio.Queue()
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(app, scope))
+        _live.add(self)
+
+    async def end(self, code: int) -> None:
+        """Close the browser socket and let marimo see a disconnect."""
+        if not self.browser_gone:
+            with contextlib.suppress(Exception):
+                await self.send({"type": "websocket.close", "code": code})
+        self.browser_gone = True
+        await self.queue.put({"type": "websocket.disconnect", "code": code})
 
     async def _authorise(self) -> tuple[marimo_adapter.MarimoApp, dict] | None:
         found = resolve_notebook(self.scope)
@@ -127,17 +157,38 @@ class NotebookConsumer(AsyncConsumer):
                 await self.send({"type": "websocket.close", "code": 1011})
 
     async def _to_browser(self, message: dict[str, Any]) -> None:
-        await self.send(message)
+        if self.browser_gone:
+            return  # marimo may still be flushing; the browser left
+        if message["type"] == "websocket.close":
+            # marimo passes IntEnum codes; autobahn accepts only plain ints.
+            message = {**message, "code": int(message.get("code") or 1000)}
+        try:
+            await self.send(message)
+        except Exception as exc:  # the server closed the socket under us
+            logger.debug("Dropped a frame for a closed socket: %s", exc)
+            self.browser_gone = True
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self.browser_gone = True
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
             with contextlib.suppress(Exception, asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self.task), DRAIN_TIMEOUT)
             if not self.task.done():
                 self.task.cancel()
+        raise StopConsumer()
+
+
+class RefuseConsumer(AsyncConsumer):
+    """Refuses a socket whose path no route knows."""
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        logger.info("Refused websocket to unknown path %s", self.scope["path"])
+        await self.send({"type": "websocket.close", "code": 4004})
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         raise StopConsumer()

@@ -56,10 +56,17 @@ class AppRegistry:
         with self._lock:
             app = self._apps.get(notebook)
             if app is None:
-                app = marimo_adapter.build_app(
-                    notebook.file, notebook.resolved_options(), base_url=base_url
-                )
+                options = notebook.resolved_options()
+                app = marimo_adapter.build_app(notebook.file, options, base_url=base_url)
                 self._apps[notebook] = app
+                # marimo's `quiet` silences its startup banner; this is ours.
+                logger.log(
+                    logging.DEBUG if options.quiet else logging.INFO,
+                    "Serving %s at %s/ (marimo %s)",
+                    notebook.file.name,
+                    base_url,
+                    marimo_adapter.MARIMO_VERSION,
+                )
                 shutdown.install()
         return app
 

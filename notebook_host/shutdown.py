@@ -36,13 +36,37 @@ def install() -> None:
 def _close_under_twisted() -> object:
     from twisted.internet.defer import Deferred
 
+    return Deferred.fromFuture(asyncio.ensure_future(close_everything()))
+
+
+async def close_everything() -> None:
+    """End every kernel socket, then every kernel session."""
+    from . import consumers
     from .conf import get_config
     from .registry import apps
 
     timeout = float(get_config()["SHUTDOWN_TIMEOUT"])
     logger.info("Closing %d kernel session(s) before shutdown", apps.session_count())
-    task = asyncio.ensure_future(apps.shutdown(timeout))
-    return Deferred.fromFuture(task)
+    await consumers.close_all(timeout)
+    await apps.shutdown(timeout)
+    await _finish_pending_tasks(timeout)
+
+
+async def _finish_pending_tasks(timeout: float) -> None:
+    """Cancel what is still pending on the loop and wait for it.
+
+    The reactor stops the loop after the shutdown triggers; tasks left
+    pending then are torn down by the garbage collector at interpreter exit,
+    which crashed daphne (SIGSEGV) in our shutdown test.
+    """
+    current = asyncio.current_task()
+    pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    if pending:
+        _, still = await asyncio.wait(pending, timeout=min(timeout, 0.5))
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=timeout)
 
 
 def _close_sync() -> None:

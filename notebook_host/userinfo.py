@@ -6,12 +6,10 @@ hand it a plain dict. Both builders are replaceable through settings.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
 from .conf import get_hook
+from .hooks import call_hook
 
 ANONYMOUS: dict[str, Any] = {
     "id": None,
@@ -28,7 +26,7 @@ ANONYMOUS: dict[str, Any] = {
 def default_user_info(user: Any) -> dict[str, Any]:
     """The default ``USER_INFO`` hook: a JSON-safe dict of the Django user."""
     if user is None or not user.is_authenticated:
-        return dict(ANONYMOUS)
+        return {**ANONYMOUS, "groups": []}
     full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
     username = user.get_username()
     return {
@@ -45,18 +43,9 @@ def default_user_info(user: Any) -> dict[str, Any]:
     }
 
 
-async def _call_hook(hook: Any, arg: Any) -> Any:
-    if inspect.iscoroutinefunction(hook):
-        return await hook(arg)
-    result = await sync_to_async(hook)(arg)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
 async def user_info(user: Any) -> dict[str, Any]:
     """Run the ``USER_INFO`` hook (sync hooks run in a thread: they may query)."""
-    info = await _call_hook(get_hook("USER_INFO"), user)
+    info = await call_hook(get_hook("USER_INFO"), user)
     if not isinstance(info, dict):
         raise TypeError(f"USER_INFO hook must return a dict, got {type(info).__name__}")
     return info
@@ -67,7 +56,7 @@ async def request_meta(request_or_scope: Any) -> dict[str, Any]:
     hook = get_hook("REQUEST_META")
     if hook is None:
         return {}
-    meta = await _call_hook(hook, request_or_scope)
+    meta = await call_hook(hook, request_or_scope)
     if not isinstance(meta, dict):
         raise TypeError(f"REQUEST_META hook must return a dict, got {type(meta).__name__}")
     return meta

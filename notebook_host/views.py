@@ -96,15 +96,17 @@ async def serve(
             detail=str(exc),
         )
 
-    session = directory.get(request.headers.get("Marimo-Session-Id"), notebook)
-    query = session.page_query if session else request.META.get("QUERY_STRING", "").encode()
     extra = {
         "user": await user_info(user),
         "meta": await request_meta(request),
         "path_params": path_params,
-        marimo_adapter.PAGE_SCOPE_KEY: {"path": prefix + "/", "query_string": query},
     }
     scope = http_scope(request, root_path=prefix, extra=extra)
+    session = directory.get(request.headers.get("Marimo-Session-Id"), notebook)
+    scope[marimo_adapter.PAGE_SCOPE_KEY] = {
+        "path": prefix + "/",
+        "query_string": session.page_query if session else scope["query_string"],
+    }
     return await call_http(app, scope, request.body)
 
 

@@ -36,6 +36,7 @@ class LiveServer:
     workdir: Path
     settings: str = "tests.settings"
     env: dict[str, str] = field(default_factory=dict)
+    ready_path: str = "/plain/"
     port: int = 0
     proc: subprocess.Popen | None = None
 
@@ -57,6 +58,7 @@ class LiveServer:
             "DJANGO_SETTINGS_MODULE": self.settings,
             "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),
             "PYTHONUNBUFFERED": "1",
+            "PYTHONFAULTHANDLER": "1",
             **self.env,
         }
 
@@ -105,7 +107,7 @@ class LiveServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"daphne exited early:\n{self.log()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/plain/", timeout=2).status_code == 200:
+                if httpx.get(self.url + self.ready_path, timeout=2).status_code == 200:
                     return self
             time.sleep(0.2)
         raise RuntimeError(f"daphne did not start:\n{self.log()}")
