@@ -1,3 +1,5 @@
+"""App config: registers system checks."""
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,6 @@ class NotebookHostConfig(AppConfig):
     name = "notebook_host"
     verbose_name = "Notebooks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

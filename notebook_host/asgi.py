@@ -24,6 +24,11 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     from .routing import websocket_urlpatterns as notebook_routes
 
     marimo_adapter.initialise()
+    # Import the URLconf now, so a misconfigured notebook() stops the server
+    # at start-up instead of failing its first request.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns
     routes = [*(websocket_urlpatterns or []), *notebook_routes, *fallback_urlpatterns]
     return ProtocolTypeRouter(
         {

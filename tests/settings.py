@@ -17,3 +17,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"notebook_host": {"handlers": ["console"], "level": "DEBUG"}},
 }
+SILENCED_SYSTEM_CHECKS = ["notebook_host.W001", "notebook_host.W002"]  # deliberate

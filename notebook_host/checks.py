@@ -1,0 +1,53 @@
+"""System checks: notebook files the URLconf names must exist and load."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.checks import Tags, Warning, register
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from . import marimo_adapter
+from .registry import Notebook
+
+
+def iter_notebooks(patterns: list[Any] | None = None) -> Iterator[Notebook]:
+    """Every Notebook served by the URLconf, includes followed."""
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from iter_notebooks(entry.url_patterns)
+        elif isinstance(entry, URLPattern):
+            notebook = getattr(entry.callback, "notebook", None)
+            if notebook is not None:
+                yield notebook
+
+
+@register(Tags.urls)
+def check_notebook_files(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """W001: a notebook file is missing; W002: it is not a loadable notebook."""
+    problems: list[Warning] = []
+    for notebook in iter_notebooks():
+        try:
+            marimo_adapter.check_notebook_file(notebook.file)
+        except marimo_adapter.NotebookMissing:
+            problems.append(
+                Warning(
+                    f"Notebook file {notebook.file} does not exist.",
+                    hint=f"Route {notebook.route!r} will answer 404 until it does.",
+                    obj=notebook.route or "/",
+                    id="notebook_host.W001",
+                )
+            )
+        except marimo_adapter.NotebookLoadError as exc:
+            problems.append(
+                Warning(
+                    str(exc),
+                    hint=f"Route {notebook.route!r} will show an error page.",
+                    obj=notebook.route or "/",
+                    id="notebook_host.W002",
+                )
+            )
+    return problems

@@ -1,0 +1,53 @@
+"""The app registry: lazy building, caching, failure not cached, quiet option."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from notebook_host import marimo_adapter
+from notebook_host.access import parse_rule
+from notebook_host.registry import AppRegistry, Notebook
+
+NB = Path(__file__).parent / "notebooks"
+
+
+def notebook(file: Path, **options) -> Notebook:
+    return Notebook(file=file, access=parse_rule("public", where="t"), options=options)
+
+
+def test_app_built_once_and_cached() -> None:
+    registry = AppRegistry()
+    nb = notebook(NB / "app1.py")
+    assert registry.peek(nb) is None
+    first = registry.get(nb, base_url="/a")
+    assert registry.get(nb, base_url="/a") is first
+    assert registry.peek(nb) is first
+    assert registry.loaded() == [first]
+
+
+def test_failed_build_is_not_cached(tmp_path: Path) -> None:
+    registry = AppRegistry()
+    file = tmp_path / "later.py"
+    nb = notebook(file)
+    with pytest.raises(marimo_adapter.NotebookMissing):
+        registry.get(nb, base_url="")
+    file.write_text((NB / "app1.py").read_text())
+    assert registry.get(nb, base_url="").path == file
+
+
+@pytest.mark.parametrize(("quiet", "level"), [(False, logging.INFO), (True, logging.DEBUG)])
+def test_quiet_silences_the_startup_line(caplog, quiet: bool, level: int) -> None:
+    caplog.set_level(logging.DEBUG, logger="notebook_host.registry")
+    AppRegistry().get(notebook(NB / "app2.py", quiet=quiet), base_url="/q")
+    [record] = [r for r in caplog.records if "Serving app2.py at /q/" in r.getMessage()]
+    assert record.levelno == level
+
+
+async def test_shutdown_forgets_apps() -> None:
+    registry = AppRegistry()
+    registry.get(notebook(NB / "app1.py"), base_url="")
+    await registry.shutdown(timeout=3)
+    assert registry.loaded() == []

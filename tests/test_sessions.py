@@ -1,0 +1,39 @@
+"""Session lookup: socket query strings and the session directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from notebook_host import sessions
+from notebook_host.access import parse_rule
+from notebook_host.registry import Notebook
+
+
+def test_page_query_drops_only_the_socket_parameters() -> None:
+    assert sessions.page_query(b"session_id=s_1&a=1&a=2&kiosk=true") == b"a=1&a=2&kiosk=true"
+    assert sessions.page_query(b"session_id=s_1") == b""
+    assert sessions.page_query(b"q=caf%C3%A9") == b"q=caf%C3%A9"
+
+
+def test_directory_lookup_is_per_notebook(monkeypatch) -> None:
+    one = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    two = Notebook(file=Path("b.py"), access=parse_rule("public", where="t"))
+    directory = sessions.SessionDirectory()
+    directory.record(sessions.SessionRecord("s_1", one, b"a=1", user_id=3))
+    assert directory.get("s_1", one).page_query == b"a=1"
+    assert directory.get("s_1", two) is None
+    assert directory.get(None, one) is None
+    assert directory.get("s_unknown", one) is None
+
+
+def test_directory_prunes_closed_sessions_after_grace(monkeypatch) -> None:
+    nb = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    directory = sessions.SessionDirectory()
+    directory.record(sessions.SessionRecord("s_old", nb, b"", user_id=None, created=0.0))
+    directory.record(sessions.SessionRecord("s_new", nb, b"", user_id=None))
+    # s_old is past the grace period and marimo has no such session: pruned on
+    # the next record; s_new is young and kept.
+    directory.record(sessions.SessionRecord("s_next", nb, b"", user_id=None))
+    assert directory.get("s_old", nb) is None
+    assert directory.get("s_new", nb) is not None
+    assert len(directory) == 2
