@@ -28,7 +28,7 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     # at start-up instead of failing its first request.
     from django.urls import get_resolver
 
-    get_resolver().url_patterns
+    _ = get_resolver().url_patterns
     routes = [*(websocket_urlpatterns or []), *notebook_routes, *fallback_urlpatterns]
     return ProtocolTypeRouter(
         {

@@ -85,9 +85,8 @@ def test_public_routes_are_sub_routes() -> None:
 
 
 def test_kernel_sees_the_page_url_for_marked_scopes() -> None:
-    from starlette.requests import Request
-
     from marimo._runtime.commands import HTTPRequest  # the adapter patches this
+    from starlette.requests import Request
 
     marimo_adapter.initialise()
     scope = {
