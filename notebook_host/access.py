@@ -17,7 +17,7 @@ from django.http import Http404
 from .hooks import call_hook
 
 if TYPE_CHECKING:
-    from .registry import Notebook
+    from .notebooks import Notebook
 
 NAMED_RULES = ("public", "login", "staff", "superuser")
 
@@ -28,6 +28,8 @@ class Decision(enum.Enum):
     LOGIN = "login"
     #: Signed in and not allowed, or hidden: answer 404.
     NOT_FOUND = "not_found"
+    #: The notebook's ``validate`` raised PermissionDenied: answer 403.
+    FORBIDDEN = "forbidden"
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,26 @@ def parse_rule(value: Any, *, where: str) -> AccessRule:
     )
 
 
-async def decide(user: Any, notebook: Notebook) -> Decision:
-    """Decide whether ``user`` may use ``notebook``; the single access check."""
+async def decide(user: Any, notebook: Notebook, request_or_scope: Any = None) -> Decision:
+    """Decide whether ``user`` may use ``notebook``; the single access check.
+
+    The access rule runs first; then the notebook's ``validate`` callback
+    (directories), which receives the Django request or the websocket scope.
+    """
     try:
         allowed = await notebook.access.allows(user, notebook)
     except Http404:
         return Decision.NOT_FOUND
     except PermissionDenied:
         allowed = False
-    if allowed:
+    if not allowed:
+        return Decision.NOT_FOUND if user.is_authenticated else Decision.LOGIN
+    if notebook.validate is None:
         return Decision.ALLOW
-    if not user.is_authenticated:
-        return Decision.LOGIN
-    return Decision.NOT_FOUND
+    try:
+        valid = await call_hook(notebook.validate, request_or_scope, notebook.relative_path)
+    except Http404:
+        return Decision.NOT_FOUND
+    except PermissionDenied:
+        return Decision.FORBIDDEN
+    return Decision.ALLOW if valid else Decision.NOT_FOUND

@@ -18,6 +18,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.request import split_domain_port
 
+from .userinfo import visible_headers
+
 logger = logging.getLogger(__name__)
 
 ASGIApp = Callable[[dict, Any, Any], Awaitable[None]]
@@ -60,7 +62,7 @@ def http_scope(
         "raw_path": request.path.encode("utf-8"),
         "root_path": root_path,
         "query_string": query,
-        "headers": _headers(request),
+        "headers": visible_headers(_headers(request)),
         "client": original.get("client") or (request.META.get("REMOTE_ADDR", ""), 0),
         "server": original.get("server") or (host, int(port or request.get_port())),
         "state": {},

@@ -9,7 +9,7 @@ from django.core.checks import Tags, Warning, register
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from . import marimo_adapter
-from .registry import Notebook
+from .notebooks import Notebook
 
 
 def iter_notebooks(patterns: list[Any] | None = None) -> Iterator[Notebook]:
@@ -20,9 +20,9 @@ def iter_notebooks(patterns: list[Any] | None = None) -> Iterator[Notebook]:
         if isinstance(entry, URLResolver):
             yield from iter_notebooks(entry.url_patterns)
         elif isinstance(entry, URLPattern):
-            notebook = getattr(entry.callback, "notebook", None)
-            if notebook is not None:
-                yield notebook
+            target = getattr(entry.callback, "target", None)
+            if isinstance(target, Notebook):
+                yield target
 
 
 @register(Tags.urls)

@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     # Dotted paths to hooks, imported on first use.
     "USER_INFO": "notebook_host.userinfo.default_user_info",
     "REQUEST_META": None,
+    # Seconds a notebook's app is kept with no session before it is evicted.
+    "APP_IDLE_TTL": 300,
     # Seconds shutdown waits for kernels to close.
     "SHUTDOWN_TIMEOUT": 3.0,
 }

@@ -19,9 +19,9 @@ from django.urls import Resolver404, resolve
 
 from . import marimo_adapter, sessions
 from .access import Decision, decide
-from .registry import Notebook, apps
-from .userinfo import request_meta, user_info
-from .views import SUBPATH_KWARG
+from .notebooks import Notebook
+from .registry import apps
+from .userinfo import request_meta, user_info, visible_headers
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +57,13 @@ def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None
         match = resolve(path_info)
     except Resolver404:
         return None
-    notebook = getattr(match.func, "notebook", None)
-    if notebook is None:
+    target = getattr(match.func, "target", None)
+    if target is None:
         return None
-    kwargs = dict(match.kwargs)
-    subpath = kwargs.pop(SUBPATH_KWARG, None)
-    return notebook, subpath or "", kwargs
+    located = target.locate(match.kwargs)
+    if located is None or located.notebook is None:
+        return None
+    return located.notebook, located.subpath or "", located.path_params
 
 
 class NotebookConsumer(AsyncConsumer):
@@ -99,12 +100,22 @@ class NotebookConsumer(AsyncConsumer):
         if subpath not in marimo_adapter.WEBSOCKET_ROUTES:
             return None
         user = self.scope.get("user")
-        if await decide(user, notebook) is not Decision.ALLOW:
+        if await decide(user, notebook, self.scope) is not Decision.ALLOW:
             logger.info("Refused websocket %s for %s", self.scope["path"], user)
             return None
         prefix = self.scope["path"][: -len(subpath)].rstrip("/")
+        raw_query = self.scope.get("query_string", b"")
+        session_id = parse_qs(raw_query.decode("latin-1")).get("session_id", [""])[0]
+        known = sessions.directory.get(session_id, notebook)
         try:
-            app = apps.get(notebook, base_url=prefix)
+            if (
+                known is not None
+                and known.app is not None
+                and session_id in known.app.session_ids()
+            ):
+                app = known.app  # a reconnect: back to the app holding the kernel
+            else:
+                app = apps.get(notebook, base_url=prefix)
         except marimo_adapter.NotebookLoadError as exc:
             logger.error("Websocket %s: %s", self.scope["path"], exc)
             return None
@@ -125,10 +136,7 @@ class NotebookConsumer(AsyncConsumer):
             )
             if key in self.scope
         }
-        query = sessions.page_query(self.scope.get("query_string", b""))
-        session_id = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get(
-            "session_id", [""]
-        )[0]
+        query = sessions.page_query(raw_query)
         if session_id:
             sessions.directory.record(
                 sessions.SessionRecord(
@@ -136,8 +144,10 @@ class NotebookConsumer(AsyncConsumer):
                     notebook=notebook,
                     page_query=query,
                     user_id=getattr(user, "pk", None),
+                    app=app,
                 )
             )
+        scope["headers"] = visible_headers(list(self.scope.get("headers", [])))
         scope.update(
             {marimo_adapter.PAGE_SCOPE_KEY: {"path": prefix + "/", "query_string": query}},
             root_path=prefix,

@@ -11,8 +11,11 @@ from __future__ import annotations
 import ast
 import asyncio
 import logging
+import re
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -138,22 +141,52 @@ def _show_page_url_to_kernel() -> None:
     HTTPRequest.from_request = staticmethod(from_request)  # type: ignore[method-assign]
 
 
-def check_notebook_file(path: Path) -> None:
-    """Raise a clear error unless ``path`` is a readable marimo notebook."""
+class NotMarimoNotebook(NotebookLoadError):
+    """The file is Python, but not a marimo notebook."""
+
+
+@dataclass(frozen=True)
+class NotebookInfo:
+    """What serving and listing need to know about a notebook file."""
+
+    title: str
+    mtime_ns: int
+
+
+_TITLE = re.compile(r"""app_title\s*=\s*(["'])(.*?)\1""")
+
+
+def check_notebook_file(path: Path) -> NotebookInfo:
+    """Raise a clear error unless ``path`` is a readable marimo notebook.
+
+    Cached per (path, mtime, size): an unchanged file is read once.
+    """
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise NotebookMissing(f"Notebook file not found: {path.name}") from exc
     if not path.is_file():
         raise NotebookMissing(f"Notebook file not found: {path.name}")
+    return _inspect(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _inspect(path: Path, mtime_ns: int, size: int) -> NotebookInfo:
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NotebookLoadError(f"Cannot read {path.name}: {exc}") from exc
+    if "marimo.App(" not in source:
+        raise NotMarimoNotebook(f"{path.name} is not a marimo notebook")
     try:
         ast.parse(source, filename=str(path))
     except SyntaxError as exc:
         raise NotebookLoadError(
             f"{path.name} does not parse: line {exc.lineno}: {exc.msg}"
         ) from exc
-    if "marimo.App(" not in source and "marimo.App()" not in source:
-        raise NotebookLoadError(f"{path.name} is not a marimo notebook")
+    match = _TITLE.search(source)
+    title = match.group(2) if match else path.stem.replace("_", " ")
+    return NotebookInfo(title=title, mtime_ns=mtime_ns)
 
 
 @dataclass
@@ -162,7 +195,11 @@ class MarimoApp:
 
     path: Path
     starlette: Starlette
-    mtime: float
+    mtime_ns: int
+    last_used: float = field(default_factory=time.monotonic)
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
 
     @property
     def _manager(self) -> Any:
@@ -198,8 +235,7 @@ def build_app(path: Path, options: NotebookOptions, *, base_url: str) -> MarimoA
     pyzmq requirement and the lifespan (which daphne never runs).
     """
     initialise()
-    check_notebook_file(path)
-    mtime = path.stat().st_mtime
+    info = check_notebook_file(path)
 
     from marimo._config.config import PartialMarimoConfig
     from marimo._config.manager import get_default_config_manager
@@ -252,7 +288,7 @@ def build_app(path: Path, options: NotebookOptions, *, base_url: str) -> MarimoA
     app.state.html_head = options.html_head or None
     app.state.quiet = options.quiet
     app.state.skew_protection = options.skew_protection
-    return MarimoApp(path=path, starlette=app, mtime=mtime)
+    return MarimoApp(path=path, starlette=app, mtime_ns=info.mtime_ns)
 
 
 async def shutdown_apps(apps: list[MarimoApp], timeout: float = 3.0) -> None:
@@ -279,10 +315,14 @@ def frontend_files() -> Any:
     """
     global _frontend_app
     if _frontend_app is None:
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
         from starlette.staticfiles import StaticFiles
 
         initialise()
-        _frontend_app = StaticFiles(directory=frontend_dir(), follow_symlink=True)
+        files = StaticFiles(directory=frontend_dir(), follow_symlink=True)
+        # Starlette turns StaticFiles' HTTPException into a plain 404.
+        _frontend_app = Starlette(routes=[Mount("/", app=files)])
     return _frontend_app
 
 

@@ -1,109 +1,166 @@
-"""Notebooks known to this process and their loaded marimo apps.
+"""Loaded marimo apps: built on first use, rebuilt on edit, evicted when idle.
 
-A :class:`Notebook` is what a URL pattern serves. Its marimo app is built on
-first use and kept here, so session lookup and shutdown have one home.
+One app per notebook serves new sessions. When its file changes, the app is
+retired: it keeps serving the sessions it has (found through the session
+directory) and is shut down once they are gone. Apps with no session are
+evicted after ``APP_IDLE_TTL`` seconds, so memory stays bounded however many
+notebooks are visited.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+import time
 
 from . import marimo_adapter, shutdown
-from .access import AccessRule
-from .options import NotebookOptions
+from .conf import get_config
+from .notebooks import Notebook
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(eq=False)
-class Notebook:
-    """One notebook file, its access rule and its option overrides."""
-
-    file: Path
-    access: AccessRule
-    name: str | None = None
-    route: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def title(self) -> str:
-        return self.file.stem.replace("_", " ").title()
-
-    def resolved_options(self) -> NotebookOptions:
-        return NotebookOptions.resolve(self.options)
+MarimoApp = marimo_adapter.MarimoApp
 
 
 class AppRegistry:
-    """Builds each notebook's marimo app once and closes them all at exit."""
+    """The marimo app of each notebook, and the retired ones still in use."""
 
     def __init__(self) -> None:
-        self._apps: dict[Notebook, marimo_adapter.MarimoApp] = {}
+        self._apps: dict[Notebook, MarimoApp] = {}
+        self._retired: list[MarimoApp] = []
         self._lock = threading.Lock()
+        self._sweep_handle: asyncio.TimerHandle | None = None
 
-    def get(self, notebook: Notebook, *, base_url: str) -> marimo_adapter.MarimoApp:
-        """The notebook's app, built on first use.
+    def get(self, notebook: Notebook, *, base_url: str) -> MarimoApp:
+        """The app serving new sessions of ``notebook``, built or rebuilt as needed.
 
         Raises NotebookMissing / NotebookLoadError; a failed build is not
         cached, so fixing the file heals the page without a restart.
         """
         app = self._apps.get(notebook)
-        if app is not None:
+        if app is not None and self._current(app):
+            app.touch()
             return app
         with self._lock:
             app = self._apps.get(notebook)
-            if app is None:
-                options = notebook.resolved_options()
-                app = marimo_adapter.build_app(notebook.file, options, base_url=base_url)
-                self._apps[notebook] = app
-                # marimo's `quiet` silences its startup banner; this is ours.
-                logger.log(
-                    logging.DEBUG if options.quiet else logging.INFO,
-                    "Serving %s at %s/ (marimo %s)",
-                    notebook.file.name,
-                    base_url,
-                    marimo_adapter.MARIMO_VERSION,
-                )
-                shutdown.install()
+            if app is not None and self._current(app):
+                return app
+            if app is not None:
+                self._retire(notebook)
+            options = notebook.resolved_options()
+            app = marimo_adapter.build_app(notebook.file, options, base_url=base_url)
+            self._apps[notebook] = app
+        shutdown.install()
+        self._schedule_sweep()
+        # marimo's `quiet` silences its startup banner; this is ours.
+        logger.log(
+            logging.DEBUG if options.quiet else logging.INFO,
+            "Serving %s at %s/ (marimo %s)",
+            notebook.file.name,
+            base_url,
+            marimo_adapter.MARIMO_VERSION,
+        )
         return app
 
-    def peek(self, notebook: Notebook) -> marimo_adapter.MarimoApp | None:
-        """The notebook's app if it is loaded, without building it."""
+    @staticmethod
+    def _current(app: MarimoApp) -> bool:
+        """False once the file changed or vanished: new sessions need a rebuild."""
+        try:
+            return app.path.stat().st_mtime_ns == app.mtime_ns
+        except OSError:
+            return False
+
+    def peek(self, notebook: Notebook) -> MarimoApp | None:
+        """The notebook's current app if it is loaded, without building it."""
         return self._apps.get(notebook)
 
-    def loaded(self) -> list[marimo_adapter.MarimoApp]:
-        return list(self._apps.values())
+    def loaded(self) -> list[MarimoApp]:
+        """Current and retired apps."""
+        return [*self._apps.values(), *self._retired]
 
     def session_count(self) -> int:
         return sum(app.session_count() for app in self.loaded())
 
-    def forget(self, notebook: Notebook) -> marimo_adapter.MarimoApp | None:
+    def forget(self, notebook: Notebook) -> None:
+        """Stop serving new sessions of ``notebook``; live ones run out."""
         with self._lock:
-            return self._apps.pop(notebook, None)
+            self._retire(notebook)
+
+    def _retire(self, notebook: Notebook) -> None:
+        app = self._apps.pop(notebook, None)
+        if app is not None:
+            self._retired.append(app)
+
+    # -- eviction ---------------------------------------------------------
+
+    def _schedule_sweep(self) -> None:
+        if self._sweep_handle is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # built outside a server (tests, shell): nothing to sweep
+        interval = max(0.5, min(30.0, float(get_config()["APP_IDLE_TTL"]) / 2))
+        self._sweep_handle = loop.call_later(interval, self._sweep_tick)
+
+    def _sweep_tick(self) -> None:
+        self._sweep_handle = None
+        evicted = self.evict_idle(float(get_config()["APP_IDLE_TTL"]))
+        for app in evicted:
+            task = asyncio.ensure_future(app.shutdown())
+            task.add_done_callback(_log_failure)
+        if self.loaded():
+            self._schedule_sweep()
+
+    def evict_idle(self, idle_ttl: float) -> list[MarimoApp]:
+        """Drop apps with no session: retired ones at once, others when idle."""
+        now = time.monotonic()
+        evicted: list[MarimoApp] = []
+        with self._lock:
+            for notebook, app in list(self._apps.items()):
+                if now - app.last_used >= idle_ttl and app.session_count() == 0:
+                    del self._apps[notebook]
+                    evicted.append(app)
+            for app in list(self._retired):
+                if app.session_count() == 0:
+                    self._retired.remove(app)
+                    evicted.append(app)
+        if evicted:
+            logger.debug("Evicted %d idle notebook app(s)", len(evicted))
+        return evicted
+
+    # -- shutdown ---------------------------------------------------------
+
+    def _take_all(self) -> list[MarimoApp]:
+        with self._lock:
+            apps = self.loaded()
+            self._apps.clear()
+            self._retired.clear()
+            if self._sweep_handle is not None:
+                self._sweep_handle.cancel()
+                self._sweep_handle = None
+        return apps
 
     async def shutdown(self, timeout: float) -> None:
         """Close every kernel session of every notebook."""
-        with self._lock:
-            apps = list(self._apps.values())
-            self._apps.clear()
         try:
-            await marimo_adapter.shutdown_apps(apps, timeout=timeout)
+            await marimo_adapter.shutdown_apps(self._take_all(), timeout=timeout)
         except TimeoutError:
             logger.warning("Kernel sessions did not close within %.1fs", timeout)
 
     def shutdown_sync(self) -> None:
         """Close sessions without an event loop (atexit)."""
-        with self._lock:
-            apps = list(self._apps.values())
-            self._apps.clear()
-        for app in apps:
+        for app in self._take_all():
             try:
                 app.close_all_sessions()
             except Exception:  # pragma: no cover - best effort at exit
                 logger.exception("Closing sessions of %s failed", app.path)
+
+
+def _log_failure(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("Shutting down an idle app failed: %s", task.exception())
 
 
 apps = AppRegistry()

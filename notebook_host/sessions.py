@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from .registry import Notebook, apps
+from .marimo_adapter import MarimoApp
+from .notebooks import Notebook
 
 #: Seconds a record is kept before marimo has had time to open its session.
 GRACE_SECONDS = 60.0
@@ -34,6 +35,8 @@ class SessionRecord:
     notebook: Notebook
     page_query: bytes
     user_id: Any
+    #: The app the session lives in (it may be retired after an edit).
+    app: MarimoApp | None = None
     created: float = field(default_factory=time.monotonic)
 
 
@@ -62,15 +65,15 @@ class SessionDirectory:
 
     def _prune(self) -> None:
         """Drop records whose kernel session marimo has closed."""
-        live: dict[Notebook, set[str]] = {}
         now = time.monotonic()
+        live: dict[int, set[str]] = {}
         for sid, record in list(self._records.items()):
             if now - record.created < GRACE_SECONDS:
                 continue
-            if record.notebook not in live:
-                app = apps.peek(record.notebook)
-                live[record.notebook] = set(app.session_ids()) if app else set()
-            if sid not in live[record.notebook]:
+            app = record.app
+            if app is not None and id(app) not in live:
+                live[id(app)] = set(app.session_ids())
+            if app is None or sid not in live[id(app)]:
                 del self._records[sid]
 
 

@@ -2,7 +2,8 @@
 
 daphne runs no ASGI lifespan and waits for kernel threads forever on SIGTERM
 (DESIGN.md pitfall 4). Under daphne we hook twisted's "before shutdown";
-elsewhere an atexit handler does the same.
+elsewhere (uvicorn, management commands, tests) an exit hook does the same
+before Python waits for the kernel threads.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ def install() -> None:
         if _installed:
             return
         _installed = True
-    atexit.register(_close_sync)
+    # threading's exit hook runs before the interpreter joins non-daemon
+    # threads (kernels are such threads); plain atexit would run too late.
+    register = getattr(threading, "_register_atexit", atexit.register)
+    try:
+        register(_close_sync)
+    except RuntimeError:  # interpreter already shutting down
+        atexit.register(_close_sync)
     if "twisted.internet.reactor" in sys.modules:
         from twisted.internet import reactor
 

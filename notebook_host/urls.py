@@ -7,6 +7,7 @@ never shadows the rest of the URLconf.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,13 @@ from django.urls.resolvers import RoutePattern
 
 from .access import parse_rule
 from .conf import get_config
+from .directory import RELPATH_KWARG, NotebookDirectory
 from .marimo_adapter import SUB_ROUTES
+from .notebooks import SUBPATH_KWARG, Notebook
 from .options import validate_options
-from .registry import Notebook
-from .views import SUBPATH_KWARG, notebook_view
+from .views import notebook_view
 
-__all__ = ["notebook"]
+__all__ = ["notebook", "notebook_directory"]
 
 
 class NotebookRoutePattern(RoutePattern):
@@ -52,12 +54,42 @@ class NotebookRoutePattern(RoutePattern):
         return "", args, {**kwargs, SUBPATH_KWARG: rest}
 
 
-def _resolve_file(file: str | Path) -> Path:
+class DirectoryRoutePattern(RoutePattern):
+    """``route`` and everything below it; reversing gives the listing URL."""
+
+    def __init__(self, route: str, name: str | None = None) -> None:
+        super().__init__(route, name=name, is_endpoint=True)
+        self._prefix = RoutePattern(route.rstrip("/"), is_endpoint=False)
+
+    def match(self, path: str) -> tuple[str, tuple, dict[str, Any]] | None:
+        matched = self._prefix.match(path)
+        if matched is None:
+            return None
+        rest, args, kwargs = matched
+        if rest == "":
+            return "", args, {**kwargs, RELPATH_KWARG: None}
+        if not rest.startswith("/"):
+            return None
+        return "", args, {**kwargs, RELPATH_KWARG: rest[1:]}
+
+
+def _check_route(route: str, where: str) -> None:
+    if route.startswith("/"):
+        raise ImproperlyConfigured(f"{where}: route must not start with '/'.")
+    if "<path:" in route:
+        raise ImproperlyConfigured(
+            f"{where}: a <path:> converter would swallow the notebook's own sub-routes; "
+            "use <str:> or <slug:> segments."
+        )
+
+
+def _absolute(file: str | Path) -> Path:
+    """``file`` made absolute against settings.BASE_DIR (else the cwd), normalised."""
     path = Path(file)
     if not path.is_absolute():
         base = getattr(settings, "BASE_DIR", None)
         path = Path(base) / path if base else Path.cwd() / path
-    return path.resolve()
+    return Path(os.path.normpath(path))
 
 
 def notebook(
@@ -76,11 +108,50 @@ def notebook(
     per-notebook defaults of ``NOTEBOOK_HOST`` (include_code, session_ttl, ...).
     """
     where = f"notebook({route!r}, {str(file)!r})"
-    if route.startswith("/"):
-        raise ImproperlyConfigured(f"{where}: route must not start with '/'.")
+    _check_route(route, where)
     if route and not route.endswith("/"):
         route += "/"
     rule = parse_rule(get_config()["DEFAULT_ACCESS"] if access is None else access, where=where)
     validate_options(where, options)
-    spec = Notebook(file=_resolve_file(file), access=rule, name=name, route=route, options=options)
+    spec = Notebook(
+        file=_absolute(file).resolve(), access=rule, name=name, route=route, options=options
+    )
     return URLPattern(NotebookRoutePattern(route, name=name), notebook_view(spec), name=name)
+
+
+def notebook_directory(
+    route: str,
+    directory: str | Path,
+    *,
+    access: Any = None,
+    validate: Any = None,
+    name: str | None = None,
+    **options: Any,
+) -> URLPattern:
+    """Serve every marimo notebook below ``directory`` at ``route<path>/``, live.
+
+    ``apps/reports/q3/`` serves ``reports/q3.py``; ``route`` itself lists the
+    notebooks the user may open. ``validate(request_or_scope, relative_path)``
+    (sync or async) runs with ``access`` on every request: False answers
+    404, PermissionDenied 403. Options are those of :func:`notebook`.
+    """
+    where = f"notebook_directory({route!r}, {str(directory)!r})"
+    if not route or route == "/":
+        raise ImproperlyConfigured(f"{where}: route must not be empty; use e.g. 'apps/'.")
+    _check_route(route, where)
+    if not route.endswith("/"):
+        route += "/"
+    if validate is not None and not callable(validate):
+        raise ImproperlyConfigured(f"{where}: validate must be callable, got {validate!r}.")
+    rule = parse_rule(get_config()["DEFAULT_ACCESS"] if access is None else access, where=where)
+    validate_options(where, options)
+    target = NotebookDirectory(
+        # Not resolved: a symlinked folder is followed anew on each request.
+        _absolute(directory),
+        route=route,
+        access=rule,
+        validate=validate,
+        options=options,
+        name=name,
+    )
+    return URLPattern(DirectoryRoutePattern(route, name=name), notebook_view(target), name=name)

@@ -60,3 +60,31 @@ async def request_meta(request_or_scope: Any) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise TypeError(f"REQUEST_META hook must return a dict, got {type(meta).__name__}")
     return meta
+
+
+def hidden_cookie_names() -> set[str]:
+    """Cookies a notebook never sees: Django's session and CSRF cookies."""
+    from django.conf import settings
+
+    return {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
+
+
+def visible_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` without the cookies that would let notebook code act as the user.
+
+    Notebook authors see ``app_meta().request.headers`` and ``.cookies``; the
+    visitor's session cookie would let them replay the visitor's session.
+    """
+    hidden = hidden_cookie_names()
+    kept: list[tuple[bytes, bytes]] = []
+    for name, value in headers:
+        if name.lower() == b"cookie":
+            parts = [p for p in value.split(b";") if p.strip()]
+            parts = [
+                p for p in parts if p.split(b"=", 1)[0].strip().decode("latin-1") not in hidden
+            ]
+            if not parts:
+                continue
+            value = b";".join(parts).strip()
+        kept.append((name, value))
+    return kept

@@ -1,4 +1,4 @@
-"""The async view that serves a notebook page and every HTTP sub-route."""
+"""The async views: a notebook page with its HTTP sub-routes, and listings."""
 
 from __future__ import annotations
 
@@ -20,15 +20,17 @@ from django.views.decorators.csrf import csrf_exempt
 from . import marimo_adapter
 from .access import Decision, decide
 from .asgi_bridge import call_http, http_scope
+from .notebooks import Notebook, Target
 from .origin import origin_allowed
-from .registry import Notebook, apps
+from .registry import apps
 from .sessions import directory
 from .userinfo import request_meta, user_info
 
 logger = logging.getLogger(__name__)
 
-#: URL kwarg carrying the part of the path below the notebook's own URL.
-SUBPATH_KWARG = "marimo_subpath"
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
 
 
 def error_page(status: int, title: str, message: str, detail: str = "") -> HttpResponse:
@@ -41,9 +43,25 @@ def error_page(status: int, title: str, message: str, detail: str = "") -> HttpR
 
 
 def not_found(request: HttpRequest) -> HttpResponse:
-    if "application/json" in request.headers.get("Accept", ""):
+    if wants_json(request):
         return JsonResponse({"detail": "Not Found"}, status=404)
     return error_page(404, "Not found", "There is no notebook at this address.")
+
+
+def redirect_to_slash(request: HttpRequest) -> HttpResponse:
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponseRedirect(request.path + "/" + (f"?{query}" if query else ""))
+
+
+def refusal(request: HttpRequest, decision: Decision, *, is_page: bool) -> HttpResponse:
+    """The answer for a request ``decide`` did not allow."""
+    if decision is Decision.LOGIN:
+        if is_page:
+            return redirect_to_login(request.get_full_path())
+        return JsonResponse({"detail": "Authentication required"}, status=401)
+    if decision is Decision.FORBIDDEN:
+        return JsonResponse({"detail": "Permission denied"}, status=403)
+    return not_found(request)
 
 
 async def serve_frontend_file(request: HttpRequest, subpath: str) -> HttpResponse:
@@ -61,29 +79,25 @@ async def serve(
         return await serve_frontend_file(request, subpath or "")
 
     user = await request.auser()
-    decision = await decide(user, notebook)
     is_page = not subpath
-    if decision is Decision.LOGIN:
-        if is_page:
-            return redirect_to_login(request.get_full_path())
-        return JsonResponse({"detail": "Authentication required"}, status=401)
-    if decision is Decision.NOT_FOUND:
-        logger.info("Denied %s to %s", request.path, user)
-        return not_found(request)
-
+    decision = await decide(user, notebook, request)
+    if decision is not Decision.ALLOW:
+        logger.info("Refused %s to %s: %s", request.path, user, decision.value)
+        return refusal(request, decision, is_page=is_page)
     if subpath is None:
-        query = request.META.get("QUERY_STRING", "")
-        return HttpResponseRedirect(request.path + "/" + (f"?{query}" if query else ""))
-
+        return redirect_to_slash(request)
     if not origin_allowed(request):
         logger.warning("Refused %s %s: cross-origin", request.method, request.path)
         return JsonResponse({"detail": "Cross-origin request refused"}, status=403)
 
     prefix = request.path[: len(request.path) - len(subpath)].rstrip("/")
+    session = directory.get(request.headers.get("Marimo-Session-Id"), notebook)
     try:
-        if is_page and not notebook.file.is_file():
-            raise marimo_adapter.NotebookMissing(f"Notebook file not found: {notebook.file.name}")
-        app = apps.get(notebook, base_url=prefix)
+        if not is_page and session is not None and session.app is not None:
+            app = session.app  # the session may live in an app retired by an edit
+            app.touch()
+        else:
+            app = apps.get(notebook, base_url=prefix)
     except marimo_adapter.NotebookMissing as exc:
         logger.warning("%s: %s", request.path, exc)
         return error_page(404, "Notebook not found", str(exc))
@@ -92,7 +106,7 @@ async def serve(
         return error_page(
             500,
             "This notebook cannot be shown",
-            "The notebook failed to load. The site's administrators have been told.",
+            "The notebook failed to load; the error has been logged for the site's administrators.",
             detail=str(exc),
         )
 
@@ -102,7 +116,6 @@ async def serve(
         "path_params": path_params,
     }
     scope = http_scope(request, root_path=prefix, extra=extra)
-    session = directory.get(request.headers.get("Marimo-Session-Id"), notebook)
     scope[marimo_adapter.PAGE_SCOPE_KEY] = {
         "path": prefix + "/",
         "query_string": session.page_query if session else scope["query_string"],
@@ -110,13 +123,45 @@ async def serve(
     return await call_http(app, scope, request.body)
 
 
-def notebook_view(notebook: Notebook) -> Callable[..., Awaitable[HttpResponse]]:
+async def listing(request: HttpRequest, target: Any) -> HttpResponse:
+    """The notebooks of a directory this user may open, as HTML or JSON."""
+    user = await request.auser()
+    base = request.path
+    visible = []
+    for entry in target.entries():
+        if await decide(user, entry.notebook, request) is Decision.ALLOW:
+            visible.append(entry)
+    rows = [
+        {"path": e.path, "title": e.title, "url": f"{base}{e.path}/", "section": e.section}
+        for e in visible
+    ]
+    if wants_json(request):
+        return JsonResponse({"notebooks": rows})
+    sections: dict[str, list[dict]] = {}
+    for row in rows:
+        sections.setdefault(row["section"], []).append(row)
+    html = render_to_string(
+        "notebook_host/listing.html",
+        {"title": target.name or request.path, "sections": sections.items()},
+        request=request,
+    )
+    return HttpResponse(html)
+
+
+def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
     """The view function one notebook URL pattern calls."""
 
     async def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        subpath = kwargs.pop(SUBPATH_KWARG, None)
-        return await serve(request, notebook, subpath, kwargs)
+        located = target.locate(kwargs)
+        if located is None:
+            return not_found(request)
+        if located.listing:
+            if located.subpath is None:
+                return redirect_to_slash(request)
+            return await listing(request, target)
+        assert located.notebook is not None
+        return await serve(request, located.notebook, located.subpath, located.path_params)
 
-    view.notebook = notebook  # type: ignore[attr-defined]
-    view.__name__ = view.__qualname__ = f"notebook_view[{notebook.file.name}]"
+    view.target = target  # type: ignore[attr-defined]
+    view.__name__ = view.__qualname__ = f"notebook_view[{target!r}]"
     return csrf_exempt(view)

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 
 from notebook_host.access import AccessRule, CallableRule, Decision, decide, parse_rule
-from notebook_host.registry import Notebook
+from notebook_host.notebooks import Notebook
 from tests.users import create_test_users
 
 WHERE = "notebook('x/', 'x.py')"

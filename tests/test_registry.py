@@ -9,7 +9,8 @@ import pytest
 
 from notebook_host import marimo_adapter
 from notebook_host.access import parse_rule
-from notebook_host.registry import AppRegistry, Notebook
+from notebook_host.notebooks import Notebook
+from notebook_host.registry import AppRegistry
 
 NB = Path(__file__).parent / "notebooks"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from notebook_host import sessions
 from notebook_host.access import parse_rule
-from notebook_host.registry import Notebook
+from notebook_host.notebooks import Notebook
 
 
 def test_page_query_drops_only_the_socket_parameters() -> None:

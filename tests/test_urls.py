@@ -12,8 +12,8 @@ from django.urls import Resolver404, URLPattern, resolve, reverse
 
 from notebook_host.access import AccessRule, CallableRule
 from notebook_host.marimo_adapter import SUB_ROUTES
+from notebook_host.notebooks import SUBPATH_KWARG
 from notebook_host.urls import NotebookRoutePattern, notebook
-from notebook_host.views import SUBPATH_KWARG
 from tests import urls as test_urls
 
 NB = Path(__file__).parent / "notebooks"
@@ -21,7 +21,7 @@ NB = Path(__file__).parent / "notebooks"
 
 def spec(pattern: URLPattern):
     """The Notebook a pattern serves."""
-    return pattern.callback.notebook
+    return pattern.callback.target
 
 
 def match(pattern: URLPattern, path: str):
@@ -276,7 +276,7 @@ def test_resolve_page() -> None:
     found = resolve("/app1/")
     assert found.url_name == "app1"
     assert found.kwargs == {SUBPATH_KWARG: ""}
-    assert found.func.notebook.file.name == "app1.py"
+    assert found.func.target.file.name == "app1.py"
 
 
 def test_resolve_page_without_slash() -> None:
@@ -287,7 +287,7 @@ def test_resolve_page_without_slash() -> None:
 
 def test_resolve_sub_route() -> None:
     found = resolve("/app2/api/kernel/set_ui_element_value")
-    assert found.func.notebook.file.name == "app2.py"
+    assert found.func.target.file.name == "app2.py"
     assert found.kwargs == {SUBPATH_KWARG: "api/kernel/set_ui_element_value"}
 
 
@@ -313,7 +313,7 @@ def test_root_notebook_does_not_shadow_later_or_earlier_patterns(prefix: str) ->
     other = resolve(f"/{prefix}/other/")
     assert other.func is test_urls.plain_view
     app1 = resolve(f"/{prefix}/app1/")
-    assert app1.func.notebook.file.name == "app1.py"
+    assert app1.func.target.file.name == "app1.py"
     assert app1.kwargs == {SUBPATH_KWARG: ""}
 
 
@@ -321,7 +321,7 @@ def test_root_notebook_does_not_shadow_later_or_earlier_patterns(prefix: str) ->
 def test_root_notebook_serves_its_page_and_sub_routes(prefix: str) -> None:
     page = resolve(f"/{prefix}/")
     assert page.url_name == f"root-{prefix}"
-    assert page.func.notebook.file.name == "app2.py"
+    assert page.func.target.file.name == "app2.py"
     assert page.kwargs == {SUBPATH_KWARG: ""}
     asset = resolve(f"/{prefix}/assets/index.js")
     assert asset.url_name == f"root-{prefix}"
@@ -337,4 +337,4 @@ def test_root_notebook_does_not_swallow_unknown_paths() -> None:
 def test_page_and_websocket_resolve_to_the_same_notebook() -> None:
     page = resolve("/meta/")
     ws = resolve("/meta/ws")
-    assert page.func.notebook is ws.func.notebook
+    assert page.func.target is ws.func.target

@@ -250,3 +250,16 @@ async def test_request_meta_hook_must_return_a_dict() -> None:
 
 def test_module_exports() -> None:
     assert set(userinfo.ANONYMOUS) == KEYS
+
+
+def test_visible_headers_hide_session_and_csrf_cookies(settings) -> None:
+    from notebook_host.userinfo import visible_headers
+
+    settings.SESSION_COOKIE_NAME = "sessionid"
+    headers = [
+        (b"host", b"example.com"),
+        (b"cookie", b"sessionid=abc; theme=dark; csrftoken=xyz"),
+    ]
+    assert visible_headers(headers) == [(b"host", b"example.com"), (b"cookie", b"theme=dark")]
+    only_private = [(b"cookie", b"sessionid=abc; csrftoken=xyz")]
+    assert visible_headers(only_private) == []
