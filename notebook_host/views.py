@@ -135,6 +135,9 @@ async def listing(request: HttpRequest, target: Any) -> HttpResponse:
         {"path": e.path, "title": e.title, "url": f"{base}{e.path}/", "section": e.section}
         for e in visible
     ]
+    if not visible and not user.is_authenticated and target.access.label != "public":
+        # Nothing for strangers in a folder that needs a login: ask for one.
+        return refusal(request, Decision.LOGIN, is_page=not wants_json(request))
     if wants_json(request):
         return JsonResponse({"notebooks": rows})
     sections: dict[str, list[dict]] = {}

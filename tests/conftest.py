@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+import shutil
 from pathlib import Path
 
 import httpx
@@ -17,10 +18,37 @@ def live_server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("live")
 
 
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+
+
+def make_folders(workdir: Path) -> dict[str, str]:
+    """Writable copies of the test folders, and the env naming them.
+
+    ``apps/`` is a copy of tests/notebooks/apps plus ``escape.py``, a symlink
+    to a notebook outside it; ``current`` is a symlink to ``releases/one``,
+    for atomic-deploy swaps.
+    """
+    apps = workdir / "apps"
+    shutil.copytree(NOTEBOOKS / "apps", apps)
+    outside = workdir / "outside.py"
+    shutil.copy(NOTEBOOKS / "apps" / "test_app.py", outside)
+    (apps / "escape.py").symlink_to(outside)
+    for release in ("one", "two"):
+        folder = workdir / "releases" / release
+        folder.mkdir(parents=True)
+        source = (NOTEBOOKS / "apps" / "test_app.py").read_text()
+        (folder / "test_app.py").write_text(source.replace("Test App", f"Release {release}"))
+    (workdir / "current").symlink_to(workdir / "releases" / "one")
+    return {
+        "NOTEBOOK_HOST_TEST_APPS": str(apps),
+        "NOTEBOOK_HOST_TEST_SWAP": str(workdir / "current"),
+    }
+
+
 @pytest.fixture(scope="session")
 def live(live_server_dir: Path) -> Iterator[LiveServer]:
     """One real daphne serving tests/urls.py for the whole run."""
-    server = LiveServer(live_server_dir)
+    server = LiveServer(live_server_dir, env=make_folders(live_server_dir))
     server.prepare()
     server.start()
     yield server

@@ -15,6 +15,6 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"notebook_host": {"handlers": ["console"], "level": "DEBUG"}},
+    "loggers": {"notebook_host": {"handlers": ["console"], "level": "DEBUG", "propagate": False}},
 }
 SILENCED_SYSTEM_CHECKS = ["notebook_host.W001", "notebook_host.W002"]  # deliberate

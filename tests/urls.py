@@ -1,14 +1,18 @@
 """The test URLconf: one notebook per behaviour under test."""
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.urls import include, path
 
-from notebook_host.urls import notebook
+from notebook_host.urls import notebook, notebook_directory
 
 NB = Path(__file__).parent / "notebooks"
+# The live server works on copies it may change; in-process tests read these.
+APPS = Path(os.environ.get("NOTEBOOK_HOST_TEST_APPS", NB / "apps"))
+SWAP = Path(os.environ.get("NOTEBOOK_HOST_TEST_SWAP", NB / "apps"))
 
 
 def plain_view(request):
@@ -29,6 +33,16 @@ def refuse(user, notebook):
 
 def hide(user, notebook):
     raise Http404("hidden")
+
+
+def hide_secrets(request_or_scope, relative_path: str) -> bool:
+    return not relative_path.startswith("secret")
+
+
+async def block_some(request_or_scope, relative_path: str) -> bool:
+    if relative_path.startswith("blocked"):
+        raise PermissionDenied("blocked by validate")
+    return not relative_path.startswith("secret")
 
 
 urlpatterns = [
@@ -63,6 +77,13 @@ urlpatterns = [
     notebook("broken/", NB / "broken.py", access="public"),
     notebook("missing/", NB / "missing.py", access="public"),
     notebook("notmarimo/", NB / "not_marimo.py", access="public"),
+    notebook_directory("apps/", APPS, access="public", name="apps"),
+    notebook_directory("private/", APPS, access="login"),
+    notebook_directory("staffapps/", APPS, access="staff"),
+    notebook_directory("validated/", APPS, access="public", validate=hide_secrets),
+    notebook_directory("avalidated/", APPS, access="public", validate=block_some),
+    notebook_directory("swap/", SWAP, access="public"),
+    path("sub/", include([notebook_directory("mounted/", APPS, access="public")])),
     path("first/", include("tests.urls_root_first")),
     path("last/", include("tests.urls_root_last")),
 ]

@@ -1,0 +1,3 @@
+"""Plain Python, not a notebook."""
+
+print("plain")
