@@ -14,7 +14,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.live import KernelSocket, LiveServer, cookie_header, server_token
