@@ -338,3 +338,18 @@ def test_page_and_websocket_resolve_to_the_same_notebook() -> None:
     page = resolve("/meta/")
     ws = resolve("/meta/ws")
     assert page.func.target is ws.func.target
+
+
+@pytest.mark.parametrize("helper", ["notebook", "notebook_directory"])
+def test_path_converter_is_refused(helper: str) -> None:
+    from notebook_host import urls
+
+    with pytest.raises(ImproperlyConfigured, match="<path:> converter"):
+        getattr(urls, helper)("docs/<path:p>/", "x.py")
+
+
+def test_directory_route_must_not_be_empty() -> None:
+    from notebook_host.urls import notebook_directory
+
+    with pytest.raises(ImproperlyConfigured, match="must not be empty"):
+        notebook_directory("", "apps")
