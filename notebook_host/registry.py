@@ -31,6 +31,7 @@ class AppRegistry:
         self._retired: list[MarimoApp] = []
         self._lock = threading.Lock()
         self._sweep_handle: asyncio.TimerHandle | None = None
+        self._sweep_loop: asyncio.AbstractEventLoop | None = None
 
     def get(self, notebook: Notebook, *, base_url: str) -> MarimoApp:
         """The app serving new sessions of ``notebook``, built or rebuilt as needed.
@@ -95,12 +96,13 @@ class AppRegistry:
     # -- eviction ---------------------------------------------------------
 
     def _schedule_sweep(self) -> None:
-        if self._sweep_handle is not None:
-            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # built outside a server (tests, shell): nothing to sweep
+        if self._sweep_handle is not None and self._sweep_loop is loop:
+            return
+        self._sweep_loop = loop
         interval = max(0.5, min(30.0, float(get_config()["APP_IDLE_TTL"]) / 2))
         self._sweep_handle = loop.call_later(interval, self._sweep_tick)
 

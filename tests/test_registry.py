@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import logging
 from pathlib import Path
 
@@ -51,4 +53,36 @@ async def test_shutdown_forgets_apps() -> None:
     registry = AppRegistry()
     registry.get(notebook(NB / "app1.py"), base_url="")
     await registry.shutdown(timeout=3)
+    assert registry.loaded() == []
+
+
+def test_evict_idle_drops_idle_apps_and_retired_ones(tmp_path: Path) -> None:
+    registry = AppRegistry()
+    file = tmp_path / "nb.py"
+    file.write_text((NB / "app1.py").read_text())
+    nb = notebook(file)
+    first = registry.get(nb, base_url="")
+    assert registry.evict_idle(idle_ttl=3600) == []
+    # An edit retires the app; the next request builds a new one.
+    file.write_text((NB / "app2.py").read_text())
+
+    os.utime(file, ns=(first.mtime_ns + 10**9, first.mtime_ns + 10**9))
+    second = registry.get(nb, base_url="")
+    assert second is not first
+    assert set(map(id, registry.loaded())) == {id(first), id(second)}
+    # Retired with no session: evicted at once; current: only once idle.
+    assert registry.evict_idle(idle_ttl=3600) == [first]
+    assert registry.evict_idle(idle_ttl=0) == [second]
+    assert registry.loaded() == []
+
+
+async def test_sweep_runs_on_the_event_loop(settings) -> None:
+    settings.NOTEBOOK_HOST = {**settings.NOTEBOOK_HOST, "APP_IDLE_TTL": 0.5}
+    registry = AppRegistry()
+    registry.get(notebook(NB / "app1.py"), base_url="")
+    assert len(registry.loaded()) == 1
+    for _ in range(40):
+        await asyncio.sleep(0.1)
+        if not registry.loaded():
+            break
     assert registry.loaded() == []
