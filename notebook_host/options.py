@@ -40,6 +40,10 @@ class NotebookOptions:
         config = get_config()
         values = {key.lower(): config[key] for key in OPTION_KEYS}
         values.update(overrides)
+        if values["asset_url"] is None:
+            from .static import default_asset_url
+
+            values["asset_url"] = default_asset_url()
         return cls(**values)
 
 

@@ -238,3 +238,10 @@ def meta_report(html: str) -> dict[str, Any]:
     import html as html_lib
 
     return json.loads(html_lib.unescape(match.group(1)))
+
+
+def first_script_asset(html: str) -> str:
+    """The file name of the page's first script under an ``assets/`` folder."""
+    match = re.search(r'<script[^>]*src="[^"]*assets/([^"/]+\.js)"', html)
+    assert match, "page references no script asset"
+    return match.group(1)

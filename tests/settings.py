@@ -18,3 +18,4 @@ LOGGING = {
     "loggers": {"notebook_host": {"handlers": ["console"], "level": "DEBUG", "propagate": False}},
 }
 SILENCED_SYSTEM_CHECKS = ["notebook_host.W001", "notebook_host.W002"]  # deliberate
+SERVESTATIC_USE_FINDERS = True  # no collectstatic needed in tests

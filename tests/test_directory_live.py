@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import KernelSocket, LiveServer, cookie_header, server_token
+from tests.live import KernelSocket, LiveServer, cookie_header, first_script_asset, server_token
 
 pytestmark = pytest.mark.asyncio
 
@@ -127,7 +127,7 @@ async def test_nested_and_deeply_nested(anon) -> None:
 
 async def test_sub_paths_reach_the_notebook(anon) -> None:
     html = (await anon.get("/apps/nested/nested_app/")).text
-    asset = html.split('src="./assets/', 1)[1].split('"', 1)[0]
+    asset = first_script_asset(html)
     assert (await anon.get(f"/apps/nested/nested_app/assets/{asset}")).status_code == 200
     assert (await anon.get("/apps/nested/nested_app/health")).json()["status"] == "healthy"
     assert (await anon.get("/apps/nested/nested_app/nonsense")).status_code == 404

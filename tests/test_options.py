@@ -29,7 +29,7 @@ def test_resolve_without_overrides_uses_settings_and_defaults() -> None:
         html_head="",
         quiet=False,
         skew_protection=True,
-        asset_url=None,
+        asset_url="/static/marimo/0.25.2",  # the staticfiles finder is installed
     )
 
 
@@ -58,7 +58,7 @@ def test_resolve_follows_notebook_host_setting() -> None:
         assert options.html_head == "<meta name=x>"
         overridden = NotebookOptions.resolve({"quiet": False, "asset_url": None})
         assert overridden.quiet is False
-        assert overridden.asset_url is None
+        assert overridden.asset_url == "/static/marimo/0.25.2"  # None: automatic
         assert overridden.session_ttl == 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.live import LiveServer, server_token
+from tests.live import LiveServer, first_script_asset, server_token
 
 pytestmark = pytest.mark.asyncio
 
@@ -81,7 +81,7 @@ async def test_frontend_assets_are_public_and_sessionless(anon: httpx.AsyncClien
     assert favicon.status_code == 200
     assert "set-cookie" not in favicon.headers
     html = (await anon.get("/app1/")).text
-    asset = html.split('src="./assets/', 1)[1].split('"', 1)[0]
+    asset = first_script_asset(html)
     response = await anon.get(f"/staff/assets/{asset}")
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
