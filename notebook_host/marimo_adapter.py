@@ -30,31 +30,6 @@ logger = logging.getLogger(__name__)
 
 MARIMO_VERSION: str = marimo.__version__
 
-#: First path segments a run-mode page uses below its own URL. A notebook URL
-#: pattern claims only these, so a notebook at ``""`` never shadows the rest
-#: of the URLconf.
-SUB_ROUTES: frozenset[str] = frozenset(
-    {
-        "assets",
-        "api",
-        "ws",
-        "ws_sync",
-        "sse",
-        "health",
-        "healthz",
-        "@file",
-        "public",
-        "public-files-sw.js",
-        "og",
-        "favicon.ico",
-        "manifest.json",
-        "android-chrome-192x192.png",
-        "android-chrome-512x512.png",
-        "apple-touch-icon.png",
-        "logo.png",
-    }
-)
-
 #: Sub-routes that are marimo's own frontend files: identical for every
 #: notebook and user, so they are served without touching session or auth.
 PUBLIC_FILE_ROUTES: frozenset[str] = frozenset(
@@ -68,6 +43,22 @@ PUBLIC_FILE_ROUTES: frozenset[str] = frozenset(
         "logo.png",
     }
 )
+
+#: First path segments a run-mode page uses below its own URL. A notebook URL
+#: pattern claims only these, so a notebook at ``""`` never shadows the rest
+#: of the URLconf.
+SUB_ROUTES: frozenset[str] = PUBLIC_FILE_ROUTES | {
+    "api",
+    "ws",
+    "ws_sync",
+    "sse",
+    "health",
+    "healthz",
+    "@file",
+    "public",
+    "public-files-sw.js",
+    "og",
+}
 
 #: Sub-routes that are websockets rather than HTTP.
 WEBSOCKET_ROUTES: frozenset[str] = frozenset({"ws", "ws_sync"})

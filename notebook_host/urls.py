@@ -27,50 +27,54 @@ from .views import notebook_view
 __all__ = ["notebook", "notebook_directory"]
 
 
-class NotebookRoutePattern(RoutePattern):
+class _PrefixPattern(RoutePattern):
+    """Reverses to ``route``; matches ``route`` as a prefix of the path."""
+
+    def __init__(self, route: str, name: str | None = None) -> None:
+        super().__init__(route, name=name, is_endpoint=True)
+        self._prefix = RoutePattern(route.rstrip("/"), is_endpoint=False)
+
+    def _below(self, path: str) -> tuple[str | None, tuple, dict[str, Any]] | None:
+        """What follows ``route``: None without the trailing slash, else the rest."""
+        matched = self._prefix.match(path)
+        if matched is None:
+            return None
+        rest, args, kwargs = matched
+        if not self._route:  # the root route: Django paths have no leading slash
+            return rest, args, kwargs
+        if rest == "":
+            return None, args, kwargs
+        if not rest.startswith("/"):
+            return None  # "dashboardx" is not below "dashboard/"
+        return rest[1:], args, kwargs
+
+
+class NotebookRoutePattern(_PrefixPattern):
     """``route`` plus marimo's sub-routes below it.
 
     Reversing gives the page URL (``route``); matching also accepts the
     route without its slash and ``route/<marimo sub-route>``.
     """
 
-    def __init__(self, route: str, name: str | None = None) -> None:
-        super().__init__(route, name=name, is_endpoint=True)
-        self._prefix = RoutePattern(route.rstrip("/"), is_endpoint=False)
-
     def match(self, path: str) -> tuple[str, tuple, dict[str, Any]] | None:
-        matched = self._prefix.match(path)
-        if matched is None:
+        below = self._below(path)
+        if below is None:
             return None
-        rest, args, kwargs = matched
-        if self._route:
-            if rest == "":
-                return "", args, {**kwargs, SUBPATH_KWARG: None}
-            if not rest.startswith("/"):
-                return None
-            rest = rest[1:]
+        rest, args, kwargs = below
         if rest and rest.split("/", 1)[0] not in SUB_ROUTES:
             return None
         return "", args, {**kwargs, SUBPATH_KWARG: rest}
 
 
-class DirectoryRoutePattern(RoutePattern):
+class DirectoryRoutePattern(_PrefixPattern):
     """``route`` and everything below it; reversing gives the listing URL."""
 
-    def __init__(self, route: str, name: str | None = None) -> None:
-        super().__init__(route, name=name, is_endpoint=True)
-        self._prefix = RoutePattern(route.rstrip("/"), is_endpoint=False)
-
     def match(self, path: str) -> tuple[str, tuple, dict[str, Any]] | None:
-        matched = self._prefix.match(path)
-        if matched is None:
+        below = self._below(path)
+        if below is None:
             return None
-        rest, args, kwargs = matched
-        if rest == "":
-            return "", args, {**kwargs, RELPATH_KWARG: None}
-        if not rest.startswith("/"):
-            return None
-        return "", args, {**kwargs, RELPATH_KWARG: rest[1:]}
+        rest, args, kwargs = below
+        return "", args, {**kwargs, RELPATH_KWARG: rest}
 
 
 def _check_route(route: str, where: str) -> None:
