@@ -137,6 +137,7 @@ class NotebookConsumer(AsyncConsumer):
             if key in self.scope
         }
         query = sessions.page_query(raw_query)
+        info = await user_info(user)
         if session_id:
             sessions.directory.record(
                 sessions.SessionRecord(
@@ -145,6 +146,7 @@ class NotebookConsumer(AsyncConsumer):
                     page_query=query,
                     user_id=getattr(user, "pk", None),
                     app=app,
+                    user_info=info,
                 )
             )
         scope["headers"] = visible_headers(list(self.scope.get("headers", [])))
@@ -152,7 +154,7 @@ class NotebookConsumer(AsyncConsumer):
             {marimo_adapter.PAGE_SCOPE_KEY: {"path": prefix + "/", "query_string": query}},
             root_path=prefix,
             state={},
-            user=await user_info(user),
+            user=info,
             meta=await request_meta(self.scope),
             path_params=path_params,
         )

@@ -37,6 +37,9 @@ class SessionRecord:
     user_id: Any
     #: The app the session lives in (it may be retired after an edit).
     app: MarimoApp | None = None
+    #: The user dict the kernel got at connect; API calls of the same user
+    #: reuse it, so both paths show the same user without a query per click.
+    user_info: dict[str, Any] | None = None
     created: float = field(default_factory=time.monotonic)
 
 

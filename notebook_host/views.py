@@ -23,7 +23,7 @@ from .asgi_bridge import call_http, http_scope
 from .notebooks import Notebook, Target
 from .origin import origin_allowed
 from .registry import apps
-from .sessions import directory
+from .sessions import SessionRecord, directory
 from .userinfo import request_meta, user_info
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ async def serve(
         )
 
     extra = {
-        "user": await user_info(user),
+        "user": await _user_info_for(user, session),
         "meta": await request_meta(request),
         "path_params": path_params,
     }
@@ -121,6 +121,17 @@ async def serve(
         "query_string": session.page_query if session else scope["query_string"],
     }
     return await call_http(app, scope, request.body)
+
+
+async def _user_info_for(user: Any, session: SessionRecord | None) -> dict[str, Any]:
+    """The session's user dict when the same user calls its API, else a fresh one."""
+    if (
+        session is not None
+        and session.user_info is not None
+        and session.user_id == getattr(user, "pk", None)
+    ):
+        return session.user_info
+    return await user_info(user)
 
 
 async def listing(request: HttpRequest, target: Any) -> HttpResponse:
