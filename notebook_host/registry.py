@@ -108,10 +108,14 @@ class AppRegistry:
 
     def _sweep_tick(self) -> None:
         self._sweep_handle = None
+        from .sessions import directory
+
         evicted = self.evict_idle(float(get_config()["APP_IDLE_TTL"]))
         for app in evicted:
+            directory.forget_app(app)  # its records would keep the app alive
             task = asyncio.ensure_future(app.shutdown())
             task.add_done_callback(_log_failure)
+        directory.prune()
         if self.loaded():
             self._schedule_sweep()
 

@@ -63,6 +63,18 @@ class SessionDirectory:
             return None
         return record
 
+    def prune(self) -> None:
+        """Drop records of sessions marimo has closed (past the grace period)."""
+        with self._lock:
+            self._prune()
+
+    def forget_app(self, app: MarimoApp) -> None:
+        """Drop every record of an app that was shut down, so it can be freed."""
+        with self._lock:
+            for sid, record in list(self._records.items()):
+                if record.app is app:
+                    del self._records[sid]
+
     def __len__(self) -> int:
         return len(self._records)
 

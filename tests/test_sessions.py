@@ -37,3 +37,14 @@ def test_directory_prunes_closed_sessions_after_grace(monkeypatch) -> None:
     assert directory.get("s_old", nb) is None
     assert directory.get("s_new", nb) is not None
     assert len(directory) == 2
+
+
+def test_forget_app_drops_its_records() -> None:
+    nb = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    first, second = object(), object()
+    directory = sessions.SessionDirectory()
+    directory.record(sessions.SessionRecord("s_1", nb, b"", user_id=None, app=first))
+    directory.record(sessions.SessionRecord("s_2", nb, b"", user_id=None, app=second))
+    directory.forget_app(first)
+    assert directory.get("s_1", nb) is None
+    assert directory.get("s_2", nb) is not None
