@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium serve test lint format
+.PHONY: install chromium serve test lint format bench
 
 install: $(STAMP)
 
@@ -38,3 +38,8 @@ format: install
 
 test: install chromium lint
 	$(VENV)/bin/pytest
+
+# notebook_host against plain marimo (bench/compare.py, ~10 min): prints a
+# table, writes bench/results/<date>.json and .png.
+bench: install chromium
+	$(PY) -m bench.compare

@@ -1,0 +1,1222 @@
+"""notebook_host against plain marimo, side by side, on this machine.
+
+    python -m bench.compare [--tiny] [--out DIR] [--production-static]
+
+Starts, in one run, (a) the demo project (project.settings) under daphne, as
+tests.live.LiveServer does, signed in as alice (sign-in is not measured), and
+(b) plain marimo, ``marimo.create_asgi_app()`` with the same two notebooks
+(bench/plain_marimo.py) under uvicorn. Both serve notebooks/dashboard.py at
+/dashboard/ and notebooks/whoami.py at /whoami/, on 127.0.0.1. Then measures:
+
+1. page load in headless Chromium, from navigation start until the dashboard's
+   outputs are in the page and laid out (``svg#chart`` visible and its
+   "N points" text shown): cold (fresh browser context, empty cache) and warm
+   (same context, second load); median;
+2. slider to dependent output: the slider focused, ArrowRight/ArrowLeft
+   alternately, from the keydown event until the "N points" text changes
+   (both instants taken in the page's clock); p50/p95;
+3. HTTP round trip of ``POST <page>/api/kernel/set_ui_element_value`` by a
+   protocol-level client (httpx + websockets), the request/response only; the
+   next POST waits for the dependent output on the kernel socket; p50/p95;
+4. bytes on a cold first load of the dashboard (Chrome DevTools protocol:
+   ``Network.loadingFinished`` encodedDataLength = bytes on the wire with
+   headers, ``Network.dataReceived`` = decoded bodies), then whoami (notebook
+   B) in the same browser context; B as % of A;
+5. N concurrent protocol-level sessions: each opens its kernel socket, waits
+   for the kernel's first outputs, then (once all are up) makes widget changes
+   (POST, then the dependent output on its socket); success rate, change
+   latency p50/p95, and server RSS per session, (peak - idle) / N, from
+   /proc/<pid>/status of the server process (and any children).
+
+Whatever the demo serves at run time is measured (asset URLs are not assumed):
+by default its settings as ``make serve`` runs them (DEBUG on, marimo's
+frontend served by ServeStatic straight from the finders);
+``--production-static`` runs it with DJANGO_DEBUG=0 after ``collectstatic``
+(gzip variants), as the README's deployment section does.
+Prints a table, writes bench/results/<date>.json (``<date>-tiny.json`` with
+--tiny, ``<date>-production-static.json``) and a PNG of the latency
+distributions next to it. ``--tiny`` is a smoke run (N=2, 3 samples, 2 page
+loads) for the test suite; every loop is bounded in count and time (Plan).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+from tests.live import ROOT, KernelSocket, LiveServer, free_port, login, server_token
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def _test_password() -> str:
+    """tests.users.PASSWORD, read without importing Django's models."""
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / "users.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "PASSWORD" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise RuntimeError("tests/users.py defines no PASSWORD")
+
+
+PASSWORD = _test_password()
+DASHBOARD = "/dashboard/"
+WHOAMI = "/whoami/"
+SLIDER_LABEL = "Points"
+HOST = "notebook_host"
+PLAIN = "plain_marimo"
+SERVERS = (HOST, PLAIN)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # Keep every request on the loopback: names other than localhost do not
+    # resolve (the servers are addressed as 127.0.0.1).
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure; every loop below is bounded by these counts."""
+
+    loads: int = 7  # rounds of (cold, warm) dashboard loads per server
+    slider_moves: int = 60
+    posts: int = 150
+    post_warmup: int = 5
+    sessions: tuple[int, ...] = (20, 50, 100)
+    changes: int = 20  # widget changes per concurrent session
+    # time bounds (seconds)
+    page_timeout: float = 60
+    change_timeout: float = 30
+    round_timeout: float = 240
+
+
+# Other processes using this share of one core during a phase earn a warning.
+OTHER_LOAD_WARNING = 10.0
+
+FULL = Plan()
+TINY = Plan(loads=1, slider_moves=3, posts=3, post_warmup=1, sessions=(2,), changes=3)
+
+
+def marker(points: int) -> str:
+    """The dashboard's dependent output for a slider value, as the kernel sends it."""
+    return f"<strong>{points} points</strong>"
+
+
+def next_value(i: int) -> int:
+    """Slider values for successive changes: 11, 12, 11, ... (never the previous one)."""
+    return 11 + i % 2
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "p50": round(percentile(values, 50), 3),
+        "p95": round(percentile(values, 95), 3),
+        "mean": round(statistics.fmean(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def scan_processes() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, CPU time in clock ticks) of every process, from /proc."""
+    processes = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with (
+                contextlib.suppress(OSError, ValueError, IndexError),
+                open(f"/proc/{entry}/stat") as stat,
+            ):
+                fields = stat.read().rsplit(")", 1)[1].split()
+                # after the name: state ppid ... utime(12) stime(13)
+                processes[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return processes
+
+
+def process_tree(pid: int, processes: dict[int, tuple[int, int]] | None = None) -> list[int]:
+    """pid and its descendants."""
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in (processes or scan_processes()).items():
+        children.setdefault(parent, []).append(child)
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+class OtherLoad:
+    """CPU time of processes outside this run, per phase: is the machine really ours?
+
+    Every second a thread reads every process's CPU time from /proc; time used
+    by processes that are not this process or its descendants (the servers,
+    Playwright, Chromium) counts against the current phase. Processes first
+    seen after the start count with all their CPU time.
+    """
+
+    def __init__(self, t0: float, interval: float = 1.0) -> None:
+        self.t0 = t0
+        self.interval = interval
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.phases: dict[str, dict[str, Any]] = {}
+        self.current = ""
+        self._last = {pid: cpu for pid, (_, cpu) in scan_processes().items()}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        processes = scan_processes()
+        own = set(process_tree(os.getpid(), processes))
+        phase = self.phases.get(self.current)
+        for pid, (_, cpu) in processes.items():
+            used = cpu - self._last.get(pid, 0)
+            if pid in own or used <= 0 or phase is None:
+                continue
+            phase["other_cpu_s"] += used / self.ticks
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")[:60]
+                phase["commands"][command] = phase["commands"].get(command, 0) + used / self.ticks
+        self._last = {pid: cpu for pid, (_, cpu) in processes.items()}
+
+    def phase(self, name: str) -> None:
+        """Start the phase ``name`` (and print it)."""
+        now = time.monotonic()
+        if self.current:
+            self.phases[self.current]["wall_s"] = now - self.phases[self.current]["start"]
+        self.current = name
+        self.phases[name] = {"start": now, "wall_s": 0.0, "other_cpu_s": 0.0, "commands": {}}
+        print(f"[{now - self.t0:6.1f}s] {name}", flush=True)
+
+    def __enter__(self) -> OtherLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sample()
+        if self.current:
+            self.phases[self.current]["wall_s"] = (
+                time.monotonic() - self.phases[self.current]["start"]
+            )
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name, phase in self.phases.items():
+            top = sorted(phase["commands"].items(), key=lambda item: -item[1])[:3]
+            out[name] = {
+                "wall_s": round(phase["wall_s"], 1),
+                "other_cpu_s": round(phase["other_cpu_s"], 1),
+                # share of one core that other processes used during the phase
+                "other_cpu_pct": round(100 * phase["other_cpu_s"] / max(phase["wall_s"], 1e-9), 1),
+                "top_other": [[command, round(seconds, 1)] for command, seconds in top],
+            }
+        return out
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS (kB) and Threads of one process."""
+    figures = {"VmRSS": 0, "Threads": 0}
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in figures:
+                figures[key] = int(value.split()[0])
+    return figures
+
+
+def rss_kb(pids: list[int]) -> int:
+    return sum(proc_status(pid)["VmRSS"] for pid in pids)
+
+
+class RssSampler:
+    """Reads the server's RSS every ``interval`` seconds in a thread; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pids = process_tree(pid)
+        self.interval = interval
+        self.peak_kb = rss_kb(self.pids)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_kb = max(self.peak_kb, rss_kb(self.pids))
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.peak_kb = max(self.peak_kb, rss_kb(self.pids))
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@dataclass
+class Target:
+    """One server under test, as the clients see it."""
+
+    name: str
+    port: int
+    pid: int
+    cookies: dict[str, str] = field(default_factory=dict)
+    token: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def client(self, connections: int = 10) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        return httpx.AsyncClient(base_url=self.url, cookies=self.cookies, timeout=60, limits=limits)
+
+    def api_headers(self, session_id: str) -> dict[str, str]:
+        return {
+            "Origin": self.url,
+            "Marimo-Session-Id": session_id,
+            "Marimo-Server-Token": self.token,
+        }
+
+
+class PlainMarimo:
+    """bench/plain_marimo.py under uvicorn on a free loopback port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.log_path = workdir / "uvicorn.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def launch(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.plain_marimo", "--port", str(self.port)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"plain marimo exited early:\n{self.log()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + DASHBOARD + "health", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"plain marimo did not start:\n{self.log()}")
+
+    def stop(self, timeout: float = 10) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+async def sign_in(target: Target) -> None:
+    """alice's Django session cookie for the demo (not measured)."""
+    async with httpx.AsyncClient(base_url=target.url, timeout=30) as client:
+        await login(client, "alice", PASSWORD)
+        target.cookies = dict(client.cookies.items())
+
+
+async def read_token(target: Target) -> None:
+    """The page's Marimo-Server-Token, as the frontend would send it."""
+    async with target.client() as client:
+        response = await client.get(DASHBOARD)
+        response.raise_for_status()
+        target.token = server_token(response.text)
+
+
+@contextlib.asynccontextmanager
+async def kernel_socket(
+    target: Target, page: str, session_id: str, open_timeout: float = 60
+) -> AsyncIterator[KernelSocket]:
+    """The kernel websocket as a browser opens it (no client pings, which browsers never send)."""
+    headers = {"Origin": target.url}
+    if target.cookies:
+        headers["Cookie"] = target.cookie_header()
+    async with websockets.connect(
+        f"{target.ws_url}{page}ws?session_id={session_id}",
+        additional_headers=headers,
+        open_timeout=open_timeout,
+        ping_interval=None,
+        max_size=None,
+    ) as ws:
+        yield KernelSocket(ws)
+
+
+def new_session_id() -> str:
+    return "s_" + uuid.uuid4().hex[:10]
+
+
+async def set_value(
+    client: httpx.AsyncClient,
+    target: Target,
+    session: str,
+    object_id: str,
+    value: int,
+    retries: list[int],
+) -> httpx.Response:
+    """POST one widget change, as marimo's frontend does.
+
+    Like a browser, it retries once when a reused keep-alive connection was
+    closed by the server before any response (uvicorn closes connections idle
+    for 5 s; a session waiting longer for its output hits that race). Each
+    retry is counted in ``retries``.
+    """
+    for attempt in range(2):
+        try:
+            return await client.post(
+                DASHBOARD + "api/kernel/set_ui_element_value",
+                json={"objectIds": [object_id], "values": [value]},
+                headers=target.api_headers(session),
+            )
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+            if attempt:
+                raise
+            retries.append(1)
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------- browser
+
+# Installed in every page before its own scripts. It records, in the page's
+# clock (performance.now(), 0 = navigation start):
+# - done.dom: when the notebook's outputs were first in the DOM and laid out
+#   (dashboard: svg#chart with a non-empty box and the "N points" text;
+#   whoami: the "Hello, ..." heading), seen by a MutationObserver; done.paint:
+#   the task after the next animation frame (the frame that shows them);
+# - changes: every change of the "N points" text, with the timeStamp of the
+#   keydown that preceded it.
+PROBE = r"""
+(() => {
+  if (window.__bench) return;
+  try { performance.setResourceTimingBufferSize(10000); } catch (e) {}
+  const bench = (window.__bench = { done: null, dom: null, text: null, changes: [], key: null });
+  const whoami = location.pathname.includes("whoami");
+  const pointsText = () => {
+    for (const el of document.getElementsByTagName("strong")) {
+      const t = el.textContent.trim();
+      if (/^\d+ points$/.test(t)) return t;
+    }
+    return null;
+  };
+  const shown = (el) => {
+    if (!el || !el.isConnected) return false;
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && box.height > 0 && (!el.checkVisibility || el.checkVisibility());
+  };
+  const ready = () => {
+    if (whoami) {
+      for (const h of document.getElementsByTagName("h1"))
+        if (h.textContent.trim().startsWith("Hello,") && shown(h)) return true;
+      return false;
+    }
+    return shown(document.querySelector("svg#chart")) && pointsText() !== null;
+  };
+  const resources = () => {
+    const out = { entries: 0, transfer: 0, encoded: 0, decoded: 0, from_cache: 0 };
+    const entries = performance.getEntriesByType("navigation")
+      .concat(performance.getEntriesByType("resource"));
+    for (const e of entries) {
+      out.entries++;
+      out.transfer += e.transferSize || 0;
+      out.encoded += e.encodedBodySize || 0;
+      out.decoded += e.decodedBodySize || 0;
+      if (!e.transferSize && e.decodedBodySize) out.from_cache++;
+    }
+    const nav = performance.getEntriesByType("navigation")[0];
+    if (nav) {
+      out.response_start = nav.responseStart;
+      out.dom_content_loaded = nav.domContentLoadedEventEnd;
+    }
+    return out;
+  };
+  const check = () => {
+    const now = performance.now();
+    if (bench.dom === null && ready()) {
+      bench.dom = now;
+      requestAnimationFrame(() => setTimeout(() => {
+        bench.done = { dom: bench.dom, paint: performance.now(), resources: resources() };
+      }, 0));
+    }
+    if (!whoami) {
+      const t = pointsText();
+      if (t !== null && t !== bench.text) {
+        if (bench.text !== null) bench.changes.push({ t: now, key: bench.key, to: t });
+        bench.text = t;
+      }
+    }
+  };
+  new MutationObserver(check).observe(document, {
+    subtree: true, childList: true, characterData: true, attributes: true,
+  });
+  window.addEventListener("keydown", (e) => { bench.key = e.timeStamp; }, true);
+})();
+"""
+
+
+class Browser:
+    """Headless Debian Chromium through Playwright (never `playwright install`)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._playwright: Any = None
+        self.browser: Any = None
+
+    async def __aenter__(self) -> Browser:
+        from playwright.async_api import async_playwright
+
+        self._playwright = await async_playwright().start()
+        self.browser = await self._playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        with contextlib.suppress(Exception):
+            await self.browser.close()
+        with contextlib.suppress(Exception):
+            await self._playwright.stop()
+
+    @property
+    def version(self) -> str:
+        return self.browser.version
+
+    async def context(self, target: Target) -> Any:
+        """A fresh context (own cookies and HTTP cache) carrying the target's cookies."""
+        context = await self.browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(self.plan.page_timeout * 1000)
+        if target.cookies:
+            await context.add_cookies(
+                [{"name": k, "value": v, "url": target.url} for k, v in target.cookies.items()]
+            )
+        await context.add_init_script(script=PROBE)
+        return context
+
+    async def load(
+        self, context: Any, target: Target, path: str, before: Callable | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Open ``path`` in a new page; wait until its outputs are shown."""
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)[:200]))
+        if before is not None:
+            await before(page)
+        await page.goto(target.url + path, wait_until="commit")
+        handle = await page.wait_for_function(
+            "() => window.__bench && window.__bench.done",
+            timeout=self.plan.page_timeout * 1000,
+        )
+        done = await handle.json_value()
+        done["page_errors"] = errors
+        return page, done
+
+
+async def page_loads(browser: Browser, targets: dict[str, Target], plan: Plan) -> dict:
+    """Cold then warm load of the dashboard, ``plan.loads`` times, servers interleaved."""
+    raw: dict[str, dict[str, list]] = {n: {"cold": [], "warm": []} for n in targets}
+    for i in range(plan.loads):
+        order = list(targets) if i % 2 == 0 else list(reversed(targets))
+        for name in order:
+            target = targets[name]
+            context = await browser.context(target)
+            try:
+                for kind in ("cold", "warm"):
+                    page, done = await browser.load(context, target, DASHBOARD)
+                    raw[name][kind].append(done)
+                    await page.close()
+            finally:
+                await context.close()
+    out = {}
+    for name, kinds in raw.items():
+        out[name] = {}
+        for kind, loads in kinds.items():
+            dom = [d["dom"] for d in loads]
+            out[name][kind] = {
+                "median_ms": round(statistics.median(dom), 1),
+                "paint_median_ms": round(statistics.median(d["paint"] for d in loads), 1),
+                "dom_ms": [round(v, 1) for v in dom],
+                "response_start_ms": [round(d["resources"]["response_start"], 1) for d in loads],
+                "resource_entries": [d["resources"]["entries"] for d in loads],
+                "resource_transfer_bytes": [d["resources"]["transfer"] for d in loads],
+                "page_errors": sum(len(d["page_errors"]) for d in loads),
+            }
+    return out
+
+
+class NetLog:
+    """What one page fetched, from the Chrome DevTools protocol Network domain."""
+
+    def __init__(self) -> None:
+        self.requests: dict[str, dict[str, Any]] = {}
+        self.ws_received = 0
+        self.ws_sent = 0
+        self.last_event = time.monotonic()
+
+    async def attach(self, page: Any) -> None:
+        cdp = await page.context.new_cdp_session(page)
+        cdp.on("Network.requestWillBeSent", self._sent)
+        cdp.on("Network.responseReceived", self._response)
+        cdp.on("Network.requestServedFromCache", self._from_cache)
+        cdp.on("Network.dataReceived", self._data)
+        cdp.on("Network.loadingFinished", self._finished)
+        cdp.on("Network.loadingFailed", self._failed)
+        cdp.on("Network.webSocketFrameReceived", self._ws_in)
+        cdp.on("Network.webSocketFrameSent", self._ws_out)
+        await cdp.send("Network.enable")
+
+    def _entry(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.last_event = time.monotonic()
+        return self.requests.setdefault(
+            params["requestId"],
+            {"url": "", "status": 0, "wire": 0, "body": 0, "cache": False, "done": False},
+        )
+
+    def _sent(self, params: dict[str, Any]) -> None:
+        self._entry(params)["url"] = params["request"]["url"]
+
+    def _response(self, params: dict[str, Any]) -> None:
+        entry = self._entry(params)
+        response = params["response"]
+        entry["status"] = response.get("status", 0)
+        entry["url"] = entry["url"] or response.get("url", "")
+        if response.get("fromDiskCache") or response.get("fromPrefetchCache"):
+            entry["cache"] = True
+        if response.get("fromServiceWorker"):
+            entry["service_worker"] = True
+
+    def _from_cache(self, params: dict[str, Any]) -> None:
+        self._entry(params)["cache"] = True
+
+    def _data(self, params: dict[str, Any]) -> None:
+        self._entry(params)["body"] += params.get("dataLength", 0)
+
+    def _finished(self, params: dict[str, Any]) -> None:
+        entry = self._entry(params)
+        entry["wire"] = int(params.get("encodedDataLength", 0))
+        entry["done"] = True
+
+    def _failed(self, params: dict[str, Any]) -> None:
+        entry = self._entry(params)
+        entry["done"] = True
+        entry["failed"] = params.get("errorText", "failed")
+
+    def _ws_in(self, params: dict[str, Any]) -> None:
+        self.ws_received += len(params["response"].get("payloadData", ""))
+
+    def _ws_out(self, params: dict[str, Any]) -> None:
+        self.ws_sent += len(params["response"].get("payloadData", ""))
+
+    async def quiet(self, seconds: float = 1.0, timeout: float = 10.0) -> None:
+        """Wait until no request is pending and nothing happened for ``seconds``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pending = any(not r["done"] for r in self.requests.values())
+            if not pending and time.monotonic() - self.last_event >= seconds:
+                return
+            await asyncio.sleep(0.1)
+
+    def totals(self, origin: str) -> dict[str, Any]:
+        requests = [r for r in self.requests.values() if r["url"].startswith("http")]
+        return {
+            "requests": len(requests),
+            "wire_bytes": sum(r["wire"] for r in requests),
+            "body_bytes": sum(r["body"] for r in requests),
+            "from_cache": sum(1 for r in requests if r["cache"]),
+            "over_network": sum(1 for r in requests if not r["cache"] and r["wire"] > 0),
+            "failed": sum(1 for r in requests if r.get("failed")),
+            "not_loopback": sorted({r["url"] for r in requests if not r["url"].startswith(origin)}),
+            "websocket_received_chars": self.ws_received,
+            "websocket_sent_chars": self.ws_sent,
+        }
+
+
+async def transferred(browser: Browser, targets: dict[str, Target]) -> dict:
+    """Bytes of a cold dashboard load, then whoami in the same context."""
+    out = {}
+    for name, target in targets.items():
+        context = await browser.context(target)
+        try:
+            figures = {}
+            for label, path in (("dashboard", DASHBOARD), ("whoami", WHOAMI)):
+                log = NetLog()
+                page, done = await browser.load(context, target, path, before=log.attach)
+                await log.quiet()
+                figures[label] = {**log.totals(target.url), "dom_ms": round(done["dom"], 1)}
+                await page.close()
+            a, b = figures["dashboard"]["wire_bytes"], figures["whoami"]["wire_bytes"]
+            figures["whoami_pct_of_dashboard"] = round(100 * b / a, 1) if a else None
+            out[name] = figures
+        finally:
+            await context.close()
+    return out
+
+
+async def slider(browser: Browser, target: Target, plan: Plan) -> dict:
+    """Keyboard moves of the slider until the dependent "N points" text changes."""
+    context = await browser.context(target)
+    latencies: list[float] = []
+    failures = 0
+    try:
+        page, _ = await browser.load(context, target, DASHBOARD)
+        thumb = page.get_by_role("slider")
+        await thumb.focus()
+        seen = await page.evaluate("window.__bench.changes.length")
+        for i in range(plan.slider_moves):
+            await page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+            try:
+                await page.wait_for_function(
+                    f"window.__bench.changes.length > {seen}", timeout=10_000
+                )
+            except Exception:
+                failures += 1
+                await thumb.focus()
+                continue
+            changes = await page.evaluate("window.__bench.changes")
+            change = changes[-1]
+            seen = len(changes)
+            if change["key"] is not None:
+                latencies.append(change["t"] - change["key"])
+        await page.close()
+    finally:
+        await context.close()
+    return {**summary(latencies), "failures": failures, "samples_ms": latencies}
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+async def post_round_trips(target: Target, plan: Plan) -> dict:
+    """POST set_ui_element_value timed alone; each waits for the previous output."""
+    session = new_session_id()
+    latencies: list[float] = []
+    retries: list[int] = []
+    failures = 0
+    async with target.client() as client, kernel_socket(target, DASHBOARD, session) as kernel:
+        await kernel.output_containing(marker(10), timeout=60)
+        object_id = kernel.object_id(SLIDER_LABEL)
+        for i in range(plan.post_warmup + plan.posts):
+            value = next_value(i)
+            kernel.outputs.clear()
+            start = time.perf_counter()
+            response = await set_value(client, target, session, object_id, value, retries)
+            elapsed = (time.perf_counter() - start) * 1000
+            try:
+                if response.status_code != 200:
+                    raise RuntimeError(f"{response.status_code} {response.text[:200]}")
+                await kernel.output_containing(marker(value), timeout=plan.change_timeout)
+            except (RuntimeError, TimeoutError) as error:
+                failures += 1
+                print(f"  {target.name}: POST {i} failed: {error}", file=sys.stderr)
+                continue
+            if i >= plan.post_warmup:
+                latencies.append(elapsed)
+    return {
+        **summary(latencies),
+        "failures": failures,
+        "retries": len(retries),
+        "samples_ms": latencies,
+    }
+
+
+@dataclass
+class SessionResult:
+    opened: bool = False
+    first_output_s: float | None = None
+    latencies_ms: list[float] = field(default_factory=list)
+    error: str = ""
+
+
+async def concurrent_round(target: Target, n: int, plan: Plan) -> dict:
+    """n sessions at once; widget changes start when every session is up (or failed)."""
+    results = [SessionResult() for _ in range(n)]
+    retries: list[int] = []
+    up = asyncio.Event()
+    finished = asyncio.Event()
+    counts = {"up": 0, "finished": 0}
+    marks: dict[str, float] = {}  # when every session was up, when the last change was seen
+
+    def count(key: str, event: asyncio.Event) -> None:
+        counts[key] += 1
+        if counts[key] == n:
+            event.set()
+            marks[key] = time.perf_counter()
+
+    async def one(client: httpx.AsyncClient, result: SessionResult) -> None:
+        session = new_session_id()
+        is_up = is_finished = False
+        start = time.perf_counter()
+        try:
+            async with kernel_socket(target, DASHBOARD, session, plan.round_timeout) as kernel:
+                await kernel.output_containing(marker(10), timeout=plan.round_timeout)
+                result.first_output_s = time.perf_counter() - start
+                object_id = kernel.object_id(SLIDER_LABEL)
+                result.opened = True
+                is_up = True
+                count("up", up)
+                await up.wait()
+                for i in range(plan.changes):
+                    value = next_value(i)
+                    kernel.outputs.clear()
+                    t0 = time.perf_counter()
+                    response = await set_value(client, target, session, object_id, value, retries)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"POST {response.status_code} {response.text[:100]}")
+                    await kernel.output_containing(marker(value), timeout=plan.change_timeout)
+                    marks["last_change"] = time.perf_counter()
+                    result.latencies_ms.append((marks["last_change"] - t0) * 1000)
+                is_finished = True
+                count("finished", finished)
+                await finished.wait()  # all n kernels stay alive until the last is done
+        except Exception as error:
+            result.error = f"{type(error).__name__}: {str(error)[:160]}"
+        finally:
+            if not is_up:
+                count("up", up)
+            if not is_finished:
+                count("finished", finished)
+
+    pids = process_tree(target.pid)
+    await asyncio.sleep(1.0)
+    idle_kb = rss_kb(pids)
+    threads_idle = sum(proc_status(p)["Threads"] for p in pids)
+    started = time.perf_counter()
+    with RssSampler(target.pid) as sampler:
+        async with target.client(connections=n + 5) as client:
+            tasks = [asyncio.ensure_future(one(client, r)) for r in results]
+            _, pending = await asyncio.wait(tasks, timeout=plan.round_timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+    wall = time.perf_counter() - started
+    for task, result in zip(tasks, results, strict=True):
+        if task in pending and not result.error:
+            result.error = "round timeout"
+    latencies = [v for r in results for v in r.latencies_ms]
+    first = [r.first_output_s * 1000 for r in results if r.first_output_s is not None]
+    errors: dict[str, int] = {}
+    for r in results:
+        if r.error:
+            errors[r.error] = errors.get(r.error, 0) + 1
+    return {
+        "sessions": n,
+        "sessions_up": sum(r.opened for r in results),
+        "changes_planned": n * plan.changes,
+        "changes_ok": len(latencies),
+        "success_rate": round(len(latencies) / (n * plan.changes), 4),
+        "change_ms": summary(latencies),
+        "first_output_ms": summary(first),
+        # throughput of the change phase (all sessions up -> last change seen)
+        "changes_per_s": round(len(latencies) / (marks["last_change"] - marks["up"]), 1)
+        if latencies and "up" in marks
+        else None,
+        "post_retries": len(retries),
+        "wall_s": round(wall, 2),
+        "rss_idle_mb": round(idle_kb / 1024, 1),
+        "rss_peak_mb": round(sampler.peak_kb / 1024, 1),
+        "rss_per_session_mb": round((sampler.peak_kb - idle_kb) / 1024 / n, 2),
+        "threads_idle": threads_idle,
+        "errors": errors,
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def build_summary(name: str, results: dict[str, Any]) -> dict[str, float | None]:
+    """The headline figures of one server, flat."""
+    loads = results["page_load"][name]
+    bytes_ = results["bytes"][name]
+    figures: dict[str, float | None] = {
+        "page_load_cold_median_ms": loads["cold"]["median_ms"],
+        "page_load_warm_median_ms": loads["warm"]["median_ms"],
+        "slider_p50_ms": results["slider"][name].get("p50"),
+        "slider_p95_ms": results["slider"][name].get("p95"),
+        "post_p50_ms": results["post"][name].get("p50"),
+        "post_p95_ms": results["post"][name].get("p95"),
+        "bytes_dashboard_cold": bytes_["dashboard"]["wire_bytes"],
+        "bytes_whoami_after": bytes_["whoami"]["wire_bytes"],
+        "whoami_pct_of_dashboard": bytes_["whoami_pct_of_dashboard"],
+    }
+    for round_ in results["concurrency"][name]:
+        n = round_["sessions"]
+        figures[f"n{n}_success_rate"] = round_["success_rate"]
+        figures[f"n{n}_change_p50_ms"] = round_["change_ms"].get("p50")
+        figures[f"n{n}_change_p95_ms"] = round_["change_ms"].get("p95")
+        figures[f"n{n}_changes_per_s"] = round_["changes_per_s"]
+        figures[f"n{n}_rss_per_session_mb"] = round_["rss_per_session_mb"]
+    return figures
+
+
+LABELS = {
+    "page_load_cold_median_ms": ("page load, cold (median)", "ms"),
+    "page_load_warm_median_ms": ("page load, warm (median)", "ms"),
+    "slider_p50_ms": ("slider -> output p50", "ms"),
+    "slider_p95_ms": ("slider -> output p95", "ms"),
+    "post_p50_ms": ("POST set_ui_element_value p50", "ms"),
+    "post_p95_ms": ("POST set_ui_element_value p95", "ms"),
+    "bytes_dashboard_cold": ("bytes, dashboard cold (A)", "kB"),
+    "bytes_whoami_after": ("bytes, whoami after A (B)", "kB"),
+    "whoami_pct_of_dashboard": ("B as % of A", "%"),
+}
+
+
+def label(key: str) -> tuple[str, str]:
+    if key in LABELS:
+        return LABELS[key]
+    match = re.fullmatch(r"n(\d+)_(.*)", key)
+    assert match, key
+    n, rest = match.groups()
+    return {
+        "success_rate": (f"N={n}: success rate", "%"),
+        "change_p50_ms": (f"N={n}: change p50", "ms"),
+        "change_p95_ms": (f"N={n}: change p95", "ms"),
+        "changes_per_s": (f"N={n}: changes per second", "1/s"),
+        "rss_per_session_mb": (f"N={n}: RSS per session", "MB"),
+    }[rest]
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "kB":
+        return f"{value / 1000:,.1f}"
+    if unit == "MB":
+        return f"{value:,.2f}"
+    return f"{value:,.1f}"
+
+
+def table(summaries: dict[str, dict[str, float | None]]) -> str:
+    """The headline figures side by side, with host/plain ratios."""
+    host, plain = summaries[HOST], summaries[PLAIN]
+    rows = [("figure", "unit", "notebook_host", "plain marimo", "host/plain")]
+    for key in host:
+        text, unit = label(key)
+        a, b = host.get(key), plain.get(key)
+        if key.endswith("success_rate"):  # stored as a fraction
+            a, b = (None if v is None else 100 * v for v in (a, b))
+        ratio = f"{a / b:.2f}" if a is not None and b else "-"
+        rows.append((text, unit, fmt(a, unit), fmt(b, unit), ratio))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [c.rjust(w) for c, w in zip(row[2:], widths[2:], strict=True)]
+        lines.append("  ".join(cells))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {HOST: "#2563eb", PLAIN: "#f97316"}
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    for ax, key, title in (
+        (axes[0], "slider", "slider key press -> 'N points' changes (browser)"),
+        (axes[1], "post", "POST set_ui_element_value round trip"),
+    ):
+        for name in SERVERS:
+            samples = sorted(results[key][name].get("samples_ms", []))
+            if samples:
+                ys = [(i + 1) / len(samples) for i in range(len(samples))]
+                p50 = percentile(samples, 50)
+                ax.step(
+                    samples,
+                    ys,
+                    where="post",
+                    color=colors[name],
+                    label=f"{name} (p50 {p50:.1f} ms)",
+                )
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("ms")
+        ax.set_ylabel("fraction of samples <= x")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    ax = axes[2]
+    for name in SERVERS:
+        rounds = results["concurrency"][name]
+        ns = [r["sessions"] for r in rounds]
+        for q, style in (("p50", "-o"), ("p95", "--s")):
+            ys = [r["change_ms"].get(q) for r in rounds]
+            if all(y is not None for y in ys):
+                ax.plot(ns, ys, style, color=colors[name], label=f"{name} {q}")
+    ax.set_title("widget change -> output, N concurrent sessions", fontsize=10)
+    ax.set_xlabel("sessions (N)")
+    ax.set_ylabel("ms")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.suptitle(
+        f"notebook_host vs plain marimo, {results['date']} ({results['machine']['cpus']} CPUs)"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- main
+
+
+NOTES = [
+    "Both servers run at once on 127.0.0.1; one is measured at a time, the benchmark "
+    "client (this process, and Chromium for 1-4) shares the machine's CPUs with it.",
+    "Page loads: ms from navigation start (performance.timeOrigin) to the first DOM "
+    "state with the outputs laid out (MutationObserver); paint_median_ms adds the "
+    "next animation frame. One unmeasured load per server first (first_load_ms).",
+    "Slider: keydown event timeStamp to the DOM change of the 'N points' text, both in "
+    "the page's clock; includes the POST, the kernel run and the websocket message.",
+    "POST: httpx, keep-alive connection, request sent to response read; the kernel's "
+    "output is awaited (untimed) before the next POST.",
+    "Bytes: CDP Network.loadingFinished encodedDataLength (wire bytes incl. headers); "
+    "body_bytes = decoded bodies; websocket frames counted apart (characters).",
+    "Concurrency: sessions open at once; changes start when all are up; a change is "
+    "POST -> dependent output on that session's socket; all sockets stay open until the "
+    "last change, so the RSS peak holds N live kernels. Idle RSS is read just before a "
+    "round and includes the kernels of earlier rounds and phases still inside their "
+    "120 s session TTL; memory they free may be reused by the round.",
+    "POST retries: a request is retried once when a reused keep-alive connection was "
+    "closed before any response (uvicorn closes idle connections after 5 s), as "
+    "browsers do.",
+]
+
+
+async def measure(targets: dict[str, Target], plan: Plan, load: OtherLoad) -> dict[str, Any]:
+    results: dict[str, Any] = {"first_load_ms": {}}
+    async with Browser(plan) as browser:
+        results["chromium"] = browser.version
+        load.phase("first loads")
+        for name, target in targets.items():  # builds each app, fills OS caches
+            context = await browser.context(target)
+            _, done = await browser.load(context, target, DASHBOARD)
+            results["first_load_ms"][name] = round(done["dom"], 1)
+            await context.close()
+        load.phase("page loads")
+        results["page_load"] = await page_loads(browser, targets, plan)
+        load.phase("bytes")
+        results["bytes"] = await transferred(browser, targets)
+        load.phase("slider")
+        results["slider"] = {n: await slider(browser, t, plan) for n, t in targets.items()}
+    load.phase("POST round trips")
+    results["post"] = {n: await post_round_trips(t, plan) for n, t in targets.items()}
+    results["concurrency"] = {name: [] for name in targets}
+    for n in plan.sessions:
+        for name, target in targets.items():
+            load.phase(f"{n} concurrent sessions on {name}")
+            results["concurrency"][name].append(await concurrent_round(target, n, plan))
+    return results
+
+
+def run_servers(
+    workdir: Path, plan: Plan, load: OtherLoad, production_static: bool
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Start both servers, measure, stop them; (results, shutdown figures, demo env)."""
+    (workdir / "host").mkdir()
+    (workdir / "plain").mkdir()
+    plain = PlainMarimo(workdir / "plain")
+    plain.launch()
+    demo_env = {}
+    if production_static:
+        demo_env = {"DJANGO_DEBUG": "0", "DJANGO_STATIC_ROOT": str(workdir / "static")}
+    host = LiveServer(
+        workdir=workdir / "host",
+        settings="project.settings",
+        ready_path="/accounts/login/",
+        env=demo_env,
+    )
+    shutdown: dict[str, Any] = {}
+    try:
+        host.prepare()
+        if production_static:
+            subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+                cwd=ROOT,
+                env=host.environ(),
+                check=True,
+            )
+        host.start()
+        plain.wait_ready()
+        assert host.proc is not None and plain.proc is not None
+        targets = {
+            HOST: Target(HOST, host.port, host.proc.pid),
+            PLAIN: Target(PLAIN, plain.port, plain.proc.pid),
+        }
+        print(f"{HOST}: {targets[HOST].url}  {PLAIN}: {targets[PLAIN].url}", flush=True)
+
+        async def prepare_and_measure() -> dict[str, Any]:
+            await sign_in(targets[HOST])
+            for target in targets.values():
+                await read_token(target)
+            return await measure(targets, plan, load)
+
+        results = asyncio.run(prepare_and_measure())
+    except BaseException:
+        print("--- daphne log (tail) ---\n" + host.log()[-3000:], file=sys.stderr)
+        print("--- uvicorn log (tail) ---\n" + plain.log()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        load.phase("shutdown")
+        for name, server in ((HOST, host), (PLAIN, plain)):
+            start = time.monotonic()
+            code = server.stop()
+            shutdown[name] = {"exit_code": code, "seconds": round(time.monotonic() - start, 2)}
+    demo_env.setdefault("DJANGO_DEBUG", os.environ.get("DJANGO_DEBUG", "1 (settings default)"))
+    return results, shutdown, demo_env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="smoke run: N=2, 3 samples")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
+    parser.add_argument(
+        "--production-static",
+        action="store_true",
+        help="run the demo with DJANGO_DEBUG=0 and collectstatic (gzip variants) "
+        "instead of its default DEBUG serving from the finders",
+    )
+    args = parser.parse_args(argv)
+    plan = TINY if args.tiny else FULL
+    t0 = time.monotonic()
+    today = datetime.date.today().isoformat()
+    stem = today + ("-production-static" if args.production_static else "")
+    stem += "-tiny" if args.tiny else ""
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    with OtherLoad(t0) as load, tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
+        load.phase("start-up")
+        results, shutdown, demo_env = run_servers(Path(tmp), plan, load, args.production_static)
+    other_load = load.report()
+
+    import marimo
+
+    results = {
+        "date": today,
+        "mode": "tiny" if args.tiny else "full",
+        "command": " ".join(["python -m bench.compare", *(sys.argv[1:] if argv is None else argv)]),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "versions": {"marimo": marimo.__version__, "chromium": results.pop("chromium")},
+        "plan": {k: list(v) if isinstance(v, tuple) else v for k, v in plan.__dict__.items()},
+        "servers": {
+            HOST: "daphne, project.settings (the demo), alice signed in",
+            PLAIN: "uvicorn, bench/plain_marimo.py (marimo.create_asgi_app)",
+        },
+        "demo_env": {**demo_env, "collectstatic": args.production_static},
+        "notes": NOTES,
+        "shutdown": shutdown,
+        "other_load": other_load,
+        "duration_s": round(time.monotonic() - t0, 1),
+        **results,
+    }
+    results["summary"] = {name: build_summary(name, results) for name in SERVERS}
+    text = table(results["summary"])
+    print()
+    print(text)
+    print(f"\nshutdown on SIGTERM: {json.dumps(shutdown)}")
+    for phase, figures in other_load.items():
+        if figures["other_cpu_pct"] >= OTHER_LOAD_WARNING:
+            print(
+                f"WARNING: other processes used {figures['other_cpu_pct']}% of a core during "
+                f"'{phase}' ({figures['top_other']}): its figures are disturbed"
+            )
+    json_path = args.out / f"{stem}.json"
+    json_path.write_text(json.dumps(results, indent=1) + "\n")
+    png_path = args.out / f"{stem}.png"
+    plot(results, png_path)
+    print(f"wrote {json_path} and {png_path} in {results['duration_s']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

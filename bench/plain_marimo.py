@@ -1,0 +1,41 @@
+"""The anchor of bench/compare.py: the demo notebooks served by plain marimo.
+
+    python -m bench.plain_marimo --port 8001
+
+marimo's own multi-notebook ASGI app (``marimo.create_asgi_app``, the
+"Running the marimo backend programmatically" recipe) with the same two
+notebooks notebook_host's demo serves, under uvicorn, with marimo's defaults
+(session TTL 120 s like the demo, no skew protection, no auth, assets below
+each notebook's path). ``create_asgi_app`` needs pyzmq.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import marimo
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+app = (
+    marimo.create_asgi_app(quiet=True)
+    .with_app(path="/dashboard", root=str(NOTEBOOKS / "dashboard.py"))
+    .with_app(path="/whoami", root=str(NOTEBOOKS / "whoami.py"))
+    .build()
+)
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    args = parser.parse_args()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
