@@ -15,29 +15,14 @@ from playwright.async_api import (
     Browser,
     BrowserContext,
     Page,
-    Response,
-    async_playwright,
     expect,
 )
 
+from tests.browser import TIMEOUT_MS, Problems, chromium
 from tests.live import LiveServer
 from tests.users import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# A marimo page starts a kernel over its websocket before any output shows.
-TIMEOUT_MS = 30_000
-expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="module")
@@ -56,26 +41,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        await browser.close()
-
-
-class Problems:
-    """Uncaught page errors and failed same-origin requests seen by a page."""
-
-    def __init__(self, page: Page, origin: str) -> None:
-        self.origin = origin
-        self.errors: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        page.on("response", self._response)
-
-    def _response(self, response: Response) -> None:
-        if response.url.startswith(self.origin) and response.status >= 400:
-            self.errors.append(f"{response.status} {response.request.method} {response.url}")
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module")

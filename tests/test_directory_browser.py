@@ -17,25 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, Response, async_playwright, expect
+from playwright.async_api import Browser, expect
 
+from tests.browser import TIMEOUT_MS, Problems, chromium
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# A marimo page starts a kernel over its websocket before any output shows.
-TIMEOUT_MS = 30_000
-expect.set_options(timeout=TIMEOUT_MS)
 
 NOTEBOOK = """import marimo
 
@@ -97,26 +85,8 @@ def fresh(live: LiveServer) -> Iterator[Fresh]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        await browser.close()
-
-
-class Problems:
-    """Uncaught page errors and failed same-origin requests seen by a page."""
-
-    def __init__(self, page: Page, origin: str) -> None:
-        self.origin = origin
-        self.errors: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        page.on("response", self._response)
-
-    def _response(self, response: Response) -> None:
-        if response.url.startswith(self.origin) and response.status >= 400:
-            self.errors.append(f"{response.status} {response.request.method} {response.url}")
+    async with chromium() as launched:
+        yield launched
 
 
 async def test_new_notebook_is_listed_served_and_interactive(
