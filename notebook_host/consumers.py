@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
+from django.contrib.auth.models import AnonymousUser
 from django.urls import Resolver404, resolve
 
 from . import marimo_adapter, sessions
@@ -99,7 +100,7 @@ class NotebookConsumer(AsyncConsumer):
         notebook, subpath, path_params = found
         if subpath not in marimo_adapter.WEBSOCKET_ROUTES:
             return None
-        user = self.scope.get("user")
+        user = self.scope.get("user") or AnonymousUser()
         if await decide(user, notebook, self.scope) is not Decision.ALLOW:
             logger.info("Refused websocket %s for %s", self.scope["path"], user)
             return None
