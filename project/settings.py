@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "servestatic",  # its system checks
     "channels",
     "notebook_host",
 ]
@@ -100,5 +101,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"notebook_host": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {"notebook_host": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
