@@ -65,6 +65,8 @@ from typing import Any
 import httpx
 import websockets
 
+from tests.browser import CHROMIUM
+from tests.browser import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
 from tests.live import ROOT, KernelSocket, LiveServer, free_port, login, server_token
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -91,17 +93,11 @@ HOST = "notebook_host"
 PLAIN = "plain_marimo"
 SERVERS = (HOST, PLAIN)
 
-CHROMIUM = "/usr/bin/chromium"
+# The browser tests' Debian Chromium and flags (tests/browser.py), and every
+# request kept on the loopback: names other than localhost do not resolve (the
+# servers are addressed as 127.0.0.1).
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # Keep every request on the loopback: names other than localhost do not
-    # resolve (the servers are addressed as 127.0.0.1).
+    *TEST_CHROMIUM_ARGS,
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
 
