@@ -63,11 +63,6 @@ SUB_ROUTES: frozenset[str] = PUBLIC_FILE_ROUTES | {
 #: Sub-routes that are websockets rather than HTTP.
 WEBSOCKET_ROUTES: frozenset[str] = frozenset({"ws", "ws_sync"})
 
-#: Query parameters the marimo frontend adds or reads itself.
-MARIMO_QUERY_PARAMS: frozenset[str] = frozenset(
-    {"session_id", "kiosk", "show-chrome", "view-as", "access_token", "file"}
-)
-
 _init_lock = threading.Lock()
 _initialised = False
 
@@ -202,11 +197,6 @@ class MarimoApp:
 
     def session_ids(self) -> list[str]:
         return [str(sid) for sid in self._manager.sessions]
-
-    def close_session(self, session_id: str) -> bool:
-        from marimo._types.ids import SessionId
-
-        return bool(self._manager.close_session(SessionId(session_id)))
 
     def close_all_sessions(self) -> None:
         self._manager.close_all_sessions()
