@@ -20,6 +20,7 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     from channels.security.websocket import AllowedHostsOriginValidator
 
     from . import marimo_adapter
+    from .kernel_api import KernelAPIFastPath
     from .routing import fallback_urlpatterns
     from .routing import websocket_urlpatterns as notebook_routes
 
@@ -32,7 +33,7 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     routes = [*(websocket_urlpatterns or []), *notebook_routes, *fallback_urlpatterns]
     return ProtocolTypeRouter(
         {
-            "http": http,
+            "http": KernelAPIFastPath(http),
             "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routes))),
         }
     )

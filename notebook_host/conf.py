@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "APP_IDLE_TTL": 300,
     # Seconds shutdown waits for kernels to close.
     "SHUTDOWN_TIMEOUT": 3.0,
+    # Kernel API calls of an open session skip Django's middleware
+    # (notebook_host.kernel_api); False sends them through the view.
+    "KERNEL_API_FAST_PATH": True,
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.urls import Resolver404, resolve
 
@@ -139,6 +140,8 @@ class NotebookConsumer(AsyncConsumer):
         }
         query = sessions.page_query(raw_query)
         info = await user_info(user)
+        meta = await request_meta(self.scope)
+        cookie = self.scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
         if session_id:
             sessions.directory.record(
                 sessions.SessionRecord(
@@ -148,6 +151,10 @@ class NotebookConsumer(AsyncConsumer):
                     user_id=getattr(user, "pk", None),
                     app=app,
                     user_info=info,
+                    prefix=prefix,
+                    owner=sessions.owner_key(cookie),
+                    meta=meta,
+                    path_params=path_params,
                 )
             )
         scope["headers"] = visible_headers(list(self.scope.get("headers", [])))
@@ -156,7 +163,7 @@ class NotebookConsumer(AsyncConsumer):
             root_path=prefix,
             state={},
             user=info,
-            meta=await request_meta(self.scope),
+            meta=meta,
             path_params=path_params,
         )
         return app, scope

@@ -6,6 +6,7 @@ ownership checks and cross-process routing look sessions up here only.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,17 @@ def page_query(query_string: bytes) -> bytes:
     return urlencode(kept, doseq=True).encode("latin-1")
 
 
+def owner_key(session_cookie: str | None) -> str | None:
+    """A digest of the Django session cookie a kernel session was opened with.
+
+    Comparing it needs no database query, and the record never holds the
+    cookie itself.
+    """
+    if not session_cookie:
+        return None
+    return hashlib.sha256(session_cookie.encode("utf-8")).hexdigest()
+
+
 @dataclass
 class SessionRecord:
     session_id: str
@@ -40,6 +52,13 @@ class SessionRecord:
     #: The user dict the kernel got at connect; API calls of the same user
     #: reuse it, so both paths show the same user without a query per click.
     user_info: dict[str, Any] | None = None
+    #: The page's path without its trailing slash, e.g. ``/sales/report``.
+    prefix: str | None = None
+    #: ``owner_key()`` of the session cookie of the socket that opened it.
+    owner: str | None = None
+    #: What the socket's kernel got as ``meta`` and ``path_params``.
+    meta: dict[str, Any] = field(default_factory=dict)
+    path_params: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.monotonic)
 
 
@@ -54,6 +73,9 @@ class SessionDirectory:
         with self._lock:
             self._prune()
             self._records[record.session_id] = record
+
+    def lookup(self, session_id: str) -> SessionRecord | None:
+        return self._records.get(session_id)
 
     def get(self, session_id: str | None, notebook: Notebook) -> SessionRecord | None:
         if not session_id:
