@@ -12,7 +12,7 @@ from django.test import AsyncClient, Client, override_settings
 
 from notebook_host.cache_headers import add_headers
 from notebook_host.finders import MarimoAssetsFinder, static_prefix
-from notebook_host.static import default_asset_url
+from notebook_host.static import default_asset_url, serve_collected_static
 
 PREFIX = "marimo/0.25.2"
 
@@ -54,13 +54,21 @@ def test_cache_headers_only_for_versioned_marimo_files() -> None:
     assert other["Cache-Control"] == "max-age=60, public"
 
 
+@pytest.fixture(scope="module")
+def collected_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One collectstatic for the module (compressing ~700 files takes a while)."""
+    root = tmp_path_factory.mktemp("static")
+    with override_settings(STATIC_ROOT=root):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    return root
+
+
 @pytest.fixture
-def collected(tmp_path: Path, settings) -> Path:
-    """collectstatic into a temporary STATIC_ROOT, served from there (production)."""
-    settings.STATIC_ROOT = tmp_path
-    call_command("collectstatic", interactive=False, verbosity=0)
+def collected(collected_root: Path, settings) -> Path:
+    """The collected STATIC_ROOT, served from there (production)."""
+    settings.STATIC_ROOT = collected_root
     settings.SERVESTATIC_USE_FINDERS = False
-    return tmp_path
+    return collected_root
 
 
 @pytest.mark.django_db
@@ -89,3 +97,65 @@ def test_asset_responses_are_cached_compressed_and_query_free(
     assert response["Cache-Control"] == "max-age=315360000, public, immutable"
     assert response["Content-Encoding"] == "gzip"
     assert legacy.status_code == 200
+
+
+async def _get(app, path: str, accept_encoding: bytes = b"br") -> tuple[int, dict, bytes]:
+    """One GET through an ASGI app; (status, headers, body)."""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"accept-encoding", accept_encoding)],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)
+    headers = {k.decode(): v.decode() for k, v in sent[0].get("headers", [])}
+    return sent[0]["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
+
+
+async def _django_stand_in(scope, receive, send) -> None:
+    await send({"type": "http.response.start", "status": 418, "headers": []})
+    await send({"type": "http.response.body", "body": b"django"})
+
+
+async def test_collected_files_are_answered_before_django(collected: Path, settings) -> None:
+    settings.DEBUG = False
+    app = serve_collected_static(_django_stand_in)
+    asset = next(collected.glob(f"{PREFIX}/assets/*.js.br")).name.removesuffix(".br")
+    status, headers, body = await _get(app, f"/static/{PREFIX}/assets/{asset}")
+    assert status == 200
+    assert headers["cache-control"] == "max-age=315360000, public, immutable"
+    assert headers["content-encoding"] == "br"
+    assert body == (collected / PREFIX / "assets" / f"{asset}.br").read_bytes()
+    assert (await _get(app, "/app1/"))[0] == 418  # everything else: Django
+    assert (await _get(app, f"/static/{PREFIX}/assets/no-such.js"))[0] == 418
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"DEBUG": True}, id="DEBUG: middleware and finders"),
+        pytest.param({"STATIC_URL": "https://cdn.example.com/static/"}, id="CDN"),
+        pytest.param({"STATIC_ROOT": None}, id="no STATIC_ROOT"),
+    ],
+)
+def test_nothing_local_to_serve_keeps_the_app(settings, changes: dict) -> None:
+    settings.DEBUG = False
+    for key, value in changes.items():
+        setattr(settings, key, value)
+    assert serve_collected_static(_django_stand_in) is _django_stand_in
