@@ -32,7 +32,9 @@ Whatever the demo serves at run time is measured (asset URLs are not assumed):
 by default its settings as ``make serve`` runs them (DEBUG on, marimo's
 frontend served by ServeStatic straight from the finders);
 ``--production-static`` runs it with DJANGO_DEBUG=0 after ``collectstatic``
-(gzip variants), as the README's deployment section does.
+(gzip and brotli variants, served before Django by ServeStatic's ASGI app), as
+the README's deployment section does; it adds the bytes of the cold load had
+every collected file come brotli-compressed, as Chromium asks over HTTPS.
 Prints a table, writes bench/results/<date>.json (``<date>-tiny.json`` with
 --tiny, ``<date>-production-static.json``) and a PNG of the latency
 distributions next to it. ``--tiny`` is a smoke run (N=2, 3 samples, 2 page
@@ -317,6 +319,8 @@ class Target:
     pid: int
     cookies: dict[str, str] = field(default_factory=dict)
     token: str = ""
+    #: STATIC_ROOT of a demo run with --production-static (brotli sizes).
+    static_root: Path | None = None
 
     @property
     def url(self) -> str:
@@ -696,6 +700,24 @@ class NetLog:
                 return
             await asyncio.sleep(0.1)
 
+    def brotli_bytes(self, origin: str, static_root: Path) -> int:
+        """Bytes of this load had each collected file come as its ``.br`` variant.
+
+        Chromium asks for brotli only over HTTPS, so a loopback HTTP run gets
+        gzip; this sums the brotli files ServeStatic would send instead
+        (bodies only for those; wire bytes for everything else).
+        """
+        total = 0
+        for r in self.requests.values():
+            path = r["url"].removeprefix(origin).split("?", 1)[0]
+            if not path.startswith("/static/"):
+                total += r["wire"]
+                continue
+            file = static_root / path.removeprefix("/static/")
+            variant = file.with_name(file.name + ".br")
+            total += (variant if variant.is_file() else file).stat().st_size
+        return total
+
     def totals(self, origin: str) -> dict[str, Any]:
         requests = [r for r in self.requests.values() if r["url"].startswith("http")]
         return {
@@ -723,6 +745,10 @@ async def transferred(browser: Browser, targets: dict[str, Target]) -> dict:
                 page, done = await browser.load(context, target, path, before=log.attach)
                 await log.quiet()
                 figures[label] = {**log.totals(target.url), "dom_ms": round(done["dom"], 1)}
+                if target.static_root is not None:
+                    figures[label]["brotli_bytes"] = log.brotli_bytes(
+                        target.url, target.static_root
+                    )
                 await page.close()
             a, b = figures["dashboard"]["wire_bytes"], figures["whoami"]["wire_bytes"]
             figures["whoami_pct_of_dashboard"] = round(100 * b / a, 1) if a else None
@@ -918,6 +944,8 @@ def build_summary(name: str, results: dict[str, Any]) -> dict[str, float | None]
         "bytes_whoami_after": bytes_["whoami"]["wire_bytes"],
         "whoami_pct_of_dashboard": bytes_["whoami_pct_of_dashboard"],
     }
+    if "brotli_bytes" in bytes_["dashboard"]:
+        figures["bytes_dashboard_cold_brotli"] = bytes_["dashboard"]["brotli_bytes"]
     for round_ in results["concurrency"][name]:
         n = round_["sessions"]
         figures[f"n{n}_success_rate"] = round_["success_rate"]
@@ -938,6 +966,7 @@ LABELS = {
     "bytes_dashboard_cold": ("bytes, dashboard cold (A)", "kB"),
     "bytes_whoami_after": ("bytes, whoami after A (B)", "kB"),
     "whoami_pct_of_dashboard": ("B as % of A", "%"),
+    "bytes_dashboard_cold_brotli": ("bytes, A with brotli (HTTPS)", "kB"),
 }
 
 
@@ -973,6 +1002,8 @@ def table(summaries: dict[str, dict[str, float | None]]) -> str:
     for key in host:
         text, unit = label(key)
         a, b = host.get(key), plain.get(key)
+        if key == "bytes_dashboard_cold_brotli":  # plain marimo does not compress
+            b = plain.get("bytes_dashboard_cold")
         if key.endswith("success_rate"):  # stored as a fraction
             a, b = (None if v is None else 100 * v for v in (a, b))
         ratio = f"{a / b:.2f}" if a is not None and b else "-"
@@ -1122,7 +1153,12 @@ def run_servers(
         plain.wait_ready()
         assert host.proc is not None and plain.proc is not None
         targets = {
-            HOST: Target(HOST, host.port, host.proc.pid),
+            HOST: Target(
+                HOST,
+                host.port,
+                host.proc.pid,
+                static_root=workdir / "static" if production_static else None,
+            ),
             PLAIN: Target(PLAIN, plain.port, plain.proc.pid),
         }
         print(f"{HOST}: {targets[HOST].url}  {PLAIN}: {targets[PLAIN].url}", flush=True)
