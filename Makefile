@@ -39,7 +39,9 @@ format: install
 test: install chromium lint
 	$(VENV)/bin/pytest
 
-# notebook_host against plain marimo (bench/compare.py, ~10 min): prints a
-# table, writes bench/results/<date>.json and .png.
+# notebook_host against plain marimo (bench/compare.py, ~6 min), the demo as
+# deployed (DEBUG off, collectstatic): prints a table, writes
+# bench/results/<date>-production-static.json and .png. Without the flag it
+# runs the demo as `make serve` does.
 bench: install chromium
-	$(PY) -m bench.compare
+	$(PY) -m bench.compare --production-static
