@@ -198,6 +198,26 @@ class MarimoApp:
     def session_ids(self) -> list[str]:
         return [str(sid) for sid in self._manager.sessions]
 
+    def has_session(self, session_id: str) -> bool:
+        """True while marimo holds this session (connected or within its TTL)."""
+        return session_id in {str(sid) for sid in self._manager.sessions}
+
+    def close_session(self, session_id: str) -> bool:
+        """Close one session now (a limit evicting a user's disconnected tab)."""
+        return bool(self._manager.close_session(session_id))
+
+    def session_of_kernel_thread(self, native_id: int) -> str | None:
+        """The session whose kernel thread has this native id, if any.
+
+        marimo names a download ``@file/<len>-<kernel thread id>-<random>.<ext>``;
+        this ties a download URL to the session that made it.
+        """
+        for sid, session in list(self._manager.sessions.items()):
+            task = getattr(getattr(session, "kernel_manager", None), "kernel_task", None)
+            if getattr(task, "native_id", None) == native_id:
+                return str(sid)
+        return None
+
     def close_all_sessions(self) -> None:
         self._manager.close_all_sessions()
 

@@ -14,6 +14,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from .marimo_adapter import MarimoApp
 from .notebooks import Notebook
+from .owners import owner_key, same_owner
+
+__all__ = ["SessionDirectory", "SessionRecord", "directory", "owner_key", "page_query"]
 
 #: Seconds a record is kept before marimo has had time to open its session.
 GRACE_SECONDS = 60.0
@@ -41,6 +44,13 @@ class SessionRecord:
     #: reuse it, so both paths show the same user without a query per click.
     user_info: dict[str, Any] | None = None
     created: float = field(default_factory=time.monotonic)
+    #: Owner key (see owners.py) of the browser session that opened the socket.
+    owner: str | None = None
+    #: Whom limits count this session against: ``user:<pk>`` or the owner key.
+    limit_key: str | None = None
+    #: Open browser sockets on this session, and when the last one closed.
+    sockets: int = 0
+    left_at: float | None = None
 
 
 class SessionDirectory:
@@ -63,6 +73,43 @@ class SessionDirectory:
             return None
         return record
 
+    def lookup(self, session_id: str | None) -> SessionRecord | None:
+        """The record of a session id, whatever its notebook."""
+        return self._records.get(session_id) if session_id else None
+
+    def owned_by(self, session_id: str | None, key: str | None) -> bool:
+        """True when ``key`` (see :func:`owner_key`) owns this live session.
+
+        Computable from a raw ASGI scope's cookies: no database query.
+        """
+        record = self.lookup(session_id)
+        return record is not None and same_owner(record.owner, key)
+
+    def socket_opened(self, session_id: str) -> None:
+        with self._lock:
+            record = self._records.get(session_id)
+            if record is not None:
+                record.sockets += 1
+                record.left_at = None
+
+    def socket_closed(self, session_id: str) -> None:
+        with self._lock:
+            record = self._records.get(session_id)
+            if record is not None:
+                record.sockets = max(0, record.sockets - 1)
+                if record.sockets == 0:
+                    record.left_at = time.monotonic()
+
+    def live(self) -> list[SessionRecord]:
+        """Every live session (connected or within its TTL), pruned first."""
+        with self._lock:
+            self._prune()
+            return list(self._records.values())
+
+    def forget(self, session_id: str) -> None:
+        with self._lock:
+            self._records.pop(session_id, None)
+
     def prune(self) -> None:
         """Drop records of sessions marimo has closed (past the grace period)."""
         with self._lock:
@@ -79,11 +126,18 @@ class SessionDirectory:
         return len(self._records)
 
     def _prune(self) -> None:
-        """Drop records whose kernel session marimo has closed."""
+        """Drop records whose kernel session marimo has closed.
+
+        A record with an open socket stays; one whose socket closed goes as
+        soon as marimo drops the session (its TTL), so a closed tab frees
+        its slot then; one never seen by marimo goes after the grace period.
+        """
         now = time.monotonic()
         live: dict[int, set[str]] = {}
         for sid, record in list(self._records.items()):
-            if now - record.created < GRACE_SECONDS:
+            if record.sockets > 0:
+                continue
+            if record.left_at is None and now - record.created < GRACE_SECONDS:
                 continue
             app = record.app
             if app is not None and id(app) not in live:
