@@ -213,7 +213,7 @@ class MarimoApp:
         this ties a download URL to the session that made it.
         """
         for sid, session in list(self._manager.sessions.items()):
-            task = getattr(getattr(session, "kernel_manager", None), "kernel_task", None)
+            task = getattr(getattr(session, "_kernel_manager", None), "kernel_task", None)
             if getattr(task, "native_id", None) == native_id:
                 return str(sid)
         return None
