@@ -245,6 +245,14 @@ class NotebookConsumer(AsyncConsumer):
             self.browser_gone = True
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if self.task is None:
+            return  # refused at connect: nothing to pump
+        if message.get("text") is None:
+            # marimo's kernel socket is text-only; a binary frame would crash
+            # its reader. Close this socket (1003: unacceptable data).
+            logger.info("Closing websocket %s: binary frame", self.scope["path"])
+            await self.end(code=1003)
+            return
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
 

@@ -18,7 +18,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from . import limits
+from . import limits, marimo_adapter
 from .notebooks import Notebook
 from .owners import owner_key
 from .sessions import SessionRecord, directory
@@ -123,10 +123,17 @@ def page_over_limit(request: HttpRequest, user: Any) -> HttpResponse | None:
     return response
 
 
-def read_body(request: HttpRequest) -> bytes | HttpResponse:
-    """The request body, or 413 when it is over DATA_UPLOAD_MAX_MEMORY_SIZE."""
+def read_body(request: HttpRequest, subpath: str) -> bytes | HttpResponse:
+    """The request body; 413 over DATA_UPLOAD_MAX_MEMORY_SIZE; 400 for an
+    API body marimo would answer with a 500."""
     try:
-        return request.body
+        body = request.body
     except RequestDataTooBig:
         logger.warning("Refused %s %s: body too large", request.method, request.path)
         return JsonResponse({"detail": "Request body too large"}, status=413)
+    if request.method == "POST" and subpath.startswith("api/"):
+        problem = marimo_adapter.api_body_problem(subpath, body)
+        if problem is not None:
+            logger.info("Refused %s %s: %s", request.method, request.path, problem)
+            return JsonResponse({"detail": problem}, status=400)
+    return body

@@ -99,7 +99,7 @@ async def serve(
     refused, session = guards.check_session_route(request, notebook, subpath)
     if refused is not None:
         return refused
-    body = guards.read_body(request)
+    body = guards.read_body(request, subpath)
     if isinstance(body, HttpResponse):
         return body
     try:

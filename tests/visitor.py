@@ -35,6 +35,8 @@ class Tab:
     kernel: KernelSocket
     #: UI element object ids by label, found before outputs are cleared.
     ids: dict[str, str] = field(default_factory=dict)
+    #: Outputs as they were when the tab opened (tests clear ``kernel.outputs``).
+    first_outputs: dict[str, str] = field(default_factory=dict)
 
     async def post(
         self, route: str, body: Any = None, *, content: bytes | None = None, **headers: str
@@ -54,17 +56,26 @@ class Tab:
             self.page + "api/kernel/" + route, json=body, headers=all_headers
         )
 
-    async def set_value(self, label: str, value: Any) -> httpx.Response:
+    def object_id(self, label: str) -> str:
+        """A UI element's id, from the outputs seen when the tab opened."""
         if label not in self.ids:
-            self.ids[label] = self.kernel.object_id(label)
+            saved = self.kernel.outputs
+            self.kernel.outputs = self.first_outputs
+            try:
+                self.ids[label] = self.kernel.object_id(label)
+            finally:
+                self.kernel.outputs = saved
+        return self.ids[label]
+
+    async def set_value(self, label: str, value: Any) -> httpx.Response:
+        self.object_id(label)
         return await self.post(
             "set_ui_element_value", {"objectIds": [self.ids[label]], "values": [value]}
         )
 
     async def turn(self, label: str, value: Any, expect: str, timeout: float = 30) -> float:
         """Set a widget and wait for ``expect`` in an output; returns seconds taken."""
-        if label not in self.ids:
-            self.ids[label] = self.kernel.object_id(label)
+        self.object_id(label)
         start = time.monotonic()
         self.kernel.outputs.clear()
         response = await self.set_value(label, value)
@@ -90,4 +101,12 @@ async def open_tab(
         await kernel.kernel_ready()
         if ready:
             await kernel.output_containing(ready)
-        yield Tab(live, client, page, session_id, server_token(response.text), kernel)
+        yield Tab(
+            live,
+            client,
+            page,
+            session_id,
+            server_token(response.text),
+            kernel,
+            first_outputs=dict(kernel.outputs),
+        )
