@@ -38,6 +38,13 @@ DEFAULTS: dict[str, Any] = {
     # Kernel API calls of an open session skip Django's middleware
     # (notebook_host.kernel_api); False sends them through the view.
     "KERNEL_API_FAST_PATH": True,
+    # Live kernel sessions (each a thread of this process): whole process,
+    # and per signed-in user (per browser for anonymous visitors). None: no cap.
+    "MAX_SESSIONS": 200,
+    "MAX_SESSIONS_PER_USER": 20,
+    # Who may read the health endpoint: "public", "login", "staff",
+    # "superuser", or a callable (request) -> bool (e.g. an IP allow-list).
+    "HEALTH_ACCESS": "public",
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import weakref
 from typing import Any
@@ -15,11 +16,10 @@ from urllib.parse import parse_qs
 
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.urls import Resolver404, resolve
 
-from . import marimo_adapter, sessions
+from . import limits, marimo_adapter, sessions
 from .access import Decision, decide
 from .notebooks import Notebook
 from .registry import apps
@@ -74,13 +74,20 @@ class NotebookConsumer(AsyncConsumer):
     queue: asyncio.Queue[dict[str, Any]]
     task: asyncio.Task[None] | None = None
     browser_gone = False
+    #: The kernel session this socket counts for in the session directory.
+    session_id: str | None = None
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         kernel_scope = await self._authorise()
+        if isinstance(kernel_scope, limits.OverLimit):
+            await self._refuse_over_limit(kernel_scope)
+            return
         if kernel_scope is None:
             await self.send({"type": "websocket.close", "code": 4004})
             return
         app, scope = kernel_scope
+        if self.session_id:
+            sessions.directory.socket_opened(self.session_id)
         self.queue = asyncio.Queue()
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(app, scope))
@@ -92,9 +99,42 @@ class NotebookConsumer(AsyncConsumer):
             with contextlib.suppress(Exception):
                 await self.send({"type": "websocket.close", "code": code})
         self.browser_gone = True
+        self._socket_closed()
         await self.queue.put({"type": "websocket.disconnect", "code": code})
 
-    async def _authorise(self) -> tuple[marimo_adapter.MarimoApp, dict] | None:
+    def _socket_closed(self) -> None:
+        if self.session_id:
+            sessions.directory.socket_closed(self.session_id)
+            self.session_id = None
+
+    async def _refuse_over_limit(self, refusal: limits.OverLimit) -> None:
+        """Tell the page why, in marimo's own banner, then close with a reason.
+
+        A bare close would leave marimo's frontend retrying silently; the
+        banner says what happened, and its retries connect once a slot frees.
+        """
+        await self.send({"type": "websocket.accept"})
+        banner = {
+            "op": "banner",
+            "data": {
+                "op": "banner",
+                "title": "Too many open sessions",
+                "description": refusal.message,
+                "variant": "danger",
+            },
+        }
+        await self.send({"type": "websocket.send", "text": json.dumps(banner)})
+        await self.send(
+            {
+                "type": "websocket.close",
+                "code": limits.CLOSE_CODE,
+                "reason": f"NOTEBOOK_HOST_TOO_MANY_SESSIONS retry-after={refusal.retry_after}",
+            }
+        )
+
+    async def _authorise(
+        self,
+    ) -> tuple[marimo_adapter.MarimoApp, dict] | limits.OverLimit | None:
         found = resolve_notebook(self.scope)
         if found is None:
             return None
@@ -108,13 +148,22 @@ class NotebookConsumer(AsyncConsumer):
         prefix = self.scope["path"][: -len(subpath)].rstrip("/")
         raw_query = self.scope.get("query_string", b"")
         session_id = parse_qs(raw_query.decode("latin-1")).get("session_id", [""])[0]
-        known = sessions.directory.get(session_id, notebook)
+        owner = sessions.owner_key(self.scope)
+        known = sessions.directory.lookup(session_id)
+        if known is not None and (
+            known.notebook is not notebook or not sessions.directory.owned_by(session_id, owner)
+        ):
+            logger.warning(
+                "Refused websocket %s for %s: session %s belongs to someone else",
+                self.scope["path"],
+                user,
+                session_id,
+            )
+            return None
+        resuming = known is not None and known.app is not None and known.app.has_session(session_id)
         try:
-            if (
-                known is not None
-                and known.app is not None
-                and session_id in known.app.session_ids()
-            ):
+            if resuming:
+                assert known is not None and known.app is not None
                 app = known.app  # a reconnect: back to the app holding the kernel
             else:
                 app = apps.get(notebook, base_url=prefix)
@@ -141,8 +190,18 @@ class NotebookConsumer(AsyncConsumer):
         query = sessions.page_query(raw_query)
         info = await user_info(user)
         meta = await request_meta(self.scope)
-        cookie = self.scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
-        if session_id:
+        if session_id and resuming:
+            self.session_id = session_id
+        elif session_id:
+            # No await between admitting and recording: two sockets cannot race.
+            key = limits.limit_key(user, owner)
+            refusal = limits.admit(sessions.directory, key)
+            if refusal is not None:
+                logger.warning(
+                    "Refused websocket %s for %s: %s", self.scope["path"], user, refusal.message
+                )
+                return refusal
+            self.session_id = session_id
             sessions.directory.record(
                 sessions.SessionRecord(
                     session_id=session_id,
@@ -151,8 +210,9 @@ class NotebookConsumer(AsyncConsumer):
                     user_id=getattr(user, "pk", None),
                     app=app,
                     user_info=info,
+                    owner=owner,
+                    limit_key=key,
                     prefix=prefix,
-                    owner=sessions.owner_key(cookie),
                     meta=meta,
                     path_params=path_params,
                 )
@@ -189,11 +249,20 @@ class NotebookConsumer(AsyncConsumer):
             self.browser_gone = True
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if self.task is None:
+            return  # refused at connect: nothing to pump
+        if message.get("text") is None:
+            # marimo's kernel socket is text-only; a binary frame would crash
+            # its reader. Close this socket (1003: unacceptable data).
+            logger.info("Closing websocket %s: binary frame", self.scope["path"])
+            await self.end(code=1003)
+            return
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.browser_gone = True
+        self._socket_closed()
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
             with contextlib.suppress(Exception, asyncio.TimeoutError):

@@ -9,12 +9,14 @@ Django path would check holds without a database query:
 
 - the ``Marimo-Session-Id`` names a live session recorded by the consumer,
   and the request path is that session's own page prefix;
-- the request carries the same Django session cookie as the socket that
-  opened the session (the session's owner);
+- the request comes from the session's owner (:mod:`notebook_host.owners`:
+  the same Django session or anonymous browser cookie as the socket that
+  opened it);
 - the Host is one of ALLOWED_HOSTS and Origin/Referer passes the CSRF
   stand-in (:mod:`notebook_host.origin`);
 - the body is announced by Content-Length and within
-  DATA_UPLOAD_MAX_MEMORY_SIZE.
+  DATA_UPLOAD_MAX_MEMORY_SIZE, and is JSON marimo can take (else the view
+  answers 400, see :func:`notebook_host.marimo_adapter.api_body_problem`).
 
 Anything else goes through Django unchanged, so the fast path never refuses a
 request: refusals and error pages stay the view's. Access rules are checked
@@ -35,8 +37,9 @@ from django.core.handlers.asgi import ASGIRequest
 from . import sessions
 from .asgi_bridge import ASGIApp
 from .conf import get_config
-from .marimo_adapter import PAGE_SCOPE_KEY
+from .marimo_adapter import PAGE_SCOPE_KEY, api_body_problem
 from .origin import origin_allowed
+from .owners import owner_key
 from .userinfo import visible_headers
 
 logger = logging.getLogger(__name__)
@@ -84,11 +87,12 @@ def session_for(scope: dict[str, Any]) -> tuple[sessions.SessionRecord, dict[str
         return None
     if not origin_allowed(request):
         return None
-    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-    if sessions.owner_key(cookie) != record.owner:
+    if not sessions.directory.owned_by(record.session_id, owner_key(request)):
         return None
     if record.session_id not in record.app.session_ids():
         return None  # closed: the view answers that
+    if not record.notebook.file.is_file():
+        return None  # deleted: the view decides (a folder's notebook is gone)
     marimo_scope = {
         **scope,
         "path": path,
@@ -104,6 +108,32 @@ def session_for(scope: dict[str, Any]) -> tuple[sessions.SessionRecord, dict[str
     return record, marimo_scope
 
 
+async def read_body(receive: Any) -> bytes | None:
+    """The whole request body; None when the client left before sending it."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Any) -> Any:
+    """A ``receive`` that gives ``body`` first, then listens to the client."""
+    sent = False
+
+    async def again() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
+
+
 class KernelAPIFastPath:
     """ASGI middleware in front of Django's HTTP app (see the module docstring)."""
 
@@ -115,8 +145,16 @@ class KernelAPIFastPath:
         if found is None:
             await self.django_app(scope, receive, send)
             return
+        body = await read_body(receive)
+        if body is None:
+            return  # nobody is waiting for an answer
         record, marimo_scope = found
+        subpath = marimo_scope["path"][len(record.prefix or "") + 1 :]
+        if api_body_problem(subpath, body) is not None:
+            # A body marimo would answer with a 500: the view says 400.
+            await self.django_app(scope, replaying(body, receive), send)
+            return
         app = record.app
         assert app is not None
         app.touch()
-        await app(marimo_scope, receive, send)
+        await app(marimo_scope, replaying(body, receive), send)

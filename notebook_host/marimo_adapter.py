@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import json
 import logging
 import re
 import threading
@@ -198,6 +199,26 @@ class MarimoApp:
     def session_ids(self) -> list[str]:
         return [str(sid) for sid in self._manager.sessions]
 
+    def has_session(self, session_id: str) -> bool:
+        """True while marimo holds this session (connected or within its TTL)."""
+        return session_id in {str(sid) for sid in self._manager.sessions}
+
+    def close_session(self, session_id: str) -> bool:
+        """Close one session now (a limit evicting a user's disconnected tab)."""
+        return bool(self._manager.close_session(session_id))
+
+    def session_of_kernel_thread(self, native_id: int) -> str | None:
+        """The session whose kernel thread has this native id, if any.
+
+        marimo names a download ``@file/<len>-<kernel thread id>-<random>.<ext>``;
+        this ties a download URL to the session that made it.
+        """
+        for sid, session in list(self._manager.sessions.items()):
+            task = getattr(getattr(session, "_kernel_manager", None), "kernel_task", None)
+            if getattr(task, "native_id", None) == native_id:
+                return str(sid)
+        return None
+
     def close_all_sessions(self) -> None:
         self._manager.close_all_sessions()
 
@@ -283,6 +304,30 @@ async def shutdown_apps(apps: list[MarimoApp], timeout: float = 3.0) -> None:
     for app, result in zip(apps, results, strict=True):
         if isinstance(result, BaseException):
             logger.warning("Shutting down %s failed: %s", app.path, result)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def api_body_problem(subpath: str, body: bytes) -> str | None:
+    """Why marimo would answer 500 to this API POST body, else None.
+
+    marimo 0.25.2 maps an empty or malformed JSON body, and a set_ui_element_value
+    whose objectIds and values differ in length, to 500. Both are the
+    client's error; the view answers 400 with this text instead.
+    """
+    if not body.strip():
+        return "Empty body: a JSON object is expected"
+    try:
+        data = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError) as exc:
+        return f"Malformed JSON body: {exc}"
+    if subpath == "api/kernel/set_ui_element_value" and isinstance(data, dict):
+        ids, values = data.get("objectIds"), data.get("values")
+        if isinstance(ids, list) and isinstance(values, list) and len(ids) != len(values):
+            return "objectIds and values must have the same length"
+    return None
 
 
 _frontend_app: Any = None

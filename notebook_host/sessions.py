@@ -6,7 +6,6 @@ ownership checks and cross-process routing look sessions up here only.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +14,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from .marimo_adapter import MarimoApp
 from .notebooks import Notebook
+from .owners import owner_key, same_owner
+
+__all__ = ["SessionDirectory", "SessionRecord", "directory", "owner_key", "page_query"]
 
 #: Seconds a record is kept before marimo has had time to open its session.
 GRACE_SECONDS = 60.0
@@ -30,17 +32,6 @@ def page_query(query_string: bytes) -> bytes:
     return urlencode(kept, doseq=True).encode("latin-1")
 
 
-def owner_key(session_cookie: str | None) -> str | None:
-    """A digest of the Django session cookie a kernel session was opened with.
-
-    Comparing it needs no database query, and the record never holds the
-    cookie itself.
-    """
-    if not session_cookie:
-        return None
-    return hashlib.sha256(session_cookie.encode("utf-8")).hexdigest()
-
-
 @dataclass
 class SessionRecord:
     session_id: str
@@ -54,12 +45,17 @@ class SessionRecord:
     user_info: dict[str, Any] | None = None
     #: The page's path without its trailing slash, e.g. ``/sales/report``.
     prefix: str | None = None
-    #: ``owner_key()`` of the session cookie of the socket that opened it.
-    owner: str | None = None
     #: What the socket's kernel got as ``meta`` and ``path_params``.
     meta: dict[str, Any] = field(default_factory=dict)
     path_params: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.monotonic)
+    #: Owner key (see owners.py) of the browser session that opened the socket.
+    owner: str | None = None
+    #: Whom limits count this session against: ``user:<pk>`` or the owner key.
+    limit_key: str | None = None
+    #: Open browser sockets on this session, and when the last one closed.
+    sockets: int = 0
+    left_at: float | None = None
 
 
 class SessionDirectory:
@@ -74,9 +70,6 @@ class SessionDirectory:
             self._prune()
             self._records[record.session_id] = record
 
-    def lookup(self, session_id: str) -> SessionRecord | None:
-        return self._records.get(session_id)
-
     def get(self, session_id: str | None, notebook: Notebook) -> SessionRecord | None:
         if not session_id:
             return None
@@ -84,6 +77,43 @@ class SessionDirectory:
         if record is None or record.notebook is not notebook:
             return None
         return record
+
+    def lookup(self, session_id: str | None) -> SessionRecord | None:
+        """The record of a session id, whatever its notebook."""
+        return self._records.get(session_id) if session_id else None
+
+    def owned_by(self, session_id: str | None, key: str | None) -> bool:
+        """True when ``key`` (see :func:`owner_key`) owns this live session.
+
+        Computable from a raw ASGI scope's cookies: no database query.
+        """
+        record = self.lookup(session_id)
+        return record is not None and same_owner(record.owner, key)
+
+    def socket_opened(self, session_id: str) -> None:
+        with self._lock:
+            record = self._records.get(session_id)
+            if record is not None:
+                record.sockets += 1
+                record.left_at = None
+
+    def socket_closed(self, session_id: str) -> None:
+        with self._lock:
+            record = self._records.get(session_id)
+            if record is not None:
+                record.sockets = max(0, record.sockets - 1)
+                if record.sockets == 0:
+                    record.left_at = time.monotonic()
+
+    def live(self) -> list[SessionRecord]:
+        """Every live session (connected or within its TTL), pruned first."""
+        with self._lock:
+            self._prune()
+            return list(self._records.values())
+
+    def forget(self, session_id: str) -> None:
+        with self._lock:
+            self._records.pop(session_id, None)
 
     def prune(self) -> None:
         """Drop records of sessions marimo has closed (past the grace period)."""
@@ -101,11 +131,18 @@ class SessionDirectory:
         return len(self._records)
 
     def _prune(self) -> None:
-        """Drop records whose kernel session marimo has closed."""
+        """Drop records whose kernel session marimo has closed.
+
+        A record with an open socket stays; one whose socket closed goes as
+        soon as marimo drops the session (its TTL), so a closed tab frees
+        its slot then; one never seen by marimo goes after the grace period.
+        """
         now = time.monotonic()
         live: dict[int, set[str]] = {}
         for sid, record in list(self._records.items()):
-            if now - record.created < GRACE_SECONDS:
+            if record.sockets > 0:
+                continue
+            if record.left_at is None and now - record.created < GRACE_SECONDS:
                 continue
             app = record.app
             if app is not None and id(app) not in live:

@@ -13,18 +13,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 from django.urls.resolvers import RoutePattern
 
 from .access import parse_rule
 from .conf import get_config
 from .directory import RELPATH_KWARG, NotebookDirectory
+from .health import health
 from .marimo_adapter import SUB_ROUTES
 from .notebooks import SUBPATH_KWARG, Notebook
 from .options import validate_options
 from .views import notebook_view
 
-__all__ = ["notebook", "notebook_directory"]
+__all__ = ["notebook", "notebook_directory", "urlpatterns"]
 
 
 class _PrefixPattern(RoutePattern):
@@ -159,3 +160,9 @@ def notebook_directory(
         name=name,
     )
     return URLPattern(DirectoryRoutePattern(route, name=name), notebook_view(target), name=name)
+
+
+# ``path("notebook-host/", include("notebook_host.urls"))`` mounts these.
+urlpatterns = [
+    path("health/", health, name="notebook_host_health"),
+]

@@ -63,10 +63,13 @@ async def request_meta(request_or_scope: Any) -> dict[str, Any]:
 
 
 def hidden_cookie_names() -> set[str]:
-    """Cookies a notebook never sees: Django's session and CSRF cookies."""
+    """Cookies a notebook never sees: Django's session and CSRF cookies, and
+    the owner cookie that binds kernel sessions to an anonymous browser."""
     from django.conf import settings
 
-    return {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
+    from .owners import OWNER_COOKIE
+
+    return {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, OWNER_COOKIE}
 
 
 def visible_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -17,13 +17,14 @@ from django.http import (
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
-from . import marimo_adapter
+from . import guards, marimo_adapter
 from .access import Decision, decide
 from .asgi_bridge import call_http, http_scope
 from .notebooks import Notebook, Target
 from .origin import origin_allowed
+from .owners import ensure_owner_cookie
 from .registry import apps
-from .sessions import SessionRecord, directory
+from .sessions import SessionRecord
 from .userinfo import request_meta, user_info
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,16 @@ async def serve(
         return JsonResponse({"detail": "Cross-origin request refused"}, status=403)
 
     prefix = request.path[: len(request.path) - len(subpath)].rstrip("/")
-    session = directory.get(request.headers.get("Marimo-Session-Id"), notebook)
+    if is_page:
+        over = guards.page_over_limit(request, user)
+        if over is not None:
+            return over
+    refused, session = guards.check_session_route(request, notebook, subpath)
+    if refused is not None:
+        return refused
+    body = guards.read_body(request, subpath)
+    if isinstance(body, HttpResponse):
+        return body
     try:
         if not is_page and session is not None and session.app is not None:
             app = session.app  # the session may live in an app retired by an edit
@@ -120,7 +130,10 @@ async def serve(
         "path": prefix + "/",
         "query_string": session.page_query if session else scope["query_string"],
     }
-    return await call_http(app, scope, request.body)
+    response = await call_http(app, scope, body)
+    if is_page:
+        ensure_owner_cookie(request, response)
+    return response
 
 
 async def _user_info_for(user: Any, session: SessionRecord | None) -> dict[str, Any]:

@@ -9,6 +9,10 @@ NOTEBOOK_HOST = {
     "DEFAULT_ACCESS": "login",
     "SESSION_TTL": 30,
     "REQUEST_META": "tests.hooks.request_meta",
+    # One live server serves the whole suite; limits are tested on their own
+    # server (tests/test_limits_live.py).
+    "MAX_SESSIONS": None,
+    "MAX_SESSIONS_PER_USER": None,
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {

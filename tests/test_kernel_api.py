@@ -13,6 +13,7 @@ from notebook_host import kernel_api, sessions
 from notebook_host.access import parse_rule
 from notebook_host.marimo_adapter import PAGE_SCOPE_KEY
 from notebook_host.notebooks import Notebook
+from notebook_host.owners import OWNER_COOKIE, key_from_cookies
 
 COOKIE = "abc123sessionkey"
 PATH = "/sales/report/api/kernel/set_ui_element_value"
@@ -41,10 +42,12 @@ class FakeApp:
 
 
 @pytest.fixture
-def record(monkeypatch: pytest.MonkeyPatch) -> sessions.SessionRecord:
+def record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> sessions.SessionRecord:
     directory = sessions.SessionDirectory()
     monkeypatch.setattr(sessions, "directory", directory)
-    nb = Notebook(file=Path("report.py"), access=parse_rule("login", where="t"))
+    file = tmp_path / "report.py"
+    file.write_text("# a notebook\n")
+    nb = Notebook(file=file, access=parse_rule("login", where="t"))
     rec = sessions.SessionRecord(
         "s_1",
         nb,
@@ -53,7 +56,7 @@ def record(monkeypatch: pytest.MonkeyPatch) -> sessions.SessionRecord:
         app=FakeApp("s_1"),  # type: ignore[arg-type]
         user_info={"username": "alice"},
         prefix="/sales/report",
-        owner=sessions.owner_key(COOKIE),
+        owner=key_from_cookies({"sessionid": COOKIE}),
         meta={"tenant": "acme"},
         path_params={"year": 2026},
     )
@@ -138,11 +141,22 @@ def test_a_closed_session_goes_through_django(record: sessions.SessionRecord) ->
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-def test_an_anonymous_session_needs_no_cookie(record: sessions.SessionRecord) -> None:
-    record.owner = None
-    assert kernel_api.session_for(scope(headers={b"cookie": None})) is not None
-    # ...but a caller with a Django session is not the cookie-less owner.
+def test_a_deleted_notebook_goes_through_django(record: sessions.SessionRecord) -> None:
+    assert kernel_api.session_for(scope()) is not None
+    record.notebook.file.unlink()
     assert kernel_api.session_for(scope()) is None
+
+
+@override_settings(ALLOWED_HOSTS=["testserver"])
+def test_an_anonymous_owner_is_known_by_its_browser_cookie(
+    record: sessions.SessionRecord,
+) -> None:
+    record.owner = key_from_cookies({OWNER_COOKIE: "browser-1"})
+    cookie = f"{OWNER_COOKIE}=browser-1".encode()
+    assert kernel_api.session_for(scope(headers={b"cookie": cookie})) is not None
+    other = f"{OWNER_COOKIE}=browser-2".encode()
+    assert kernel_api.session_for(scope(headers={b"cookie": other})) is None
+    assert kernel_api.session_for(scope(headers={b"cookie": None})) is None
 
 
 class Recorder:
@@ -191,7 +205,29 @@ async def test_the_setting_turns_it_off(record: sessions.SessionRecord) -> None:
     assert record.app.calls == []  # type: ignore[union-attr]
 
 
-def test_owner_key_is_a_digest_not_the_cookie() -> None:
-    key = sessions.owner_key(COOKIE)
-    assert key is not None and COOKIE not in key and len(key) == 64
-    assert sessions.owner_key("") is None and sessions.owner_key(None) is None
+@override_settings(ALLOWED_HOSTS=["testserver"])
+async def test_a_body_marimo_cannot_take_goes_to_the_view(
+    record: sessions.SessionRecord,
+) -> None:
+    async def bad_body() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{not json", "more_body": False}
+
+    out = Recorder()
+    await kernel_api.KernelAPIFastPath(out.django)(scope(), bad_body, out.send)
+    assert len(out.scopes) == 1  # the view answers it (400 there)
+    assert record.app.calls == []  # type: ignore[union-attr]
+
+
+@override_settings(ALLOWED_HOSTS=["testserver"])
+async def test_a_body_in_several_chunks_reaches_marimo_whole(
+    record: sessions.SessionRecord,
+) -> None:
+    parts = iter([b'{"a"', b": 1}"])
+
+    async def chunked() -> dict[str, Any]:
+        part = next(parts)
+        return {"type": "http.request", "body": part, "more_body": part == b'{"a"'}
+
+    out = Recorder()
+    await kernel_api.KernelAPIFastPath(out.django)(scope(), chunked, out.send)
+    assert json.loads(out.messages[1]["body"]) == {"got": '{"a": 1}'}

@@ -9,7 +9,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.live import LiveServer, first_script_asset, server_token
+from tests.live import (
+    KernelSocket,
+    LiveServer,
+    cookie_header,
+    first_script_asset,
+    server_token,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -182,11 +188,14 @@ class TestCsrfEquivalent:
 
 class TestSkewProtection:
     async def test_post_without_server_token_refused_when_on(self, anon, live) -> None:
-        response = await anon.post(
-            "/app1/api/kernel/set_ui_element_value",
-            json={"objectIds": [], "values": []},
-            headers={"Origin": live.url, "Marimo-Session-Id": "s_x"},
-        )
+        await anon.get("/app1/")  # the owner cookie
+        async with KernelSocket.open(live, "/app1/", "s_skew", cookies=cookie_header(anon)) as k:
+            await k.kernel_ready()
+            response = await anon.post(
+                "/app1/api/kernel/set_ui_element_value",
+                json={"objectIds": [], "values": []},
+                headers={"Origin": live.url, "Marimo-Session-Id": "s_skew"},
+            )
         assert response.status_code == 401
         assert "token" in response.text.lower()
 

@@ -74,6 +74,11 @@ urlpatterns = [
     notebook("tracebacks/", NB / "fails.py", access="public", show_tracebacks=True),
     notebook("notracebacks/", NB / "fails.py", access="public"),
     notebook("ttl0/", NB / "app1.py", access="public", session_ttl=0),
+    notebook("faults/", NB / "faults.py", access="public"),
+    notebook("faults-login/", NB / "faults.py", access="login"),
+    # Written and deleted by tests/test_faults_live.py while sessions run.
+    notebook("volatile/", APPS / "volatile.py", access="public"),
+    path("nh/", include("notebook_host.urls")),
     notebook("broken/", NB / "broken.py", access="public"),
     notebook("missing/", NB / "missing.py", access="public"),
     notebook("notmarimo/", NB / "not_marimo.py", access="public"),
