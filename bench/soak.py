@@ -26,7 +26,9 @@ Checks (PASS/FAIL each; exit status 1 when any fails): no 5xx answer (HTTP or
 websocket handshake, and no "Internal Server Error" in the server log), no
 client error (refused or dropped socket, missing output, timeout), every user
 served at least one whole tab, threads back to the baseline once the TTLs have
-passed, RSS within 10 % of the baseline. Writes bench/results/soak-<date>.json
+passed, no kernel session or marimo kernel object left (the server's own
+/_bench/stats probe, bench/probe.py, mounted by bench/soak_urls.py), RSS
+within 10 % of the baseline. Writes bench/results/soak-<date>.json
 (``-short`` with --short, the smoke version ``make test`` runs).
 """
 
@@ -37,9 +39,11 @@ import asyncio
 import dataclasses
 import datetime
 import json
+import math
 import os
 import platform
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -79,7 +83,7 @@ class Plan:
 
     users: int = 100  # simulated users = the most tabs live at once
     visit: float = 30.0  # a tab stays open this long (+-20 %)
-    think: float = 3.0  # mean pause between a tab's widget changes
+    think: float = 5.0  # mean pause between a tab's widget changes
     warmup: float = 60.0
     duration: float = 300.0
     session_ttl: int = 5
@@ -287,10 +291,13 @@ async def run_load(users: list[User], seconds: float, tally: Tally, plan: Plan) 
 # --------------------------------------------------------------------------- the server
 
 
-def create_users(count: int) -> None:
-    """The soak's users in the server's database (run inside a configured Django)."""
+def prepare_database(count: int) -> None:
+    """Migrate, then add the soak's users (run inside a configured Django)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
 
     User = get_user_model()
     hashed = make_password(PASSWORD)
@@ -308,13 +315,12 @@ def start_server(workdir: Path, plan: Plan) -> LiveServer:
         ready_path="/accounts/login/",
         env={"SOAK_SESSION_TTL": str(plan.session_ttl)},
     )
-    server.prepare()
     subprocess.run(
         [
             sys.executable,
             "-c",
             "import django; django.setup(); "
-            f"from bench.soak import create_users; create_users({plan.users})",
+            f"from bench.soak import prepare_database; prepare_database({plan.users})",
         ],
         cwd=ROOT,
         env=server.environ(),
@@ -323,16 +329,29 @@ def start_server(workdir: Path, plan: Plan) -> LiveServer:
     return server.start()
 
 
+ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+)" (?P<status>\d{3}|-) ')
+
+
 def log_problems(log: str) -> dict[str, Any]:
-    """Lines of the server log that say something went wrong."""
+    """What the server log says: daphne's access log by status, and lines of trouble."""
     lines = log.splitlines()
+    statuses: Counter[str] = Counter()
+    fivexx: list[str] = []
+    for line in lines:
+        match = ACCESS_LINE.search(line)
+        if match:
+            statuses[match["status"]] += 1
+            if match["status"].startswith("5"):
+                fivexx.append(line)
     bad = [line for line in lines if "Traceback" in line or "Internal Server Error" in line]
+    warnings = [line for line in lines if "WARNING" in line or "Warning:" in line]
     return {
+        "access_log_statuses": dict(statuses),
+        "access_log_5xx": len(fivexx),
         "tracebacks": sum("Traceback" in line for line in lines),
         "internal_server_errors": sum("Internal Server Error" in line for line in lines),
-        "warnings": sum(" WARNING" in line or "Warning:" in line for line in lines),
-        "first": bad[:10],
-        "tail": lines[-15:],
+        "first_problems": (fivexx + bad)[:10],
+        "warnings": warnings[:10],
     }
 
 
@@ -342,10 +361,10 @@ def log_problems(log: str) -> dict[str, Any]:
 class Timeline:
     """The server's RSS and threads every ``interval`` s, with the load at that moment."""
 
-    def __init__(self, pid: int, interval: float) -> None:
+    def __init__(self, pid: int, interval: float, t0: float) -> None:
         self.pid = pid
         self.interval = interval
-        self.t0 = time.monotonic()
+        self.t0 = t0
         self.phase = "start"
         self.tally = Tally()
         self.samples: list[dict[str, Any]] = []
@@ -368,8 +387,16 @@ class Timeline:
         return sample
 
     def _run(self) -> None:
+        every = max(1, round(30 / self.interval))  # a progress line each ~30 s
         while not self._stop.wait(self.interval):
-            self.read()
+            sample = self.read()
+            if len(self.samples) % every == 0:
+                print(
+                    f"[{sample['t']:6.1f}s] {sample['phase']}: {sample['live']} live, "
+                    f"{sample['changes']} changes, {sample['errors']} errors, "
+                    f"RSS {sample['rss_mb']} MB, {sample['threads']} threads",
+                    flush=True,
+                )
 
     def __enter__(self) -> Timeline:
         self.read()
@@ -383,37 +410,46 @@ class Timeline:
     def begin(self, phase: str, tally: Tally | None = None) -> None:
         self.phase = phase
         self.tally = tally or Tally()
-        print(f"[{time.monotonic() - self.t0:6.1f}s] {phase}", flush=True)
 
 
 async def settle(timeline: Timeline, plan: Plan, threads_target: int | None) -> dict[str, Any]:
     """Idle until the TTL has passed and threads are back (or steady, with no target).
 
-    Then RSS is read once a second for a few seconds; the last reading counts.
+    Then RSS is read three more times, ``plan.sample`` apart; the last reading counts.
     """
     start = time.monotonic()
     await asyncio.sleep(plan.session_ttl + 1)
     deadline = start + plan.session_ttl + plan.settle_timeout
     readings: list[int] = []
+    steady = max(4, math.ceil(3 / plan.sample))  # the same count for 3 s or more
     while True:
         threads = timeline.read()["threads"]
         readings.append(threads)
         if threads_target is not None and threads <= threads_target:
             break
-        if threads_target is None and len(readings) >= 4 and len(set(readings[-4:])) == 1:
+        if threads_target is None and len(readings) >= steady and len(set(readings[-steady:])) == 1:
             break
         if time.monotonic() >= deadline:
             break
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(plan.sample)
     back = time.monotonic() - start
     for _ in range(3):
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(plan.sample)
         sample = timeline.read()
     return {
         "threads": sample["threads"],
         "rss_mb": sample["rss_mb"],
         "threads_back_after_s": round(back, 1),
     }
+
+
+async def probe(server: LiveServer, *, deep: bool = False, trim: bool = False) -> dict[str, Any]:
+    """What the server process holds, from its /_bench/stats view (bench/probe.py)."""
+    params = {key: "1" for key, on in (("deep", deep), ("trim", trim)) if on}
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+        response = await client.get("/_bench/stats", params=params)
+        response.raise_for_status()
+        return response.json()
 
 
 # --------------------------------------------------------------------------- the run
@@ -427,33 +463,34 @@ async def soak(server: LiveServer, plan: Plan, load: OtherLoad) -> dict[str, Any
         for i in range(plan.users)
     ]
     results: dict[str, Any] = {}
-    with Timeline(server.proc.pid, plan.sample) as timeline:
+    with Timeline(server.proc.pid, plan.sample, load.t0) as timeline:
+
+        def begin(phase: str, tally: Tally | None = None) -> None:
+            load.phase(phase)
+            timeline.begin(phase, tally)
+
+        async def loaded(phase: str, seconds: float) -> dict[str, Any]:
+            """A phase of load: every user, ``seconds`` long; what they saw."""
+            tally = Tally()
+            begin(phase, tally)
+            return tally.report(await run_load(users, seconds, tally, plan))
+
         try:
-            load.phase("sign-in")
-            timeline.begin("sign-in")
+            begin("sign-in")
             for user in users:
                 await user.sign_in()
             results["idle_start"] = {k: timeline.read()[k] for k in ("threads", "rss_mb")}
-
-            load.phase("warm-up")
-            warm = Tally()
-            timeline.begin("warm-up", warm)
-            wall = await run_load(users, plan.warmup, warm, plan)
-            results["warmup"] = warm.report(wall)
-
-            load.phase("idle after warm-up")
-            timeline.begin("idle after warm-up")
+            results["warmup"] = await loaded("warm-up", plan.warmup)
+            begin("idle after warm-up")
             results["baseline"] = await settle(timeline, plan, None)
-
-            load.phase("soak")
-            tally = Tally()
-            timeline.begin("soak", tally)
-            wall = await run_load(users, plan.duration, tally, plan)
-            results["soak"] = tally.report(wall)
-
-            load.phase("idle after soak")
-            timeline.begin("idle after soak")
+            results["baseline"]["server"] = await probe(server, deep=True)
+            results["soak"] = await loaded("soak", plan.duration)
+            begin("idle after soak")
             results["after"] = await settle(timeline, plan, results["baseline"]["threads"])
+            results["after"]["server"] = await probe(server, deep=True)
+            # Diagnostic: RSS once the allocator has returned what it can (after the checks).
+            trim = (await probe(server, trim=True))["trim"]
+            results["after"]["rss_mb_after_trim"] = round(trim["rss_kb_after_trim"] / 1024, 1)
         finally:
             for user in users:
                 await user.close()
@@ -470,14 +507,24 @@ def checks(results: dict[str, Any], plan: Plan) -> dict[str, dict[str, Any]]:
         results["warmup"],
     )
     log = results["server_log"]
-    fivexx = warm["responses_5xx"] + run["responses_5xx"] + log["internal_server_errors"]
+    clients_5xx = warm["responses_5xx"] + run["responses_5xx"]
+    fivexx = clients_5xx + log["access_log_5xx"] + log["internal_server_errors"]
+    server = after["server"]
+    kernels = server["kernel_sessions"]
+    objects = server["live_objects"]
+    left_objects = {
+        name: count
+        for name, count in objects.items()
+        if name in ("SessionImpl", "Kernel") and count
+    }
     rss_limit = round(base["rss_mb"] * (1 + plan.rss_tolerance), 1)
     rss_change = round(100 * (after["rss_mb"] - base["rss_mb"]) / base["rss_mb"], 1)
     return {
         "no 5xx": {
             "ok": fivexx == 0,
-            "detail": f"{fivexx} (clients {warm['responses_5xx'] + run['responses_5xx']}, "
-            f"server log {log['internal_server_errors']})",
+            "detail": f"clients saw {clients_5xx}, daphne's access log {log['access_log_5xx']} "
+            f"(of {sum(log['access_log_statuses'].values())} requests), "
+            f"'Internal Server Error' logged {log['internal_server_errors']}",
         },
         "no errors": {
             "ok": warm["errors"] + run["errors"] == 0,
@@ -493,10 +540,16 @@ def checks(results: dict[str, Any], plan: Plan) -> dict[str, dict[str, Any]]:
             "detail": f"{after['threads']} after soak vs {base['threads']} after warm-up "
             f"(back {after['threads_back_after_s']} s after the load)",
         },
+        "no kernel left": {
+            "ok": kernels == 0 and not left_objects,
+            "detail": f"{kernels} kernel sessions, SessionImpl/Kernel objects alive: "
+            f"{left_objects or 0}, {server['session_records']} session records",
+        },
         "RSS within 10% of warm-up": {
             "ok": after["rss_mb"] <= rss_limit,
             "detail": f"{after['rss_mb']} MB after soak vs {base['rss_mb']} MB after warm-up "
-            f"({rss_change:+.1f} %, limit {rss_limit} MB)",
+            f"({rss_change:+.1f} %, limit {rss_limit} MB; "
+            f"{after['rss_mb_after_trim']} MB after gc and malloc_trim)",
         },
     }
 

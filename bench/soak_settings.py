@@ -9,9 +9,12 @@ password hasher so that signing in 100 users does not dominate the start.
 
 import os
 
+from bench.settings import LOGGING as BENCH_LOGGING
 from project.settings import *  # noqa: F403
 from project.settings import NOTEBOOK_HOST as DEMO_NOTEBOOK_HOST
 
+# The demo's URLs and /_bench/stats, which tells what the process still holds.
+ROOT_URLCONF = "bench.soak_urls"
 # Django's DEBUG keeps per-request state (queries); a soak measures without it.
 DEBUG = False
 NOTEBOOK_HOST = {
@@ -20,14 +23,5 @@ NOTEBOOK_HOST = {
     "QUIET": True,
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        "notebook_host": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        # Every 5xx Django answers is logged here ("Internal Server Error: ...").
-        "django": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-    },
-}
+# Warnings and errors only; every 5xx Django answers is logged ("Internal Server Error").
+LOGGING = BENCH_LOGGING
