@@ -617,9 +617,15 @@ def summary_table(results: dict[str, Any]) -> str:
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+#: Plan figures that may be 0 (no warm-up, no pause, no session TTL, exact RSS).
+ZERO_ALLOWED = frozenset({"warmup", "think", "session_ttl", "rss_tolerance"})
+
+
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--short", action="store_true", help="the ~30 s version make test runs")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--short", action="store_true", help="the ~40 s version make test runs")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
     for name in Plan.__dataclass_fields__:
         parser.add_argument(
@@ -632,7 +638,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
     overrides = {
         k: getattr(args, k) for k in Plan.__dataclass_fields__ if getattr(args, k) is not None
     }
-    return args, dataclasses.replace(base, **overrides)
+    plan = dataclasses.replace(base, **overrides)
+    for name, value in dataclasses.asdict(plan).items():
+        if name != "seed" and (value < 0 or (value == 0 and name not in ZERO_ALLOWED)):
+            allowed = ">= 0" if name in ZERO_ALLOWED else "> 0"
+            parser.error(f"--{name.replace('_', '-')} must be {allowed}, got {value}")
+    return args, plan
 
 
 def main(argv: list[str] | None = None) -> int:

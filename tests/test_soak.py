@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bench.soak import SHORT, checks, log_problems
+from bench.soak import SHORT, checks, log_problems, parse_args
 from tests.live import ROOT
 
 
@@ -121,3 +121,18 @@ def test_log_problems_reads_daphne_access_log() -> None:
     assert problems["access_log_5xx"] == 1
     assert problems["internal_server_errors"] == 1 and problems["tracebacks"] == 1
     assert problems["first_problems"][0] == ACCESS_500.strip()
+
+
+@pytest.mark.parametrize("argv", [["--users", "0"], ["--duration", "-5"], ["--visit", "0"]])
+def test_bad_plan_is_refused_with_a_clear_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+    assert exit_info.value.code == 2
+    assert f"{argv[0]} must be > 0" in capsys.readouterr().err
+
+
+def test_options_override_the_short_plan() -> None:
+    _, plan = parse_args(["--short", "--users", "3", "--think", "0"])
+    assert plan == dataclasses.replace(SHORT, users=3, think=0.0)
