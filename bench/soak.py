@@ -313,7 +313,11 @@ def start_server(workdir: Path, plan: Plan) -> LiveServer:
         workdir=workdir,
         settings=SETTINGS,
         ready_path="/accounts/login/",
-        env={"SOAK_SESSION_TTL": str(plan.session_ttl)},
+        env={
+            "SOAK_SESSION_TTL": str(plan.session_ttl),
+            # every user's tab, and a closed tab's kernel each inside its TTL
+            "SOAK_MAX_SESSIONS": str(2 * plan.users + 10),
+        },
     )
     subprocess.run(
         [
@@ -611,7 +615,16 @@ def summary_table(results: dict[str, Any]) -> str:
             f"{results['idle_start']['rss_mb']} / {results['baseline']['rss_mb']} / "
             f"{max(s['rss_mb'] for s in results['timeline'])} / {results['after']['rss_mb']}",
         ),
-        ("load average (1 min) during soak, max", str(results["load"]["soak_load1_max"])),
+        ("RSS MB after gc + malloc_trim (diagnostic)", str(results["after"]["rss_mb_after_trim"])),
+        (
+            "left after: kernel sessions / session records",
+            f"{results['after']['server']['kernel_sessions']} / "
+            f"{results['after']['server']['session_records']}",
+        ),
+        (
+            "load average (1 min) during soak: mean / max",
+            f"{results['load']['soak_load1_mean']} / {results['load']['soak_load1_max']}",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
