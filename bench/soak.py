@@ -257,6 +257,10 @@ def classify(error: Exception, tally: Tally) -> str:
         if status >= 500:
             tally.status_5xx[f"websocket handshake {status}"] += 1
         return f"websocket refused {status}"
+    if isinstance(error, websockets.exceptions.InvalidMessage):
+        # daphne drops a handshake the application has not accepted within its
+        # websocket_connect_timeout (5 s by default): no HTTP answer at all.
+        return "websocket handshake: no HTTP answer"
     if isinstance(error, websockets.exceptions.ConnectionClosed):
         code = error.rcvd.code if error.rcvd else None
         return f"websocket closed {code}"
@@ -347,6 +351,7 @@ def log_problems(log: str) -> dict[str, Any]:
             statuses[match["status"]] += 1
             if match["status"].startswith("5"):
                 fivexx.append(line)
+    killed = [line for line in lines if "took too long to shut down and was killed" in line]
     bad = [line for line in lines if "Traceback" in line or "Internal Server Error" in line]
     warnings = [line for line in lines if "WARNING" in line or "Warning:" in line]
     return {
@@ -354,7 +359,11 @@ def log_problems(log: str) -> dict[str, Any]:
         "access_log_5xx": len(fivexx),
         "tracebacks": sum("Traceback" in line for line in lines),
         "internal_server_errors": sum("Internal Server Error" in line for line in lines),
-        "first_problems": (fivexx + bad)[:10],
+        # daphne cancels a consumer 10 s after its connection went away
+        "consumers_killed": len(killed),
+        # daphne refuses a handshake not accepted within websocket_connect_timeout
+        "websocket_rejects": sum('"WSREJECT ' in line for line in lines),
+        "first_problems": (fivexx + bad + killed)[:10],
         "warnings": warnings[:10],
     }
 
@@ -542,7 +551,11 @@ def checks(results: dict[str, Any], plan: Plan) -> dict[str, dict[str, Any]]:
         "threads back to baseline": {
             "ok": after["threads"] <= base["threads"],
             "detail": f"{after['threads']} after soak vs {base['threads']} after warm-up "
-            f"(back {after['threads_back_after_s']} s after the load)",
+            + (
+                f"(back {after['threads_back_after_s']} s after the load)"
+                if after["threads"] <= base["threads"]
+                else f"(still not back {after['threads_back_after_s']} s after the load)"
+            ),
         },
         "no kernel left": {
             "ok": kernels == 0 and not left_objects,
