@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium serve test lint format bench
+.PHONY: install chromium serve test lint format bench soak
 
 install: $(STAMP)
 
@@ -45,3 +45,9 @@ test: install chromium lint
 # runs the demo as `make serve` does.
 bench: install chromium
 	$(PY) -m bench.compare --production-static
+
+# Load and soak (bench/soak.py, ~8 min): 100 simulated users open, use and
+# close dashboard tabs for 5 minutes on a real daphne; prints the figures and
+# PASS/FAIL per check (exit 1 on a FAIL), writes bench/results/soak-<date>.json.
+soak: install
+	$(PY) -m bench.soak

@@ -58,39 +58,34 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import websockets
 
+from bench.client import (
+    DASHBOARD,
+    PASSWORD,
+    SLIDER_LABEL,
+    api_headers,
+    kernel_socket,
+    marker,
+    new_session_id,
+    next_value,
+    set_value,
+)
+from bench.procfs import OtherLoad, proc_status, process_tree, rss_kb
+from bench.stats import percentile, summary
 from tests.browser import CHROMIUM
 from tests.browser import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
-from tests.live import ROOT, KernelSocket, LiveServer, free_port, login, server_token
+from tests.live import ROOT, LiveServer, free_port, login, server_token
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
-def _test_password() -> str:
-    """tests.users.PASSWORD, read without importing Django's models."""
-    import ast
-
-    tree = ast.parse((ROOT / "tests" / "users.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "PASSWORD" for t in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    raise RuntimeError("tests/users.py defines no PASSWORD")
-
-
-PASSWORD = _test_password()
-DASHBOARD = "/dashboard/"
 WHOAMI = "/whoami/"
-SLIDER_LABEL = "Points"
 HOST = "notebook_host"
 PLAIN = "plain_marimo"
 SERVERS = (HOST, PLAIN)
@@ -127,160 +122,7 @@ FULL = Plan()
 TINY = Plan(loads=1, slider_moves=3, posts=3, post_warmup=1, sessions=(2,), changes=3)
 
 
-def marker(points: int) -> str:
-    """The dashboard's dependent output for a slider value, as the kernel sends it."""
-    return f"<strong>{points} points</strong>"
-
-
-def next_value(i: int) -> int:
-    """Slider values for successive changes: 11, 12, 11, ... (never the previous one)."""
-    return 11 + i % 2
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"n": 0}
-    return {
-        "n": len(values),
-        "p50": round(percentile(values, 50), 3),
-        "p95": round(percentile(values, 95), 3),
-        "mean": round(statistics.fmean(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
-    }
-
-
 # --------------------------------------------------------------------------- processes
-
-
-def scan_processes() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, CPU time in clock ticks) of every process, from /proc."""
-    processes = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with (
-                contextlib.suppress(OSError, ValueError, IndexError),
-                open(f"/proc/{entry}/stat") as stat,
-            ):
-                fields = stat.read().rsplit(")", 1)[1].split()
-                # after the name: state ppid ... utime(12) stime(13)
-                processes[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return processes
-
-
-def process_tree(pid: int, processes: dict[int, tuple[int, int]] | None = None) -> list[int]:
-    """pid and its descendants."""
-    children: dict[int, list[int]] = {}
-    for child, (parent, _) in (processes or scan_processes()).items():
-        children.setdefault(parent, []).append(child)
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(children.get(current, []))
-    return tree
-
-
-class OtherLoad:
-    """CPU time of processes outside this run, per phase: is the machine really ours?
-
-    Every second a thread reads every process's CPU time from /proc; time used
-    by processes that are not this process or its descendants (the servers,
-    Playwright, Chromium) counts against the current phase. Processes first
-    seen after the start count with all their CPU time.
-    """
-
-    def __init__(self, t0: float, interval: float = 1.0) -> None:
-        self.t0 = t0
-        self.interval = interval
-        self.ticks = os.sysconf("SC_CLK_TCK")
-        self.phases: dict[str, dict[str, Any]] = {}
-        self.current = ""
-        self._last = {pid: cpu for pid, (_, cpu) in scan_processes().items()}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
-
-    def sample(self) -> None:
-        processes = scan_processes()
-        own = set(process_tree(os.getpid(), processes))
-        phase = self.phases.get(self.current)
-        for pid, (_, cpu) in processes.items():
-            used = cpu - self._last.get(pid, 0)
-            if pid in own or used <= 0 or phase is None:
-                continue
-            phase["other_cpu_s"] += used / self.ticks
-            with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")[:60]
-                phase["commands"][command] = phase["commands"].get(command, 0) + used / self.ticks
-        self._last = {pid: cpu for pid, (_, cpu) in processes.items()}
-
-    def phase(self, name: str) -> None:
-        """Start the phase ``name`` (and print it)."""
-        now = time.monotonic()
-        if self.current:
-            self.phases[self.current]["wall_s"] = now - self.phases[self.current]["start"]
-        self.current = name
-        self.phases[name] = {"start": now, "wall_s": 0.0, "other_cpu_s": 0.0, "commands": {}}
-        print(f"[{now - self.t0:6.1f}s] {name}", flush=True)
-
-    def __enter__(self) -> OtherLoad:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.sample()
-        if self.current:
-            self.phases[self.current]["wall_s"] = (
-                time.monotonic() - self.phases[self.current]["start"]
-            )
-
-    def report(self) -> dict[str, dict[str, Any]]:
-        out = {}
-        for name, phase in self.phases.items():
-            top = sorted(phase["commands"].items(), key=lambda item: -item[1])[:3]
-            out[name] = {
-                "wall_s": round(phase["wall_s"], 1),
-                "other_cpu_s": round(phase["other_cpu_s"], 1),
-                # share of one core that other processes used during the phase
-                "other_cpu_pct": round(100 * phase["other_cpu_s"] / max(phase["wall_s"], 1e-9), 1),
-                "top_other": [[command, round(seconds, 1)] for command, seconds in top],
-            }
-        return out
-
-
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS (kB) and Threads of one process."""
-    figures = {"VmRSS": 0, "Threads": 0}
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in figures:
-                figures[key] = int(value.split()[0])
-    return figures
-
-
-def rss_kb(pids: list[int]) -> int:
-    return sum(proc_status(pid)["VmRSS"] for pid in pids)
 
 
 class RssSampler:
@@ -338,11 +180,18 @@ class Target:
         return httpx.AsyncClient(base_url=self.url, cookies=self.cookies, timeout=60, limits=limits)
 
     def api_headers(self, session_id: str) -> dict[str, str]:
-        return {
-            "Origin": self.url,
-            "Marimo-Session-Id": session_id,
-            "Marimo-Server-Token": self.token,
-        }
+        return api_headers(self.url, session_id, self.token)
+
+    def socket(self, page: str, session_id: str, open_timeout: float = 60):
+        """The kernel websocket of ``page`` with this target's cookies."""
+        return kernel_socket(
+            self.ws_url,
+            page,
+            session_id,
+            origin=self.url,
+            cookies=self.cookie_header(),
+            open_timeout=open_timeout,
+        )
 
 
 class PlainMarimo:
@@ -408,57 +257,6 @@ async def read_token(target: Target) -> None:
         response = await client.get(DASHBOARD)
         response.raise_for_status()
         target.token = server_token(response.text)
-
-
-@contextlib.asynccontextmanager
-async def kernel_socket(
-    target: Target, page: str, session_id: str, open_timeout: float = 60
-) -> AsyncIterator[KernelSocket]:
-    """The kernel websocket as a browser opens it (no client pings, which browsers never send)."""
-    headers = {"Origin": target.url}
-    if target.cookies:
-        headers["Cookie"] = target.cookie_header()
-    async with websockets.connect(
-        f"{target.ws_url}{page}ws?session_id={session_id}",
-        additional_headers=headers,
-        open_timeout=open_timeout,
-        ping_interval=None,
-        max_size=None,
-    ) as ws:
-        yield KernelSocket(ws)
-
-
-def new_session_id() -> str:
-    return "s_" + uuid.uuid4().hex[:10]
-
-
-async def set_value(
-    client: httpx.AsyncClient,
-    target: Target,
-    session: str,
-    object_id: str,
-    value: int,
-    retries: list[int],
-) -> httpx.Response:
-    """POST one widget change, as marimo's frontend does.
-
-    Like a browser, it retries once when a reused keep-alive connection was
-    closed by the server before any response (uvicorn closes connections idle
-    for 5 s; a session waiting longer for its output hits that race). Each
-    retry is counted in ``retries``.
-    """
-    for attempt in range(2):
-        try:
-            return await client.post(
-                DASHBOARD + "api/kernel/set_ui_element_value",
-                json={"objectIds": [object_id], "values": [value]},
-                headers=target.api_headers(session),
-            )
-        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
-            if attempt:
-                raise
-            retries.append(1)
-    raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------- browser
@@ -798,14 +596,16 @@ async def post_round_trips(target: Target, plan: Plan) -> dict:
     latencies: list[float] = []
     retries: list[int] = []
     failures = 0
-    async with target.client() as client, kernel_socket(target, DASHBOARD, session) as kernel:
+    async with target.client() as client, target.socket(DASHBOARD, session) as kernel:
         await kernel.output_containing(marker(10), timeout=60)
         object_id = kernel.object_id(SLIDER_LABEL)
         for i in range(plan.post_warmup + plan.posts):
             value = next_value(i)
             kernel.outputs.clear()
             start = time.perf_counter()
-            response = await set_value(client, target, session, object_id, value, retries)
+            response = await set_value(
+                client, DASHBOARD, target.api_headers(session), object_id, value, retries
+            )
             elapsed = (time.perf_counter() - start) * 1000
             try:
                 if response.status_code != 200:
@@ -853,7 +653,7 @@ async def concurrent_round(target: Target, n: int, plan: Plan) -> dict:
         is_up = is_finished = False
         start = time.perf_counter()
         try:
-            async with kernel_socket(target, DASHBOARD, session, plan.round_timeout) as kernel:
+            async with target.socket(DASHBOARD, session, plan.round_timeout) as kernel:
                 await kernel.output_containing(marker(10), timeout=plan.round_timeout)
                 result.first_output_s = time.perf_counter() - start
                 object_id = kernel.object_id(SLIDER_LABEL)
@@ -865,7 +665,9 @@ async def concurrent_round(target: Target, n: int, plan: Plan) -> dict:
                     value = next_value(i)
                     kernel.outputs.clear()
                     t0 = time.perf_counter()
-                    response = await set_value(client, target, session, object_id, value, retries)
+                    response = await set_value(
+                        client, DASHBOARD, target.api_headers(session), object_id, value, retries
+                    )
                     if response.status_code != 200:
                         raise RuntimeError(f"POST {response.status_code} {response.text[:100]}")
                     await kernel.output_containing(marker(value), timeout=plan.change_timeout)

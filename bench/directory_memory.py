@@ -41,6 +41,7 @@ from typing import Any
 
 import httpx
 
+from bench.procfs import proc_status
 from tests.live import KernelSocket, LiveServer
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -98,17 +99,6 @@ def write_notebooks(folder: Path, count: int) -> list[str]:
 # -- measuring --------------------------------------------------------------
 
 
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS, VmHWM (kB) and Threads of a process, from /proc."""
-    found: dict[str, int] = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in {"VmRSS", "VmHWM", "Threads"}:
-                found[key] = int(value.split()[0])
-    return found
-
-
 def mb(kb: int) -> float:
     return round(kb / 1024, 1)
 
@@ -126,7 +116,7 @@ async def sample(
     ``prune`` and ``trim`` act first (see bench/urls.py); with ``trim`` the
     RSS is the one the server read right after malloc_trim.
     """
-    proc = proc_status(pid)
+    proc = proc_status(pid, ("VmRSS", "VmHWM", "Threads"))
     flags = (("deep", deep), ("trim", trim), ("prune", prune))
     params = {key: "1" for key, on in flags if on}
     stats = (await client.get("/_bench/stats", params=params, timeout=60)).json()
