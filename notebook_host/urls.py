@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 from django.urls.resolvers import RoutePattern
 
 from .access import parse_rule
@@ -21,10 +21,12 @@ from .conf import get_config
 from .directory import RELPATH_KWARG, NotebookDirectory
 from .marimo_adapter import SUB_ROUTES
 from .notebooks import SUBPATH_KWARG, Notebook
+from .openapi import openapi_view
 from .options import validate_options
+from .params import DEFAULT_UNKNOWN, DirectoryParamsMap, NotebookParams
 from .views import notebook_view
 
-__all__ = ["notebook", "notebook_directory"]
+__all__ = ["notebook", "notebook_directory", "urlpatterns"]
 
 
 class _PrefixPattern(RoutePattern):
@@ -102,14 +104,19 @@ def notebook(
     *,
     access: Any = None,
     name: str | None = None,
+    params: Any = None,
+    unknown_params: str = DEFAULT_UNKNOWN,
     **options: Any,
 ) -> URLPattern:
     """Serve the marimo notebook ``file`` at ``route``.
 
     ``access`` is "public", "login", "staff", "superuser", a permission
     "app_label.codename" or a callable ``(user, notebook) -> bool``; it
-    defaults to ``NOTEBOOK_HOST["DEFAULT_ACCESS"]``. ``options`` override the
-    per-notebook defaults of ``NOTEBOOK_HOST`` (include_code, session_ttl, ...).
+    defaults to ``NOTEBOOK_HOST["DEFAULT_ACCESS"]``. ``params`` is a form or
+    Pydantic model class (or a dotted path to one) the query must pass;
+    ``unknown_params`` ("reject", "drop", "pass") handles undeclared names.
+    ``options`` override the per-notebook defaults of ``NOTEBOOK_HOST``
+    (include_code, session_ttl, ...).
     """
     where = f"notebook({route!r}, {str(file)!r})"
     _check_route(route, where)
@@ -118,7 +125,14 @@ def notebook(
     rule = parse_rule(get_config()["DEFAULT_ACCESS"] if access is None else access, where=where)
     validate_options(where, options)
     spec = Notebook(
-        file=_absolute(file).resolve(), access=rule, name=name, route=route, options=options
+        file=_absolute(file).resolve(),
+        access=rule,
+        name=name,
+        route=route,
+        options=options,
+        params=None
+        if params is None
+        else NotebookParams(params, unknown=unknown_params, where=where),
     )
     return URLPattern(NotebookRoutePattern(route, name=name), notebook_view(spec), name=name)
 
@@ -130,6 +144,8 @@ def notebook_directory(
     access: Any = None,
     validate: Any = None,
     name: str | None = None,
+    params: Any = None,
+    unknown_params: str = DEFAULT_UNKNOWN,
     **options: Any,
 ) -> URLPattern:
     """Serve every marimo notebook below ``directory`` at ``route<path>/``, live.
@@ -137,7 +153,10 @@ def notebook_directory(
     ``apps/reports/q3/`` serves ``reports/q3.py``; ``route`` itself lists the
     notebooks the user may open. ``validate(request_or_scope, relative_path)``
     (sync or async) runs with ``access`` on every request: False answers
-    404, PermissionDenied 403. Options are those of :func:`notebook`.
+    404, PermissionDenied 403. ``params`` is one declaration for every
+    notebook, ``{glob: declaration}`` matched on the relative path
+    (``"sales/*.py"``) or ``relative_path -> declaration or None``. Options
+    are those of :func:`notebook`.
     """
     where = f"notebook_directory({route!r}, {str(directory)!r})"
     if not route or route == "/":
@@ -157,5 +176,12 @@ def notebook_directory(
         validate=validate,
         options=options,
         name=name,
+        params=None
+        if params is None
+        else DirectoryParamsMap(params, unknown=unknown_params, where=where),
     )
     return URLPattern(DirectoryRoutePattern(route, name=name), notebook_view(target), name=name)
+
+
+#: ``include("notebook_host.urls")``: the OpenAPI document of the notebook routes.
+urlpatterns = [path("openapi.json", openapi_view, name="notebook_host_openapi")]

@@ -17,7 +17,7 @@ from django.http import (
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
-from . import marimo_adapter
+from . import marimo_adapter, query_gate
 from .access import Decision, decide
 from .asgi_bridge import call_http, http_scope
 from .notebooks import Notebook, Target
@@ -89,6 +89,9 @@ async def serve(
     if not origin_allowed(request):
         logger.warning("Refused %s %s: cross-origin", request.method, request.path)
         return JsonResponse({"detail": "Cross-origin request refused"}, status=403)
+    checked = query_gate.check_page(request, notebook) if is_page else None
+    if isinstance(checked, HttpResponse):
+        return checked  # invalid (400) or not canonical (redirect)
 
     prefix = request.path[: len(request.path) - len(subpath)].rstrip("/")
     session = directory.get(request.headers.get("Marimo-Session-Id"), notebook)
@@ -120,7 +123,10 @@ async def serve(
         "path": prefix + "/",
         "query_string": session.page_query if session else scope["query_string"],
     }
-    return await call_http(app, scope, request.body)
+    response = await call_http(app, scope, request.body)
+    if checked is not None:
+        query_gate.after_page(response, request, notebook, checked, prefix)
+    return response
 
 
 async def _user_info_for(user: Any, session: SessionRecord | None) -> dict[str, Any]:
