@@ -85,7 +85,7 @@ class NotebookConsumer(AsyncConsumer):
                 {
                     "type": "websocket.close",
                     "code": query_gate.CLOSE_INVALID,
-                    "reason": f"invalid query parameters: {exc}"[:120],
+                    "reason": query_gate.close_reason(exc),
                 }
             )
             return

@@ -49,6 +49,12 @@ class InvalidParams(Exception):
         self.errors = errors
 
 
+def close_reason(exc: InvalidParams) -> str:
+    """The errors as a websocket close reason: at most 123 bytes of UTF-8."""
+    reason = f"invalid query parameters: {exc}".encode()[:123]
+    return reason.decode("utf-8", errors="ignore")
+
+
 # -- the page ----------------------------------------------------------------
 
 

@@ -146,3 +146,11 @@ class TestSocket:
         assert COOKIE not in response.cookies
         remember(response, request, long_values, "/r")
         assert len(response.cookies[COOKIE].value) <= MAX_COOKIE_CHARS
+
+
+def test_close_reason_fits_a_close_frame() -> None:
+    from notebook_host.query_gate import close_reason
+
+    reason = close_reason(InvalidParams({"tags": ["é" * 200]}))
+    assert reason.startswith("invalid query parameters: ")
+    assert len(reason.encode()) <= 123
