@@ -450,3 +450,23 @@ class DirectoryParamsMap:
                 return source
             return NotebookParams(source, unknown=self.unknown, where=self.where)
         return None
+
+
+def _unknown_without_params(params: Any, unknown: str, where: str) -> bool:
+    if params is None and unknown != DEFAULT_UNKNOWN:
+        raise ImproperlyConfigured(f"{where}: unknown_params only applies with params=.")
+    return params is None
+
+
+def notebook_params(params: Any, unknown: str, where: str) -> NotebookParams | None:
+    """What ``notebook(params=, unknown_params=)`` declares, checked at import."""
+    if _unknown_without_params(params, unknown, where):
+        return None
+    return NotebookParams(params, unknown=unknown, where=where)
+
+
+def directory_params(params: Any, unknown: str, where: str) -> DirectoryParamsMap | None:
+    """What ``notebook_directory(params=, unknown_params=)`` declares."""
+    if _unknown_without_params(params, unknown, where):
+        return None
+    return DirectoryParamsMap(params, unknown=unknown, where=where)

@@ -23,7 +23,7 @@ from .marimo_adapter import SUB_ROUTES
 from .notebooks import SUBPATH_KWARG, Notebook
 from .openapi import openapi_view
 from .options import validate_options
-from .params import DEFAULT_UNKNOWN, DirectoryParamsMap, NotebookParams
+from .params import DEFAULT_UNKNOWN, directory_params, notebook_params
 from .views import notebook_view
 
 __all__ = ["notebook", "notebook_directory", "urlpatterns"]
@@ -130,9 +130,7 @@ def notebook(
         name=name,
         route=route,
         options=options,
-        params=None
-        if params is None
-        else NotebookParams(params, unknown=unknown_params, where=where),
+        params=notebook_params(params, unknown_params, where),
     )
     return URLPattern(NotebookRoutePattern(route, name=name), notebook_view(spec), name=name)
 
@@ -176,9 +174,7 @@ def notebook_directory(
         validate=validate,
         options=options,
         name=name,
-        params=None
-        if params is None
-        else DirectoryParamsMap(params, unknown=unknown_params, where=where),
+        params=directory_params(params, unknown_params, where),
     )
     return URLPattern(DirectoryRoutePattern(route, name=name), notebook_view(target), name=name)
 

@@ -210,3 +210,17 @@ class TestMarimoParams:
         names = set(re.findall(r":`([^`]+)`", table))
         assert {"session_id", "kiosk", "show-chrome", "view-as", "access_token"} <= names
         assert names <= MARIMO_PARAMS
+
+
+def test_url_helpers_check_declarations_at_import() -> None:
+    from notebook_host.urls import notebook, notebook_directory
+
+    with pytest.raises(ImproperlyConfigured, match="unknown_params only applies"):
+        notebook("x/", "x.py", access="public", unknown_params="pass")
+    with pytest.raises(ImproperlyConfigured, match=r"notebook\('x/'.*params must be"):
+        notebook("x/", "x.py", access="public", params=dict)
+    with pytest.raises(ImproperlyConfigured, match="unknown_params must be"):
+        notebook_directory("d/", ".", access="public", params=Region, unknown_params="nope")
+    pattern = notebook("x/", "x.py", access="public", params=Region, unknown_params="drop")
+    spec = pattern.callback.target
+    assert spec.params.source is Region and spec.params.unknown == "drop"
