@@ -20,7 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 
-from . import __version__
+from . import __version__, marimo_adapter
 from .access import Decision, decide
 from .directory import NotebookDirectory
 from .notebooks import Notebook
@@ -73,7 +73,7 @@ def routes(urlconf: str | None = None) -> list[Route]:
         converters = {m["name"]: m["converter"] or "str" for m in _PARAM.finditer(route)}
         path = "/" + _PARAM.sub(lambda m: "{" + m["name"] + "}", route)
         if isinstance(target, Notebook):
-            found.append(Route(path, converters, target, title=target.name or target.file.stem))
+            found.append(Route(path, converters, target, title=_title(target)))
         elif isinstance(target, NotebookDirectory):
             found.append(Route(path, converters, None, directory=target, title=target.name or ""))
             for entry in target.entries():
@@ -81,6 +81,14 @@ def routes(urlconf: str | None = None) -> list[Route]:
                     Route(f"{path}{entry.path}/", converters, entry.notebook, title=entry.title)
                 )
     return found
+
+
+def _title(notebook: Notebook) -> str:
+    """The notebook's app_title, else its file name (a missing file is listed too)."""
+    try:
+        return marimo_adapter.check_notebook_file(notebook.file).title
+    except marimo_adapter.NotebookLoadError:
+        return notebook.name or notebook.file.stem
 
 
 def _access_label(route: Route) -> str:
@@ -101,9 +109,10 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     ]
     responses: dict[str, Any] = {
         "200": {"description": "The notebook page (HTML).", "content": {"text/html": {}}},
-        "302": {"description": "To the login page, when the access rule needs a sign-in."},
         "404": {"description": "No such notebook, or hidden from this user."},
     }
+    if access != "public":
+        responses["302"] = {"description": "To the login page, for an anonymous visitor."}
     operation: dict[str, Any] = {
         "summary": route.title or route.path,
         "x-notebook-access": access,
@@ -115,8 +124,9 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
                 "description": "The listing, HTML or JSON (Accept: application/json).",
                 "content": {"text/html": {}, "application/json": {}},
             },
-            "302": responses["302"],
         }
+        if access != "public":
+            operation["responses"]["302"] = responses["302"]
     else:
         assert route.notebook is not None
         params = route.notebook.params

@@ -93,3 +93,12 @@ def test_management_command() -> None:
     doc = json.loads(as_json.getvalue())
     validate(doc)
     assert "/items/" in doc["paths"]
+
+
+def test_summaries_and_responses() -> None:
+    doc = document()
+    assert operation(doc, "/items/")["summary"] == "Items"  # the notebook's app_title
+    assert operation(doc, "/missing/")["summary"] == "missing"  # listed though absent
+    assert "302" not in operation(doc, "/app1/")["responses"]  # public, no form
+    assert "302" in operation(doc, "/staff/")["responses"]
+    assert "302" in operation(doc, "/items/")["responses"]  # the canonical redirect
