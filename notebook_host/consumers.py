@@ -19,7 +19,7 @@ from channels.exceptions import StopConsumer
 from django.contrib.auth.models import AnonymousUser
 from django.urls import Resolver404, resolve
 
-from . import limits, marimo_adapter, sessions
+from . import limits, marimo_adapter, query_gate, sessions
 from .access import Decision, decide
 from .notebooks import Notebook
 from .registry import apps
@@ -78,7 +78,20 @@ class NotebookConsumer(AsyncConsumer):
     session_id: str | None = None
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
-        kernel_scope = await self._authorise()
+        try:
+            kernel_scope = await self._authorise()
+        except query_gate.InvalidParams as exc:
+            logger.info("Refused websocket %s: invalid parameters %s", self.scope["path"], exc)
+            # Accepted first, so the client reads the code and the reason.
+            await self.send({"type": "websocket.accept"})
+            await self.send(
+                {
+                    "type": "websocket.close",
+                    "code": query_gate.CLOSE_INVALID,
+                    "reason": query_gate.close_reason(exc),
+                }
+            )
+            return
         if isinstance(kernel_scope, limits.OverLimit):
             await self._refuse_over_limit(kernel_scope)
             return
@@ -145,6 +158,8 @@ class NotebookConsumer(AsyncConsumer):
         if await decide(user, notebook, self.scope) is not Decision.ALLOW:
             logger.info("Refused websocket %s for %s", self.scope["path"], user)
             return None
+        # Raises InvalidParams; else the kernel gets the cleaned query only.
+        checked = query_gate.check_socket(self.scope, notebook)
         prefix = self.scope["path"][: -len(subpath)].rstrip("/")
         raw_query = self.scope.get("query_string", b"")
         session_id = parse_qs(raw_query.decode("latin-1")).get("session_id", [""])[0]
@@ -188,6 +203,8 @@ class NotebookConsumer(AsyncConsumer):
             if key in self.scope
         }
         query = sessions.page_query(raw_query)
+        if checked is not None:
+            scope["query_string"], query = checked
         info = await user_info(user)
         meta = await request_meta(self.scope)
         if session_id and resuming:

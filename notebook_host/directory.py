@@ -24,6 +24,7 @@ from typing import Any
 from . import marimo_adapter
 from .access import AccessRule
 from .notebooks import Located, Notebook
+from .params import DirectoryParamsMap
 from .registry import apps
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class NotebookDirectory:
         validate: Callable[..., Any] | None,
         options: dict[str, Any],
         name: str | None = None,
+        params: DirectoryParamsMap | None = None,
     ) -> None:
         self.root = root
         self.route = route
@@ -70,6 +72,7 @@ class NotebookDirectory:
         self.validate = validate
         self.options = options
         self.name = name
+        self.params = params
         self._notebooks: dict[Path, Notebook] = {}
         self._lock = threading.Lock()
 
@@ -142,13 +145,15 @@ class NotebookDirectory:
             with self._lock:
                 notebook = self._notebooks.get(file)
                 if notebook is None:
+                    relative = file.relative_to(root).as_posix()
                     notebook = Notebook(
                         file=file,
                         access=self.access,
                         route=self.route,
                         options=self.options,
                         validate=self.validate,
-                        relative_path=file.relative_to(root).as_posix(),
+                        relative_path=relative,
+                        params=self.params.for_path(relative) if self.params else None,
                     )
                     self._notebooks[file] = notebook
         return notebook

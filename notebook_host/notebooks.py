@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from .access import AccessRule
 from .options import NotebookOptions
+from .params import NotebookParams
 
 #: URL kwarg: the path below a notebook's own URL (None: no trailing slash).
 SUBPATH_KWARG = "marimo_subpath"
@@ -33,6 +34,8 @@ class Notebook:
     validate: Callable[..., Any] | None = None
     #: The file's path relative to its directory (its name for notebook()).
     relative_path: str = ""
+    #: The query parameters it declares (``params=``), or None: any query.
+    params: NotebookParams | None = None
 
     def __post_init__(self) -> None:
         if not self.relative_path:

@@ -22,7 +22,9 @@ from .directory import RELPATH_KWARG, NotebookDirectory
 from .health import health
 from .marimo_adapter import SUB_ROUTES
 from .notebooks import SUBPATH_KWARG, Notebook
+from .openapi import openapi_view
 from .options import validate_options
+from .params import DEFAULT_UNKNOWN, directory_params, notebook_params
 from .views import notebook_view
 
 __all__ = ["notebook", "notebook_directory", "urlpatterns"]
@@ -103,14 +105,19 @@ def notebook(
     *,
     access: Any = None,
     name: str | None = None,
+    params: Any = None,
+    unknown_params: str = DEFAULT_UNKNOWN,
     **options: Any,
 ) -> URLPattern:
     """Serve the marimo notebook ``file`` at ``route``.
 
     ``access`` is "public", "login", "staff", "superuser", a permission
     "app_label.codename" or a callable ``(user, notebook) -> bool``; it
-    defaults to ``NOTEBOOK_HOST["DEFAULT_ACCESS"]``. ``options`` override the
-    per-notebook defaults of ``NOTEBOOK_HOST`` (include_code, session_ttl, ...).
+    defaults to ``NOTEBOOK_HOST["DEFAULT_ACCESS"]``. ``params`` is a form or
+    Pydantic model class (or a dotted path to one) the query must pass;
+    ``unknown_params`` ("reject", "drop", "pass") handles undeclared names.
+    ``options`` override the per-notebook defaults of ``NOTEBOOK_HOST``
+    (include_code, session_ttl, ...).
     """
     where = f"notebook({route!r}, {str(file)!r})"
     _check_route(route, where)
@@ -119,7 +126,12 @@ def notebook(
     rule = parse_rule(get_config()["DEFAULT_ACCESS"] if access is None else access, where=where)
     validate_options(where, options)
     spec = Notebook(
-        file=_absolute(file).resolve(), access=rule, name=name, route=route, options=options
+        file=_absolute(file).resolve(),
+        access=rule,
+        name=name,
+        route=route,
+        options=options,
+        params=notebook_params(params, unknown_params, where),
     )
     return URLPattern(NotebookRoutePattern(route, name=name), notebook_view(spec), name=name)
 
@@ -131,6 +143,8 @@ def notebook_directory(
     access: Any = None,
     validate: Any = None,
     name: str | None = None,
+    params: Any = None,
+    unknown_params: str = DEFAULT_UNKNOWN,
     **options: Any,
 ) -> URLPattern:
     """Serve every marimo notebook below ``directory`` at ``route<path>/``, live.
@@ -138,7 +152,10 @@ def notebook_directory(
     ``apps/reports/q3/`` serves ``reports/q3.py``; ``route`` itself lists the
     notebooks the user may open. ``validate(request_or_scope, relative_path)``
     (sync or async) runs with ``access`` on every request: False answers
-    404, PermissionDenied 403. Options are those of :func:`notebook`.
+    404, PermissionDenied 403. ``params`` is one declaration for every
+    notebook, ``{glob: declaration}`` matched on the relative path
+    (``"sales/*.py"``) or ``relative_path -> declaration or None``. Options
+    are those of :func:`notebook`.
     """
     where = f"notebook_directory({route!r}, {str(directory)!r})"
     if not route or route == "/":
@@ -158,11 +175,14 @@ def notebook_directory(
         validate=validate,
         options=options,
         name=name,
+        params=directory_params(params, unknown_params, where),
     )
     return URLPattern(DirectoryRoutePattern(route, name=name), notebook_view(target), name=name)
 
 
-# ``path("notebook-host/", include("notebook_host.urls"))`` mounts these.
+#: ``path("notebook-host/", include("notebook_host.urls"))`` mounts these: the
+#: OpenAPI document of the notebook routes and the health endpoint.
 urlpatterns = [
+    path("openapi.json", openapi_view, name="notebook_host_openapi"),
     path("health/", health, name="notebook_host_health"),
 ]

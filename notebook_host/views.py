@@ -17,7 +17,7 @@ from django.http import (
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
-from . import guards, marimo_adapter
+from . import guards, marimo_adapter, query_gate
 from .access import Decision, decide
 from .asgi_bridge import call_http, http_scope
 from .notebooks import Notebook, Target
@@ -90,6 +90,9 @@ async def serve(
     if not origin_allowed(request):
         logger.warning("Refused %s %s: cross-origin", request.method, request.path)
         return JsonResponse({"detail": "Cross-origin request refused"}, status=403)
+    checked = query_gate.check_page(request, notebook) if is_page else None
+    if isinstance(checked, HttpResponse):
+        return checked  # invalid (400) or not canonical (redirect)
 
     prefix = request.path[: len(request.path) - len(subpath)].rstrip("/")
     if is_page:
@@ -133,6 +136,8 @@ async def serve(
     response = await call_http(app, scope, body)
     if is_page:
         ensure_owner_cookie(request, response)
+    if checked is not None:
+        query_gate.after_page(response, request, notebook, checked, prefix)
     return response
 
 

@@ -167,3 +167,12 @@ async def test_whoami_shows_the_signed_in_user(alice: Page, demo: LiveServer) ->
     await expect(alice.get_by_text("Username: alice")).to_be_visible()
     await expect(alice.get_by_text("groups: analysts")).to_be_visible()
     await expect(alice.get_by_text("You opened /whoami/.")).to_be_visible()
+
+
+async def test_items_filters_by_its_validated_parameters(alice: Page, demo: LiveServer) -> None:
+    await alice.goto("/items/?tags=red&tags=blue&limit=5")
+    await expect(alice).to_have_url(
+        url(demo, "/items/?limit=5&offset=0&order_by=created_at&tags=red&tags=blue")
+    )
+    await expect(alice.get_by_text("tags=['red', 'blue']")).to_be_visible()
+    await expect(alice.get_by_text("5 shown")).to_be_visible()

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.urls import include, path
 
 from notebook_host.urls import notebook, notebook_directory
+from tests.params_forms import ItemFilter, ItemModel, Region
 
 NB = Path(__file__).parent / "notebooks"
 # The live server works on copies it may change; in-process tests read these.
@@ -47,12 +48,25 @@ async def block_some(request_or_scope, relative_path: str) -> bool:
 
 urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
+    path("notebook-host/", include("notebook_host.urls")),
     path("plain/", plain_view, name="plain"),
     notebook("app1/", NB / "app1.py", access="public", name="app1"),
     notebook("app2/", NB / "app2.py", access="public", name="app2"),
     notebook("default/", NB / "app1.py"),
     notebook("meta/", NB / "meta.py", access="login", name="meta"),
     notebook("public-meta/", NB / "meta.py", access="public"),
+    notebook("items/", NB / "items.py", access="public", params=ItemFilter, name="items"),
+    notebook("pyitems/", NB / "items.py", access="public", params=ItemModel),
+    notebook("loose/", NB / "items.py", access="public", params=ItemFilter, unknown_params="pass"),
+    notebook(
+        "dropping/", NB / "items.py", access="public", params=ItemFilter, unknown_params="drop"
+    ),
+    notebook(
+        "login-items/", NB / "items.py", access="login", params="tests.params_forms.ItemFilter"
+    ),
+    notebook_directory(
+        "paramapps/", APPS, access="public", params={"nested/*": Region, "test_app.py": ItemFilter}
+    ),
     notebook("items/<int:item>/", NB / "meta.py", access="login", name="item"),
     notebook("staff/", NB / "app1.py", access="staff"),
     notebook("super/", NB / "app1.py", access="superuser"),
