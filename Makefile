@@ -24,7 +24,7 @@ chromium:
 
 serve: install
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users; create_demo_users()"
+	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
 	@echo "Serving the demo notebooks at http://127.0.0.1:8000/  (Ctrl-C stops)"
 	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 project.asgi:application
 

@@ -35,6 +35,16 @@ DEFAULTS: dict[str, Any] = {
     "APP_IDLE_TTL": 300,
     # Seconds shutdown waits for kernels to close.
     "SHUTDOWN_TIMEOUT": 3.0,
+    # Admin-registered notebooks (notebook_host.models.Notebook).
+    # Folders a notebook's "path" source may point into (relative: to BASE_DIR).
+    "ALLOWED_DIRS": [],
+    # Largest notebook upload accepted by the admin form, in bytes.
+    "MAX_UPLOAD_BYTES": 1024 * 1024,
+    # STORAGES alias for uploaded notebooks; None: FileSystemStorage under
+    # MEDIA_ROOT/notebooks/. It must be a local file system (marimo needs a path).
+    "UPLOAD_STORAGE": None,
+    # Seconds between the server's checks for close requests and activity writes.
+    "LIVE_SESSION_POLL": 2.0,
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).

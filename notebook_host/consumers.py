@@ -18,9 +18,9 @@ from channels.exceptions import StopConsumer
 from django.contrib.auth.models import AnonymousUser
 from django.urls import Resolver404, resolve
 
-from . import marimo_adapter, sessions
+from . import livesessions, marimo_adapter, sessions
 from .access import Decision, decide
-from .notebooks import Notebook
+from .notebooks import Notebook, locate
 from .registry import apps
 from .userinfo import request_meta, user_info, visible_headers
 
@@ -49,7 +49,7 @@ async def close_all(timeout: float) -> None:
         task.cancel()
 
 
-def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None:
+async def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None:
     """The notebook, sub-route and path params a socket path maps to."""
     path = scope["path"]
     root = scope.get("root_path", "")
@@ -61,7 +61,7 @@ def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None
     target = getattr(match.func, "target", None)
     if target is None:
         return None
-    located = target.locate(match.kwargs)
+    located = await locate(target, match.kwargs)
     if located is None or located.notebook is None:
         return None
     return located.notebook, located.subpath or "", located.path_params
@@ -73,6 +73,8 @@ class NotebookConsumer(AsyncConsumer):
     queue: asyncio.Queue[dict[str, Any]]
     task: asyncio.Task[None] | None = None
     browser_gone = False
+    session_id: str | None = None
+    notebook: Notebook | None = None
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         kernel_scope = await self._authorise()
@@ -84,9 +86,14 @@ class NotebookConsumer(AsyncConsumer):
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(app, scope))
         _live.add(self)
+        self.session_id = parse_qs(self.scope["query_string"].decode("latin-1")).get(
+            "session_id", [""]
+        )[0]
+        await livesessions.opened(self, self.session_id, self.notebook, self.scope.get("user"))
 
     async def end(self, code: int) -> None:
         """Close the browser socket and let marimo see a disconnect."""
+        await livesessions.closed(self.session_id, self)
         if not self.browser_gone:
             with contextlib.suppress(Exception):
                 await self.send({"type": "websocket.close", "code": code})
@@ -94,10 +101,11 @@ class NotebookConsumer(AsyncConsumer):
         await self.queue.put({"type": "websocket.disconnect", "code": code})
 
     async def _authorise(self) -> tuple[marimo_adapter.MarimoApp, dict] | None:
-        found = resolve_notebook(self.scope)
+        found = await resolve_notebook(self.scope)
         if found is None:
             return None
         notebook, subpath, path_params = found
+        self.notebook = notebook
         if subpath not in marimo_adapter.WEBSOCKET_ROUTES:
             return None
         user = self.scope.get("user") or AnonymousUser()
@@ -182,11 +190,13 @@ class NotebookConsumer(AsyncConsumer):
             self.browser_gone = True
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        livesessions.touch(self.session_id)
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.browser_gone = True
+        await livesessions.closed(self.session_id, self)
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
             with contextlib.suppress(Exception, asyncio.TimeoutError):

@@ -3,6 +3,10 @@
 The pattern claims the page, its slash-less form (redirected) and the
 sub-routes a marimo page uses, and nothing else, so a notebook at ``""``
 never shadows the rest of the URLconf.
+
+``include("notebook_host.urls")`` serves the notebooks registered in the
+admin: ``<prefix>/`` lists them, ``<prefix>/<slug>/`` serves one. Fixed
+routes go before the slug pattern; their names are reserved slugs.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from .directory import RELPATH_KWARG, NotebookDirectory
 from .marimo_adapter import SUB_ROUTES
 from .notebooks import SUBPATH_KWARG, Notebook
 from .options import validate_options
-from .views import notebook_view
+from .registered import SLUG_KWARG, RegisteredNotebooks
+from .views import notebook_view, registered_listing
 
-__all__ = ["notebook", "notebook_directory"]
+__all__ = ["notebook", "notebook_directory", "urlpatterns"]
 
 
 class _PrefixPattern(RoutePattern):
@@ -159,3 +164,19 @@ def notebook_directory(
         name=name,
     )
     return URLPattern(DirectoryRoutePattern(route, name=name), notebook_view(target), name=name)
+
+
+app_name = "notebook_host"
+
+#: The registered notebooks' target (one per process; rows are looked up per request).
+registered_notebooks = RegisteredNotebooks()
+
+urlpatterns = [
+    # Fixed routes first (their slugs are reserved in registered.RESERVED_SLUGS).
+    URLPattern(RoutePattern("", name="index"), registered_listing, name="index"),
+    URLPattern(
+        NotebookRoutePattern(f"<slug:{SLUG_KWARG}>/", name="notebook"),
+        notebook_view(registered_notebooks),
+        name="notebook",
+    ),
+]

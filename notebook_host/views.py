@@ -17,10 +17,10 @@ from django.http import (
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
-from . import marimo_adapter
+from . import livesessions, marimo_adapter
 from .access import Decision, decide
 from .asgi_bridge import call_http, http_scope
-from .notebooks import Notebook, Target
+from .notebooks import Notebook, Target, locate
 from .origin import origin_allowed
 from .registry import apps
 from .sessions import SessionRecord, directory
@@ -92,6 +92,7 @@ async def serve(
 
     prefix = request.path[: len(request.path) - len(subpath)].rstrip("/")
     session = directory.get(request.headers.get("Marimo-Session-Id"), notebook)
+    livesessions.touch(session.session_id if session else None)
     try:
         if not is_page and session is not None and session.app is not None:
             app = session.app  # the session may live in an app retired by an edit
@@ -166,7 +167,7 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
     """The view function one notebook URL pattern calls."""
 
     async def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        located = target.locate(kwargs)
+        located = await locate(target, kwargs)
         if located is None:
             return not_found(request)
         if located.listing:
@@ -179,3 +180,10 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
     view.target = target  # type: ignore[attr-defined]
     view.__name__ = view.__qualname__ = f"notebook_view[{target!r}]"
     return csrf_exempt(view)
+
+
+async def registered_listing(request: HttpRequest) -> HttpResponse:
+    """``include("notebook_host.urls")``'s index: registered notebooks this user may open."""
+    from .registered import registered_entries
+
+    return await listing(request, await registered_entries())

@@ -1,4 +1,4 @@
-"""Demo URLconf: Django's admin and login, and the demo notebooks."""
+"""Demo URLconf: Django's admin and login, the demo notebooks and the registered ones."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -10,6 +10,8 @@ NOTEBOOKS = "notebooks"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Notebooks registered in the admin: /notebooks/ lists them, /notebooks/<slug>/ serves one.
+    path("notebooks/", include("notebook_host.urls")),
     notebook("dashboard/", f"{NOTEBOOKS}/dashboard.py", name="dashboard"),
     notebook("whoami/", f"{NOTEBOOKS}/whoami.py", name="whoami"),
     notebook("code/", f"{NOTEBOOKS}/with_code.py", access="staff", include_code=True, name="code"),

@@ -84,6 +84,7 @@ urlpatterns = [
     notebook_directory("avalidated/", APPS, access="public", validate=block_some),
     notebook_directory("swap/", SWAP, access="public"),
     path("sub/", include([notebook_directory("mounted/", APPS, access="public")])),
+    path("registered/", include("notebook_host.urls")),
     path("first/", include("tests.urls_root_first")),
     path("last/", include("tests.urls_root_last")),
 ]
