@@ -96,10 +96,10 @@ class NotebookAdmin(admin.ModelAdmin):
             try:
                 info = check_file(source_file(obj))
             except SourceError as exc:
-                self.message_user(request, f"{obj.slug}: {exc}", messages.ERROR)
+                self.message_user(request, f"Notebook {obj.slug}: {exc}", messages.ERROR)
             else:
                 self.message_user(
-                    request, f"{obj.slug}: loads fine ({info.title!r}).", messages.SUCCESS
+                    request, f"Notebook {obj.slug} loads: {info.title}.", messages.SUCCESS
                 )
 
 

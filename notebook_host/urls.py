@@ -173,7 +173,7 @@ registered_notebooks = RegisteredNotebooks()
 
 urlpatterns = [
     # Fixed routes first (their slugs are reserved in registered.RESERVED_SLUGS).
-    URLPattern(RoutePattern("", name="index"), registered_listing, name="index"),
+    URLPattern(RoutePattern("", name="index", is_endpoint=True), registered_listing, name="index"),
     URLPattern(
         NotebookRoutePattern(f"<slug:{SLUG_KWARG}>/", name="notebook"),
         notebook_view(registered_notebooks),

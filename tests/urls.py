@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.urls import include, path
@@ -46,6 +47,7 @@ async def block_some(request_or_scope, relative_path: str) -> bool:
 
 
 urlpatterns = [
+    path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("plain/", plain_view, name="plain"),
     notebook("app1/", NB / "app1.py", access="public", name="app1"),
