@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
+from django.db import connections
 
 from notebook_host import registered
 from notebook_host.access import Decision, GroupRule, decide
@@ -22,10 +24,19 @@ APPS = Path(__file__).parent / "notebooks" / "apps"
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
+async def fresh_cache():
     registered._by_pk.clear()
     yield
     registered._by_pk.clear()
+    # The async ORM's thread holds a connection; PostgreSQL's teardown needs it closed.
+    await sync_to_async(close_thread_connections)()
+
+
+def close_thread_connections() -> None:
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and conn._thread_ident != threading.get_ident():
+            continue
+        conn.close()
 
 
 async def locate(slug: str, subpath: str | None = ""):
