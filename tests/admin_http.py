@@ -103,3 +103,9 @@ async def action(client: httpx.AsyncClient, name: str, pks: list[str]) -> httpx.
 def _errors(response: httpx.Response) -> str:
     found = re.findall(r'<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>', response.text, re.S)
     return f"{response.status_code}: {found or response.text[:500]}"
+
+
+async def notebook_pks(client: httpx.AsyncClient, slug: str) -> list[str]:
+    """The pks of the changelist rows found searching for ``slug``."""
+    page = (await client.get(ADMIN, params={"q": slug})).text
+    return re.findall(r'name="_selected_action" value="(\d+)"', page)
