@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,17 @@ def slug_reserved(slug: str) -> bool:
     return slug in RESERVED_SLUGS or slug.startswith("_")
 
 
+#: Seconds an unused row is kept in the cache once it has no marimo app.
+CACHE_IDLE_SECONDS = 60.0
+
+
 @dataclass
 class _Cached:
     pk: int
     slug: str
     version: datetime
     notebook: Notebook
+    used: float = field(default_factory=time.monotonic)
 
 
 _by_pk: dict[int, _Cached] = {}
@@ -135,6 +141,7 @@ def notebook_for(row: Any) -> Notebook | None:
         return None
     entry = _by_pk.get(row.pk)
     if entry is not None and entry.version == row.updated and entry.notebook.file == file:
+        entry.used = time.monotonic()
         return entry.notebook
     with _lock:
         group_ids = frozenset(row.allowed_groups.values_list("pk", flat=True))
@@ -200,7 +207,15 @@ async def close_all(pk: int) -> int:
 
 
 async def _watch_rows() -> None:
-    """Poll: retire cached rows another process disabled, deleted or renamed."""
+    """Poll: retire cached rows another process disabled, deleted or renamed.
+
+    Rows unused for a while whose app is gone leave the cache, so a process
+    stops polling once nobody uses registered notebooks.
+    """
+    now = time.monotonic()
+    for pk, entry in list(_by_pk.items()):
+        if now - entry.used > CACHE_IDLE_SECONDS and not _apps_of(entry.notebook):
+            _by_pk.pop(pk, None)
     if not _by_pk:
         livesessions.unwatch(_watch_rows)
         return

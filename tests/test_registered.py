@@ -149,3 +149,23 @@ async def test_the_listing_has_enabled_servable_rows() -> None:
     await Row.objects.acreate(slug="gone", title="Gone", path="missing.py")
     listing = await registered.registered_entries()
     assert [(e.path, e.title) for e in listing.entries()] == [("a", "Alpha"), ("b", "Beta")]
+
+
+async def test_the_poll_retires_rows_changed_elsewhere_and_forgets_idle_ones() -> None:
+    from notebook_host import livesessions
+
+    kept = await Row.objects.acreate(slug="kept", title="Kept", path="test_app.py")
+    gone = await Row.objects.acreate(slug="gone", title="Gone", path="test_app.py")
+    await locate("kept")
+    await locate("gone")
+    assert registered._watch_rows in livesessions._watchers
+    # Another process disables "gone" (a queryset update sends no signal).
+    await Row.objects.filter(pk=gone.pk).aupdate(enabled=False)
+    await registered._watch_rows()
+    assert set(registered._by_pk) == {kept.pk}
+    # Unused for a while and without an app: dropped, and the poll stops watching.
+    registered._by_pk[kept.pk].used -= registered.CACHE_IDLE_SECONDS + 1
+    await registered._watch_rows()
+    await registered._watch_rows()
+    assert registered._by_pk == {}
+    assert registered._watch_rows not in livesessions._watchers
