@@ -86,9 +86,6 @@ class NotebookConsumer(AsyncConsumer):
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(app, scope))
         _live.add(self)
-        self.session_id = parse_qs(self.scope["query_string"].decode("latin-1")).get(
-            "session_id", [""]
-        )[0]
         await livesessions.opened(self, self.session_id, self.notebook, self.scope.get("user"))
 
     async def end(self, code: int) -> None:
@@ -115,6 +112,7 @@ class NotebookConsumer(AsyncConsumer):
         prefix = self.scope["path"][: -len(subpath)].rstrip("/")
         raw_query = self.scope.get("query_string", b"")
         session_id = parse_qs(raw_query.decode("latin-1")).get("session_id", [""])[0]
+        self.session_id = session_id
         known = sessions.directory.get(session_id, notebook)
         try:
             if (
