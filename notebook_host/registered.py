@@ -125,17 +125,17 @@ class RegisteredNotebooks:
         if row is None:
             await retire_slug(slug)
             return None
-        notebook = await sync_to_async(notebook_for)(row)
+        notebook = await anotebook_for(row)
         if notebook is None:
             return None
         livesessions.ensure_polling()
         return Located(notebook=notebook, subpath=subpath, path_params=kwargs)
 
 
-def notebook_for(row: Any) -> Notebook | None:
-    """The long-lived Notebook of ``row``, brought up to date (sync: may query groups)."""
+async def anotebook_for(row: Any) -> Notebook | None:
+    """The long-lived Notebook of ``row``; a thread hop only when the row changed."""
     try:
-        file = source_file(row)
+        file = source_file(row)  # a few stats, as notebook_directory() does inline
     except SourceError as exc:
         logger.warning("Notebook %r is not served: %s", row.slug, exc)
         return None
@@ -143,6 +143,11 @@ def notebook_for(row: Any) -> Notebook | None:
     if entry is not None and entry.version == row.updated and entry.notebook.file == file:
         entry.used = time.monotonic()
         return entry.notebook
+    return await sync_to_async(_update)(row, file)
+
+
+def _update(row: Any, file: Path) -> Notebook:
+    """Build or bring up to date the row's Notebook (sync: queries its groups)."""
     with _lock:
         group_ids = frozenset(row.allowed_groups.values_list("pk", flat=True))
         where = f"notebook {row.slug!r}"
@@ -275,7 +280,7 @@ async def registered_entries() -> Listing:
 
     found = []
     async for row in NotebookRow.objects.filter(enabled=True).order_by("title", "slug"):
-        notebook = await sync_to_async(notebook_for)(row)
+        notebook = await anotebook_for(row)
         if notebook is not None:
             found.append(Entry(path=row.slug, title=row.title, notebook=notebook))
     livesessions.ensure_polling()
