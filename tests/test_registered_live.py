@@ -264,3 +264,42 @@ async def test_the_check_action_reports_errors(live: LiveServer, root: httpx.Asy
     page = await admin_http.action(root, "check_notebooks", [pk])
     assert f"Notebook {slug}: {file.name} does not parse" in page.text
     await admin_http.delete(root, pk)
+
+
+def manage_shell(live: LiveServer, code: str) -> None:
+    """Run ``code`` in ``manage.py shell``: another process on the server's database."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v0", "-c", code],
+        cwd=ROOT,
+        env=live.environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # save(): the signal flags the session's row for its server.
+        "n = Notebook.objects.get(slug='{slug}'); n.enabled = False; n.save()",
+        # A bare UPDATE sends no signal: the server's poll notices the row.
+        "Notebook.objects.filter(slug='{slug}').update(enabled=False)",
+        "Notebook.objects.filter(slug='{slug}').delete()",
+    ],
+)
+async def test_edits_from_another_process_close_sessions(
+    live: LiveServer, root: httpx.AsyncClient, anon: httpx.AsyncClient, edit: str
+) -> None:
+    slug = unique("elsewhere")
+    await admin_http.add(root, slug, "Elsewhere", path="test_app.py")
+    page = f"/registered/{slug}/"
+    async with KernelSocket.open(live, page, sid()) as kernel:
+        await kernel.output_containing("test-app-output")
+        started = time.monotonic()
+        manage_shell(live, "from notebook_host.models import Notebook; " + edit.format(slug=slug))
+        # Closed by the server's poll, before any request for the page.
+        assert await closed_by_server(kernel, timeout=10) == 4001
+        assert time.monotonic() - started < 10
+    assert (await anon.get(page)).status_code == 404
