@@ -303,3 +303,35 @@ async def test_edits_from_another_process_close_sessions(
         assert await closed_by_server(kernel, timeout=10) == 4001
         assert time.monotonic() - started < 10
     assert (await anon.get(page)).status_code == 404
+
+
+async def test_an_open_session_keeps_its_source_after_a_new_upload(
+    live: LiveServer, root: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    from tests.test_directory_browser import NOTEBOOK
+
+    slug = unique("versions")
+    page = f"/registered/{slug}/"
+    v1 = NOTEBOOK.format(title="V1").encode()
+    v2 = v1.replace(b"double is {amount.value * 2}", b"triple is {amount.value * 3}")
+    pk = await admin_http.add(root, slug, "Versions", admin_http.notebook_file("v.py", v1))
+    token = server_token((await anon.get(page)).text)
+    session = sid()
+    async with KernelSocket.open(live, page, session) as old:
+        await old.output_containing("double is 10")
+        await admin_http.change(root, pk, slug, "Versions", admin_http.notebook_file("v.py", v2))
+        async with KernelSocket.open(live, page, sid()) as new:
+            await new.output_containing("triple is 15")
+        # The old session's widget changes still reach its own kernel and code.
+        response = await anon.post(
+            page + "api/kernel/set_ui_element_value",
+            json={"objectIds": [old.object_id("Amount")], "values": [7]},
+            headers={
+                "Origin": live.url,
+                "Marimo-Session-Id": session,
+                "Marimo-Server-Token": token,
+            },
+        )
+        assert response.status_code == 200, response.text
+        await old.output_containing("double is 14")
+    await admin_http.delete(root, pk)
