@@ -38,20 +38,24 @@ def _base_dir() -> Path:
     return Path(getattr(settings, "BASE_DIR", None) or Path.cwd())
 
 
-def allowed_dirs() -> list[Path]:
-    """The folders path sources may point into, resolved (missing ones skipped)."""
+def configured_dirs() -> list[Path]:
+    """ALLOWED_DIRS as given, made absolute against BASE_DIR."""
     dirs = get_config()["ALLOWED_DIRS"]
     if isinstance(dirs, str | os.PathLike):
         raise ImproperlyConfigured("NOTEBOOK_HOST['ALLOWED_DIRS'] must be a list of folders.")
+    return [Path(entry) if Path(entry).is_absolute() else _base_dir() / entry for entry in dirs]
+
+
+def allowed_dirs() -> list[Path]:
+    """The folders path sources may point into, resolved (missing ones skipped)."""
     found = []
-    for entry in dirs:
-        folder = Path(entry)
-        if not folder.is_absolute():
-            folder = _base_dir() / folder
+    for folder in configured_dirs():
         try:
-            found.append(folder.resolve(strict=True))
+            resolved = folder.resolve(strict=True)
         except OSError:
             continue
+        if resolved.is_dir():
+            found.append(resolved)
     return found
 
 
