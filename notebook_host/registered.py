@@ -72,11 +72,6 @@ def registered_pk(notebook: Notebook) -> int | None:
     return _pk_of.get(notebook)
 
 
-def cached(pk: int) -> Notebook | None:
-    entry = _by_pk.get(pk)
-    return entry.notebook if entry else None
-
-
 def source_file(row: Any) -> Path:
     """The local file a row serves; SourceError when it must not be served."""
     if row.upload:
@@ -106,21 +101,7 @@ class RegisteredNotebooks:
         slug = kwargs.pop(SLUG_KWARG)
         subpath = kwargs.pop(SUBPATH_KWARG, None)
         row = (
-            await NotebookRow.objects.filter(slug=slug, enabled=True)
-            .only(
-                "pk",
-                "slug",
-                "updated",
-                "upload",
-                "path",
-                "title",
-                "access",
-                "permission",
-                "include_code",
-                "show_tracebacks",
-                "session_ttl",
-            )
-            .afirst()
+            await NotebookRow.objects.filter(slug=slug, enabled=True).defer("description").afirst()
         )
         if row is None:
             await retire_slug(slug)
