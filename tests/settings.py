@@ -1,6 +1,8 @@
 """Settings for the test suite: the demo project plus test notebooks and hooks."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -11,7 +13,10 @@ ROOT_URLCONF = "tests.urls"
 MIDDLEWARE = [*MIDDLEWARE, "tests.hooks.HeaderMiddleware"]
 _NB = Path(__file__).resolve().parent / "notebooks"
 # The live server keeps uploads in its workdir; in-process tests in a temp dir.
-MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT") or tempfile.mkdtemp(prefix="nh-media-")
+MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT")
+if not MEDIA_ROOT:
+    MEDIA_ROOT = tempfile.mkdtemp(prefix="nh-media-")
+    atexit.register(shutil.rmtree, MEDIA_ROOT, True)
 NOTEBOOK_HOST = {
     "DEFAULT_ACCESS": "login",
     "SESSION_TTL": 30,
