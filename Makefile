@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium serve test lint format bench soak
+.PHONY: install chromium postgres serve test lint format bench soak
 
 install: $(STAMP)
 
@@ -22,9 +22,17 @@ chromium:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's PostgreSQL for the model and admin tests (tests/postgres.py starts
+# a throwaway server from it; nothing is left running).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
 serve: install
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users; create_demo_users()"
+	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
 	@echo "Serving the demo notebooks at http://127.0.0.1:8000/  (Ctrl-C stops)"
 	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 project.asgi:application
 
@@ -36,8 +44,11 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: install chromium lint
+# The whole suite on SQLite, then the model and admin tests (marker
+# "postgres") again on a throwaway PostgreSQL server.
+test: install chromium postgres lint
 	$(VENV)/bin/pytest
+	$(PY) -m tests.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.settings_postgres -p no:cacheprovider
 
 # notebook_host against plain marimo (bench/compare.py, ~6 min), the demo as
 # deployed (DEBUG off, collectstatic): prints a table, writes

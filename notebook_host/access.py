@@ -65,6 +65,37 @@ class CallableRule(AccessRule):
         return bool(await call_hook(self.test, user, notebook))
 
 
+@dataclass(frozen=True)
+class GroupRule(AccessRule):
+    """``base`` AND (member of one of ``group_ids``, staff, or superuser).
+
+    Admin-registered notebooks with allowed groups use it; membership is one
+    query, asked only of signed-in users who are neither staff nor superuser.
+    """
+
+    base: AccessRule | None = None
+    group_ids: frozenset[int] = frozenset()
+
+    async def allows(self, user: Any, notebook: Notebook) -> bool:
+        if self.base is not None and not await self.base.allows(user, notebook):
+            return False
+        if not self.group_ids:
+            return True
+        if not user.is_authenticated or not user.is_active:
+            return False
+        if user.is_staff or user.is_superuser:
+            return True
+        return bool(await user.groups.filter(pk__in=self.group_ids).aexists())
+
+
+def restrict_to_groups(rule: AccessRule, group_ids: frozenset[int]) -> AccessRule:
+    """``rule``, further limited to members of ``group_ids`` when there are any."""
+    if not group_ids:
+        return rule
+    label = f"{rule.label}+groups:{','.join(str(g) for g in sorted(group_ids))}"
+    return GroupRule(label=label, base=rule, group_ids=group_ids)
+
+
 def parse_rule(value: Any, *, where: str) -> AccessRule:
     """Turn an ``access=`` value into a rule, or fail naming ``where``."""
     if callable(value):

@@ -1,4 +1,4 @@
-"""App config: registers system checks."""
+"""App config: registers system checks and the registered notebooks' signals."""
 
 from django.apps import AppConfig
 
@@ -10,3 +10,6 @@ class NotebookHostConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+        from .registered import connect_signals
+
+        connect_signals()

@@ -51,3 +51,19 @@ def check_notebook_files(app_configs: Any = None, **kwargs: Any) -> list[Warning
                 )
             )
     return problems
+
+
+@register()
+def check_allowed_dirs(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """W003: a folder of ALLOWED_DIRS does not exist (paths into it are refused)."""
+    from .sources import configured_dirs
+
+    return [
+        Warning(
+            f"NOTEBOOK_HOST['ALLOWED_DIRS'] names {folder}, which is not a folder.",
+            hint="Admin-registered notebooks cannot use paths inside it.",
+            id="notebook_host.W003",
+        )
+        for folder in configured_dirs()
+        if not folder.is_dir()
+    ]

@@ -45,6 +45,16 @@ DEFAULTS: dict[str, Any] = {
     # Who may read the health endpoint: "public", "login", "staff",
     # "superuser", or a callable (request) -> bool (e.g. an IP allow-list).
     "HEALTH_ACCESS": "public",
+    # Admin-registered notebooks (notebook_host.models.Notebook).
+    # Folders a notebook's "path" source may point into (relative: to BASE_DIR).
+    "ALLOWED_DIRS": [],
+    # Largest notebook upload accepted by the admin form, in bytes.
+    "MAX_UPLOAD_BYTES": 1024 * 1024,
+    # STORAGES alias for uploaded notebooks; None: FileSystemStorage under
+    # MEDIA_ROOT/notebooks/. It must be a local file system (marimo needs a path).
+    "UPLOAD_STORAGE": None,
+    # Seconds between the server's checks for close requests and activity writes.
+    "LIVE_SESSION_POLL": 2.0,
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).

@@ -19,9 +19,9 @@ from channels.exceptions import StopConsumer
 from django.contrib.auth.models import AnonymousUser
 from django.urls import Resolver404, resolve
 
-from . import limits, marimo_adapter, query_gate, sessions
+from . import limits, livesessions, marimo_adapter, query_gate, sessions
 from .access import Decision, decide
-from .notebooks import Notebook
+from .notebooks import Notebook, locate
 from .registry import apps
 from .userinfo import request_meta, user_info, visible_headers
 
@@ -50,7 +50,7 @@ async def close_all(timeout: float) -> None:
         task.cancel()
 
 
-def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None:
+async def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None:
     """The notebook, sub-route and path params a socket path maps to."""
     path = scope["path"]
     root = scope.get("root_path", "")
@@ -62,7 +62,7 @@ def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None
     target = getattr(match.func, "target", None)
     if target is None:
         return None
-    located = target.locate(match.kwargs)
+    located = await locate(target, match.kwargs)
     if located is None or located.notebook is None:
         return None
     return located.notebook, located.subpath or "", located.path_params
@@ -76,6 +76,9 @@ class NotebookConsumer(AsyncConsumer):
     browser_gone = False
     #: The kernel session this socket counts for in the session directory.
     session_id: str | None = None
+    #: The same, for the LiveSession rows (notebook_host.livesessions).
+    live_id: str | None = None
+    notebook: Notebook | None = None
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         try:
@@ -105,9 +108,13 @@ class NotebookConsumer(AsyncConsumer):
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(app, scope))
         _live.add(self)
+        self.live_id = self.session_id
+        if self.live_id and self.notebook is not None:
+            await livesessions.opened(self, self.live_id, self.notebook, self.scope.get("user"))
 
     async def end(self, code: int) -> None:
         """Close the browser socket and let marimo see a disconnect."""
+        await livesessions.closed(self.live_id, self)
         if not self.browser_gone:
             with contextlib.suppress(Exception):
                 await self.send({"type": "websocket.close", "code": code})
@@ -148,10 +155,11 @@ class NotebookConsumer(AsyncConsumer):
     async def _authorise(
         self,
     ) -> tuple[marimo_adapter.MarimoApp, dict] | limits.OverLimit | None:
-        found = resolve_notebook(self.scope)
+        found = await resolve_notebook(self.scope)
         if found is None:
             return None
         notebook, subpath, path_params = found
+        self.notebook = notebook
         if subpath not in marimo_adapter.WEBSOCKET_ROUTES:
             return None
         user = self.scope.get("user") or AnonymousUser()
@@ -266,6 +274,7 @@ class NotebookConsumer(AsyncConsumer):
             self.browser_gone = True
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        livesessions.touch(self.live_id)
         if self.task is None:
             return  # refused at connect: nothing to pump
         if message.get("text") is None:
@@ -280,6 +289,7 @@ class NotebookConsumer(AsyncConsumer):
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.browser_gone = True
         self._socket_closed()
+        await livesessions.closed(self.live_id, self)
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
             with contextlib.suppress(Exception, asyncio.TimeoutError):

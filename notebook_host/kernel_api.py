@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 
-from . import sessions
+from . import livesessions, sessions
 from .asgi_bridge import ASGIApp
 from .conf import get_config
 from .marimo_adapter import PAGE_SCOPE_KEY, api_body_problem
@@ -157,4 +157,5 @@ class KernelAPIFastPath:
         app = record.app
         assert app is not None
         app.touch()
+        livesessions.touch(record.session_id)
         await app(marimo_scope, replaying(body, receive), send)

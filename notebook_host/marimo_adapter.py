@@ -176,6 +176,27 @@ def _inspect(path: Path, mtime_ns: int, size: int) -> NotebookInfo:
     return NotebookInfo(title=title, mtime_ns=mtime_ns)
 
 
+def load_notebook(path: Path) -> NotebookInfo:
+    """:func:`check_notebook_file`, then marimo's own static load of the cells.
+
+    Nothing is executed: marimo parses the file into an app and builds its
+    cell graph, which finds what a plain parse cannot (no app, broken cells).
+    """
+    info = check_notebook_file(path)
+    from marimo._ast.load import load_app
+
+    try:
+        app = load_app(path)
+        if app is None:
+            raise NotMarimoNotebook(f"{path.name} defines no marimo app")
+        app._maybe_initialize()
+    except NotebookLoadError:
+        raise
+    except Exception as exc:
+        raise NotebookLoadError(f"{path.name} failed to load: {exc}") from exc
+    return info
+
+
 @dataclass
 class MarimoApp:
     """One notebook file served by marimo's run-mode Starlette app."""
@@ -203,10 +224,6 @@ class MarimoApp:
         """True while marimo holds this session (connected or within its TTL)."""
         return session_id in {str(sid) for sid in self._manager.sessions}
 
-    def close_session(self, session_id: str) -> bool:
-        """Close one session now (a limit evicting a user's disconnected tab)."""
-        return bool(self._manager.close_session(session_id))
-
     def session_of_kernel_thread(self, native_id: int) -> str | None:
         """The session whose kernel thread has this native id, if any.
 
@@ -218,6 +235,12 @@ class MarimoApp:
             if getattr(task, "native_id", None) == native_id:
                 return str(sid)
         return None
+
+    def close_session(self, session_id: str) -> bool:
+        """Close one kernel session now (its socket, if open, is told to go)."""
+        from marimo._types.ids import SessionId
+
+        return bool(self._manager.close_session(SessionId(session_id)))
 
     def close_all_sessions(self) -> None:
         self._manager.close_all_sessions()

@@ -61,6 +61,18 @@ class Located:
 
 
 class Target(Protocol):
-    """Something a notebook URL pattern serves."""
+    """Something a notebook URL pattern serves.
+
+    A target may also define ``async alocate(kwargs)`` (database-backed
+    targets do); views and the consumer call it instead of ``locate``.
+    """
 
     def locate(self, kwargs: dict[str, Any]) -> Located | None: ...
+
+
+async def locate(target: Any, kwargs: dict[str, Any]) -> Located | None:
+    """``target.alocate(kwargs)`` if it has one, else ``target.locate(kwargs)``."""
+    alocate = getattr(target, "alocate", None)
+    if alocate is not None:
+        return await alocate(kwargs)
+    return target.locate(kwargs)

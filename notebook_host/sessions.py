@@ -127,6 +127,12 @@ class SessionDirectory:
                 if record.app is app:
                     del self._records[sid]
 
+    def apps_of(self, notebook: Notebook) -> list[MarimoApp]:
+        """The apps (current or retired) holding sessions of ``notebook``."""
+        with self._lock:
+            found = {id(r.app): r.app for r in self._records.values() if r.notebook is notebook}
+        return [app for app in found.values() if app is not None]
+
     def __len__(self) -> int:
         return len(self._records)
 

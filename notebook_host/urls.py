@@ -3,6 +3,10 @@
 The pattern claims the page, its slash-less form (redirected) and the
 sub-routes a marimo page uses, and nothing else, so a notebook at ``""``
 never shadows the rest of the URLconf.
+
+``include("notebook_host.urls")`` serves the notebooks registered in the
+admin: ``<prefix>/`` lists them, ``<prefix>/<slug>/`` serves one. Fixed
+routes go before the slug pattern; their names are reserved slugs.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from .notebooks import SUBPATH_KWARG, Notebook
 from .openapi import openapi_view
 from .options import validate_options
 from .params import DEFAULT_UNKNOWN, directory_params, notebook_params
-from .views import notebook_view
+from .registered import SLUG_KWARG, RegisteredNotebooks
+from .views import notebook_view, registered_listing
 
 __all__ = ["notebook", "notebook_directory", "urlpatterns"]
 
@@ -180,9 +185,22 @@ def notebook_directory(
     return URLPattern(DirectoryRoutePattern(route, name=name), notebook_view(target), name=name)
 
 
-#: ``path("notebook-host/", include("notebook_host.urls"))`` mounts these: the
-#: OpenAPI document of the notebook routes and the health endpoint.
+app_name = "notebook_host"
+
+#: The registered notebooks' target (one per process; rows are looked up per request).
+registered_notebooks = RegisteredNotebooks()
+
+#: ``path("notebooks/", include("notebook_host.urls"))`` mounts these: the
+#: OpenAPI document of the notebook routes, the health endpoint, and the
+#: notebooks registered in the admin with their listing.
 urlpatterns = [
-    path("openapi.json", openapi_view, name="notebook_host_openapi"),
-    path("health/", health, name="notebook_host_health"),
+    # Fixed routes first (their slugs are reserved in registered.RESERVED_SLUGS).
+    path("openapi.json", openapi_view, name="openapi"),
+    path("health/", health, name="health"),
+    URLPattern(RoutePattern("", name="index", is_endpoint=True), registered_listing, name="index"),
+    URLPattern(
+        NotebookRoutePattern(f"<slug:{SLUG_KWARG}>/", name="notebook"),
+        notebook_view(registered_notebooks),
+        name="notebook",
+    ),
 ]

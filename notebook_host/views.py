@@ -17,10 +17,10 @@ from django.http import (
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
-from . import guards, marimo_adapter, query_gate
+from . import guards, livesessions, marimo_adapter, query_gate
 from .access import Decision, decide
 from .asgi_bridge import call_http, http_scope
-from .notebooks import Notebook, Target
+from .notebooks import Notebook, Target, locate
 from .origin import origin_allowed
 from .owners import ensure_owner_cookie
 from .registry import apps
@@ -105,6 +105,7 @@ async def serve(
     body = guards.read_body(request, subpath)
     if isinstance(body, HttpResponse):
         return body
+    livesessions.touch(session.session_id if session else None)
     try:
         if not is_page and session is not None and session.app is not None:
             app = session.app  # the session may live in an app retired by an edit
@@ -184,7 +185,7 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
     """The view function one notebook URL pattern calls."""
 
     async def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        located = target.locate(kwargs)
+        located = await locate(target, kwargs)
         if located is None:
             return not_found(request)
         if located.listing:
@@ -197,3 +198,10 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
     view.target = target  # type: ignore[attr-defined]
     view.__name__ = view.__qualname__ = f"notebook_view[{target!r}]"
     return csrf_exempt(view)
+
+
+async def registered_listing(request: HttpRequest) -> HttpResponse:
+    """``include("notebook_host.urls")``'s index: registered notebooks this user may open."""
+    from .registered import registered_entries
+
+    return await listing(request, await registered_entries())

@@ -25,7 +25,7 @@ def _(mo):
         - [Dashboard](/dashboard/): a slider driving a chart
         - [Who am I](/whoami/): what `mo.app_meta().request` shows
         - [Items](/items/?limit=5&tags=red&tags=blue): query parameters checked by a form
-          ([OpenAPI](/notebook-host/openapi.json))
+          ([OpenAPI](/notebooks/openapi.json))
         - [Code](/code/): a notebook served with its code (staff only)
         - [Sign in](/accounts/login/) · [Admin](/admin/)
         """

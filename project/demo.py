@@ -27,3 +27,25 @@ def create_demo_users() -> None:
     for username, password, _, staff, superuser, _ in DEMO_USERS:
         role = "superuser" if superuser else "staff" if staff else "user"
         print(f"  {username} / {password}  ({role})")
+
+
+def create_demo_notebooks() -> None:
+    """Register notebooks/dashboard.py in the admin as /notebooks/team-dashboard/.
+
+    Only members of the ``analysts`` group (and staff) may open it; edit it
+    at /admin/notebook_host/notebook/.
+    """
+    from notebook_host.models import Notebook
+
+    notebook, _ = Notebook.objects.update_or_create(
+        slug="team-dashboard",
+        defaults={
+            "title": "Team dashboard",
+            "description": "notebooks/dashboard.py, registered in the admin, analysts only.",
+            "path": "dashboard.py",
+            "access": "login",
+            "enabled": True,
+        },
+    )
+    notebook.allowed_groups.set([Group.objects.get_or_create(name="analysts")[0]])
+    print("Registered notebook: /notebooks/team-dashboard/ (group analysts)")

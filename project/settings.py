@@ -92,9 +92,14 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# Uploaded notebooks (admin) go to MEDIA_ROOT/notebooks/.
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+
 NOTEBOOK_HOST = {
     "DEFAULT_ACCESS": "login",
     "SESSION_TTL": 120,
+    # Admin-registered notebooks may name files in these folders.
+    "ALLOWED_DIRS": [BASE_DIR / "notebooks"],
 }
 
 LOGGING = {

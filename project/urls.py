@@ -1,4 +1,4 @@
-"""Demo URLconf: Django's admin and login, and the demo notebooks."""
+"""Demo URLconf: Django's admin and login, the demo notebooks and the registered ones."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,9 +11,11 @@ NOTEBOOKS = "notebooks"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Notebooks registered in the admin: /notebooks/ lists them, /notebooks/<slug>/
+    # serves one; /notebooks/openapi.json documents every route, /notebooks/health/.
+    path("notebooks/", include("notebook_host.urls")),
     notebook("dashboard/", f"{NOTEBOOKS}/dashboard.py", name="dashboard"),
     notebook("items/", f"{NOTEBOOKS}/items.py", params=ItemFilter, name="items"),
-    path("notebook-host/", include("notebook_host.urls")),
     notebook("whoami/", f"{NOTEBOOKS}/whoami.py", name="whoami"),
     notebook("code/", f"{NOTEBOOKS}/with_code.py", access="staff", include_code=True, name="code"),
     notebook("", f"{NOTEBOOKS}/index.py", access="public", name="index"),

@@ -57,6 +57,7 @@ class LiveServer:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": self.settings,
             "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),
+            "DJANGO_MEDIA_ROOT": str(self.workdir / "media"),
             "PYTHONUNBUFFERED": "1",
             "PYTHONFAULTHANDLER": "1",
             **self.env,

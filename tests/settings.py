@@ -1,10 +1,22 @@
 """Settings for the test suite: the demo project plus test notebooks and hooks."""
 
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 from project.settings import *  # noqa: F403
 from project.settings import MIDDLEWARE
 
 ROOT_URLCONF = "tests.urls"
 MIDDLEWARE = [*MIDDLEWARE, "tests.hooks.HeaderMiddleware"]
+_NB = Path(__file__).resolve().parent / "notebooks"
+# The live server keeps uploads in its workdir; in-process tests in a temp dir.
+MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT")
+if not MEDIA_ROOT:
+    MEDIA_ROOT = tempfile.mkdtemp(prefix="nh-media-")
+    atexit.register(shutil.rmtree, MEDIA_ROOT, True)
 NOTEBOOK_HOST = {
     "DEFAULT_ACCESS": "login",
     "SESSION_TTL": 30,
@@ -13,6 +25,8 @@ NOTEBOOK_HOST = {
     # server (tests/test_limits_live.py).
     "MAX_SESSIONS": None,
     "MAX_SESSIONS_PER_USER": None,
+    "ALLOWED_DIRS": [os.environ.get("NOTEBOOK_HOST_TEST_APPS", _NB / "apps")],
+    "LIVE_SESSION_POLL": 0.5,
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {

@@ -38,7 +38,7 @@ def test_every_notebook_route_is_listed_with_its_access() -> None:
     assert "/apps/" in doc["paths"]
     # Only notebook routes: not Django's login view, not the document itself.
     assert not any(p.startswith("/accounts/") for p in doc["paths"])
-    assert "/notebook-host/openapi.json" not in doc["paths"]
+    assert "/registered/openapi.json" not in doc["paths"]
 
 
 def test_form_parameters_are_described() -> None:

@@ -175,7 +175,7 @@ class TestSocket:
 
 class TestOpenAPI:
     async def test_served_document_is_valid_and_filtered(self, anon, alice) -> None:
-        response = await anon.get("/notebook-host/openapi.json")
+        response = await anon.get("/registered/openapi.json")
         assert response.status_code == 200
         document = response.json()
         validate(document)
@@ -184,7 +184,7 @@ class TestOpenAPI:
         assert "/login-items/" not in paths  # anonymous may not open it
         assert "/validated/secret_app/" not in paths  # hidden by validate
         assert "/validated/test_app/" in paths
-        signed_in = (await alice.get("/notebook-host/openapi.json")).json()
+        signed_in = (await alice.get("/registered/openapi.json")).json()
         validate(signed_in)
         assert "/login-items/" in signed_in["paths"]
         assert "/staff/" not in signed_in["paths"]

@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.urls import include, path
@@ -47,8 +48,8 @@ async def block_some(request_or_scope, relative_path: str) -> bool:
 
 
 urlpatterns = [
+    path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("notebook-host/", include("notebook_host.urls")),
     path("plain/", plain_view, name="plain"),
     notebook("app1/", NB / "app1.py", access="public", name="app1"),
     notebook("app2/", NB / "app2.py", access="public", name="app2"),
@@ -92,7 +93,6 @@ urlpatterns = [
     notebook("faults-login/", NB / "faults.py", access="login"),
     # Written and deleted by tests/test_faults_live.py while sessions run.
     notebook("volatile/", APPS / "volatile.py", access="public"),
-    path("nh/", include("notebook_host.urls")),
     notebook("broken/", NB / "broken.py", access="public"),
     notebook("missing/", NB / "missing.py", access="public"),
     notebook("notmarimo/", NB / "not_marimo.py", access="public"),
@@ -103,6 +103,8 @@ urlpatterns = [
     notebook_directory("avalidated/", APPS, access="public", validate=block_some),
     notebook_directory("swap/", SWAP, access="public"),
     path("sub/", include([notebook_directory("mounted/", APPS, access="public")])),
+    # notebook_host.urls: registered notebooks, openapi.json, health/.
+    path("registered/", include("notebook_host.urls")),
     path("first/", include("tests.urls_root_first")),
     path("last/", include("tests.urls_root_last")),
 ]

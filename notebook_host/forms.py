@@ -1,0 +1,87 @@
+"""The admin form of a registered notebook: every bad input refused with a reason.
+
+Nothing is saved unless the source is a readable marimo notebook (marimo's
+own static load: no cell runs), the upload is a ``.py`` within
+``MAX_UPLOAD_BYTES``, a path stays inside ``ALLOWED_DIRS`` and the slug is
+free and not reserved for a fixed route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import UploadedFile
+
+from .models import Notebook
+from .registered import RESERVED_SLUGS, slug_reserved
+from .sources import SourceError, check_file, check_upload, resolve_path
+
+_DEFAULT_CHOICES = [("", "Site default"), ("true", "Yes"), ("false", "No")]
+
+
+class NotebookAdminForm(forms.ModelForm):
+    class Meta:
+        model = Notebook
+        fields = "__all__"
+        widgets = {
+            "upload": forms.ClearableFileInput(attrs={"accept": ".py"}),
+            "include_code": forms.NullBooleanSelect(),
+            "show_tracebacks": forms.NullBooleanSelect(),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("include_code", "show_tracebacks"):
+            if name in self.fields:
+                self.fields[name].widget.choices = _DEFAULT_CHOICES
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        if slug_reserved(slug):
+            raise forms.ValidationError(
+                f"{slug!r} is reserved for notebook_host's own routes "
+                f"({', '.join(sorted(RESERVED_SLUGS))}, and anything starting with '_')."
+            )
+        return slug
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload, path = data.get("upload"), (data.get("path") or "").strip()
+        data["path"] = path
+        if "upload" in self.errors:
+            return data
+        if upload and path:
+            self.add_error(
+                "path",
+                "Give either an uploaded file or a path, not both "
+                "(tick 'Clear' on the upload to switch to a path).",
+            )
+        elif not upload and not path:
+            self.add_error("upload", "Upload a notebook file or give a path on the server.")
+        elif isinstance(upload, UploadedFile):
+            try:
+                check_upload(upload)
+            except SourceError as exc:
+                self.add_error("upload", str(exc))
+        elif path:
+            try:
+                check_file(resolve_path(path))
+            except SourceError as exc:
+                self.add_error("path", str(exc))
+        self._clean_permission(data)
+        return data
+
+    def _clean_permission(self, data: dict[str, Any]) -> None:
+        permission = (data.get("permission") or "").strip()
+        data["permission"] = permission
+        if data.get("access") != "permission":
+            return
+        app_label, dot, codename = permission.partition(".")
+        if not (dot and app_label and codename and "." not in codename):
+            self.add_error("permission", "Give a permission as app_label.codename.")
+        elif not Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).exists():
+            self.add_error("permission", f"There is no permission {permission!r}.")
