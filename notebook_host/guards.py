@@ -115,7 +115,13 @@ def page_over_limit(request: HttpRequest, user: Any) -> HttpResponse | None:
     else:
         html = render_to_string(
             "notebook_host/error.html",
-            {"title": "Too many open sessions", "message": refusal.message, "detail": ""},
+            {
+                "title": "Too many open sessions",
+                "message": refusal.message,
+                "detail": "",
+                # the page tries again by itself when the wait is over
+                "refresh": refusal.retry_after,
+            },
         )
         response = HttpResponse(html, status=429)
     response["Retry-After"] = str(refusal.retry_after)
