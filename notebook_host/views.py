@@ -133,6 +133,7 @@ async def serve(
     response = await call_http(app, scope, body)
     if is_page:
         ensure_owner_cookie(request, response)
+    guards.allow_same_origin_frames(subpath, response)
     return response
 
 
