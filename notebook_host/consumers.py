@@ -89,8 +89,6 @@ class NotebookConsumer(AsyncConsumer):
             await self.send({"type": "websocket.close", "code": 4004})
             return
         app, scope = kernel_scope
-        if self.session_id:
-            sessions.directory.socket_opened(self.session_id)
         self.queue = asyncio.Queue()
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(app, scope))
@@ -199,6 +197,7 @@ class NotebookConsumer(AsyncConsumer):
         info = await user_info(user)
         if session_id and resuming:
             self.session_id = session_id
+            sessions.directory.socket_opened(session_id)
         elif session_id:
             # No await between admitting and recording: two sockets cannot race.
             key = self.limit_key = limits.limit_key(user, owner)
@@ -219,6 +218,7 @@ class NotebookConsumer(AsyncConsumer):
                     user_info=info,
                     owner=owner,
                     limit_key=key,
+                    sockets=1,  # counted as an open tab from the start
                 )
             )
         scope["headers"] = visible_headers(list(self.scope.get("headers", [])))
