@@ -39,9 +39,13 @@ def unknown_session() -> JsonResponse:
 
 
 def owned_session(
-    request: HttpRequest, notebook: Notebook, session_id: str | None
+    request: HttpRequest | dict[str, Any], notebook: Notebook, session_id: str | None
 ) -> SessionRecord | None:
-    """The live session ``session_id`` of ``notebook`` if this request owns it."""
+    """The live session ``session_id`` of ``notebook`` if this request owns it.
+
+    ``request`` may be a raw ASGI scope: no database query is made, so an
+    ASGI-level fast path can call this before Django's middleware.
+    """
     record = directory.get(session_id, notebook)
     if record is None or not directory.owned_by(session_id, owner_key(request)):
         return None
