@@ -79,6 +79,9 @@ class NotebookConsumer(AsyncConsumer):
     #: The same, for the LiveSession rows (notebook_host.livesessions).
     live_id: str | None = None
     notebook: Notebook | None = None
+    #: Whom limits count this socket against, and its wait for a free slot.
+    limit_key: str = ""
+    waiting: asyncio.Task[None] | None = None
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         try:
@@ -102,8 +105,6 @@ class NotebookConsumer(AsyncConsumer):
             await self.send({"type": "websocket.close", "code": 4004})
             return
         app, scope = kernel_scope
-        if self.session_id:
-            sessions.directory.socket_opened(self.session_id)
         self.queue = asyncio.Queue()
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(app, scope))
@@ -128,29 +129,34 @@ class NotebookConsumer(AsyncConsumer):
             self.session_id = None
 
     async def _refuse_over_limit(self, refusal: limits.OverLimit) -> None:
-        """Tell the page why, in marimo's own banner, then close with a reason.
+        """Say why on the page, then hold the socket until a slot frees.
 
-        A bare close would leave marimo's frontend retrying silently; the
-        banner says what happened, and its retries connect once a slot frees.
+        Closing would make marimo's frontend reconnect at once, again and
+        again, behind a bare "Connecting..." (and daphne drops close
+        reasons). Instead the socket stays open without a kernel: the page
+        shows marimo's startup-error message with ours, and once a slot is
+        free the page is told to reload, which opens a real session.
         """
         await self.send({"type": "websocket.accept"})
-        banner = {
-            "op": "banner",
-            "data": {
-                "op": "banner",
-                "title": "Too many open sessions",
-                "description": refusal.message,
-                "variant": "danger",
-            },
-        }
-        await self.send({"type": "websocket.send", "text": json.dumps(banner)})
-        await self.send(
-            {
-                "type": "websocket.close",
-                "code": limits.CLOSE_CODE,
-                "reason": f"NOTEBOOK_HOST_TOO_MANY_SESSIONS retry-after={refusal.retry_after}",
-            }
+        await self._send_op("kernel-startup-error", error=refusal.message)
+        await self._send_op(
+            "banner", title="Too many open sessions", description=refusal.message, variant="danger"
         )
+        self.waiting = asyncio.create_task(self._wait_for_slot(refusal))
+
+    async def _send_op(self, op: str, **data: Any) -> None:
+        frame = json.dumps({"op": op, "data": {"op": op, **data}})
+        await self.send({"type": "websocket.send", "text": frame})
+
+    async def _wait_for_slot(self, refusal: limits.OverLimit) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(limits.WAIT_POLL_SECONDS)
+                if limits.check(sessions.directory, self.limit_key) is None:
+                    logger.info("A session slot is free: reloading %s", self.scope["path"])
+                    await self._send_op("reload")
+                    await self.send({"type": "websocket.close", "code": 1000})
+                    return
 
     async def _authorise(
         self,
@@ -217,9 +223,10 @@ class NotebookConsumer(AsyncConsumer):
         meta = await request_meta(self.scope)
         if session_id and resuming:
             self.session_id = session_id
+            sessions.directory.socket_opened(session_id)
         elif session_id:
             # No await between admitting and recording: two sockets cannot race.
-            key = limits.limit_key(user, owner)
+            key = self.limit_key = limits.limit_key(user, owner)
             refusal = limits.admit(sessions.directory, key)
             if refusal is not None:
                 logger.warning(
@@ -240,6 +247,7 @@ class NotebookConsumer(AsyncConsumer):
                     prefix=prefix,
                     meta=meta,
                     path_params=path_params,
+                    sockets=1,  # counted as an open tab from the start
                 )
             )
         scope["headers"] = visible_headers(list(self.scope.get("headers", [])))
@@ -290,6 +298,8 @@ class NotebookConsumer(AsyncConsumer):
         self.browser_gone = True
         self._socket_closed()
         await livesessions.closed(self.live_id, self)
+        if self.waiting is not None:
+            self.waiting.cancel()
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
             with contextlib.suppress(Exception, asyncio.TimeoutError):

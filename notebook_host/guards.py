@@ -3,7 +3,8 @@
 - ownership: an API call (``Marimo-Session-Id``) or a download (``@file``)
   must come from the browser session that owns the kernel session, else 404;
 - limits: a page that would open one session too many answers 429;
-- body size: a body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413.
+- body size: a body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413;
+- framing: a download may be framed by the site's own pages (SAMEORIGIN).
 
 Unknown and foreign session ids get the same 404, so an id cannot be probed.
 """
@@ -38,9 +39,13 @@ def unknown_session() -> JsonResponse:
 
 
 def owned_session(
-    request: HttpRequest, notebook: Notebook, session_id: str | None
+    request: HttpRequest | dict[str, Any], notebook: Notebook, session_id: str | None
 ) -> SessionRecord | None:
-    """The live session ``session_id`` of ``notebook`` if this request owns it."""
+    """The live session ``session_id`` of ``notebook`` if this request owns it.
+
+    ``request`` may be a raw ASGI scope: no database query is made, so an
+    ASGI-level fast path can call this before Django's middleware.
+    """
     record = directory.get(session_id, notebook)
     if record is None or not directory.owned_by(session_id, owner_key(request)):
         return None
@@ -115,7 +120,13 @@ def page_over_limit(request: HttpRequest, user: Any) -> HttpResponse | None:
     else:
         html = render_to_string(
             "notebook_host/error.html",
-            {"title": "Too many open sessions", "message": refusal.message, "detail": ""},
+            {
+                "title": "Too many open sessions",
+                "message": refusal.message,
+                "detail": "",
+                # the page tries again by itself when the wait is over
+                "refresh": refusal.retry_after,
+            },
         )
         response = HttpResponse(html, status=429)
     response["Retry-After"] = str(refusal.retry_after)
@@ -137,3 +148,14 @@ def read_body(request: HttpRequest, subpath: str) -> bytes | HttpResponse:
             logger.info("Refused %s %s: %s", request.method, request.path, problem)
             return JsonResponse({"detail": problem}, status=400)
     return body
+
+
+def allow_same_origin_frames(subpath: str, response: HttpResponse) -> None:
+    """Let the notebook's own page frame its downloads (``mo.iframe``, ``mo.pdf``).
+
+    marimo serves that HTML or PDF as ``./@file/...`` and frames it; under
+    Django's X-Frame-Options: DENY the frame stays empty. SAMEORIGIN lets
+    only pages of this site frame it; the page itself keeps DENY.
+    """
+    if subpath.startswith("@file/"):
+        response["X-Frame-Options"] = "SAMEORIGIN"

@@ -24,8 +24,8 @@ from .sessions import SessionDirectory, SessionRecord
 
 logger = logging.getLogger(__name__)
 
-#: Websocket close code for "over a session limit" (4000-4999: application).
-CLOSE_CODE = 4429
+#: Seconds between checks for a free slot by a page told it is over a limit.
+WAIT_POLL_SECONDS = 2.0
 
 
 @dataclass(frozen=True)

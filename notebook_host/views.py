@@ -137,6 +137,7 @@ async def serve(
     response = await call_http(app, scope, body)
     if is_page:
         ensure_owner_cookie(request, response)
+    guards.allow_same_origin_frames(subpath, response)
     if checked is not None:
         query_gate.after_page(response, request, notebook, checked, prefix)
     return response

@@ -48,3 +48,33 @@ def test_forget_app_drops_its_records() -> None:
     directory.forget_app(first)
     assert directory.get("s_1", nb) is None
     assert directory.get("s_2", nb) is not None
+
+
+def test_owned_by_needs_the_recorded_owner_key() -> None:
+    nb = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    directory = sessions.SessionDirectory()
+    directory.record(sessions.SessionRecord("s_1", nb, b"", user_id=1, owner="k1"))
+    directory.record(sessions.SessionRecord("s_2", nb, b"", user_id=None, owner=None))
+    assert directory.owned_by("s_1", "k1")
+    assert not directory.owned_by("s_1", "k2")
+    assert not directory.owned_by("s_1", None)
+    assert not directory.owned_by("s_2", None)  # no cookie owns nothing
+    assert not directory.owned_by("s_unknown", "k1")
+    assert not directory.owned_by(None, "k1")
+    assert directory.lookup("s_1") is directory.get("s_1", nb)
+
+
+def test_socket_counting_marks_when_the_last_tab_left() -> None:
+    nb = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    directory = sessions.SessionDirectory()
+    directory.record(sessions.SessionRecord("s_1", nb, b"", user_id=1, sockets=1))
+    directory.socket_opened("s_1")
+    directory.socket_closed("s_1")
+    record = directory.lookup("s_1")
+    assert record is not None and record.sockets == 1 and record.left_at is None
+    directory.socket_closed("s_1")
+    assert record.sockets == 0 and record.left_at is not None
+    directory.socket_closed("s_1")  # an extra close never goes negative
+    assert record.sockets == 0
+    # no app holds it and its tab has left: pruned at once, not after the grace
+    assert directory.live() == []

@@ -91,6 +91,8 @@ urlpatterns = [
     notebook("ttl0/", NB / "app1.py", access="public", session_ttl=0),
     notebook("faults/", NB / "faults.py", access="public"),
     notebook("faults-login/", NB / "faults.py", access="login"),
+    notebook("frames/", NB / "frames.py", access="public"),
+    notebook("faults-ttl4/", NB / "faults.py", access="login", session_ttl=4),
     # Written and deleted by tests/test_faults_live.py while sessions run.
     notebook("volatile/", APPS / "volatile.py", access="public"),
     notebook("broken/", NB / "broken.py", access="public"),

@@ -98,6 +98,10 @@ async def open_tab(
     assert response.status_code == 200, (page, response.status_code)
     session_id = session_id or new_session_id()
     async with KernelSocket.open(live, page, session_id, cookies=cookie_header(client)) as kernel:
+        # daphne sometimes leaves the TCP close after a clean close handshake
+        # to the client (seen with several faults.py kernels at once); a tab
+        # that closes does not wait for it.
+        kernel.ws.close_timeout = 1
         await kernel.kernel_ready()
         if ready:
             await kernel.output_containing(ready)
