@@ -68,7 +68,7 @@ def assert_says_too_many(frames: list[dict], which: str) -> None:
 
 async def sessions_count(server: LiveServer) -> dict:
     async with httpx.AsyncClient(base_url=server.url) as client:
-        return (await client.get("/nh/health/")).json()
+        return (await client.get("/registered/health/")).json()
 
 
 async def test_per_user_limit_page_429_socket_told_and_tab_close_frees(

@@ -167,10 +167,17 @@ class TestGroups:
         html = (await carol.get(page)).text
         api = page + "api/kernel/set_ui_element_value"
         body = {"objectIds": [], "values": []}
-        headers = {"Origin": live.url, "Marimo-Server-Token": server_token(html)}
-        assert (await alice.post(api, json=body, headers=headers)).status_code == 404
-        assert (await anon.post(api, json=body, headers=headers)).status_code == 401
-        assert (await carol.post(api, json=body, headers=headers)).status_code not in (401, 404)
+        session = sid()
+        headers = {
+            "Origin": live.url,
+            "Marimo-Server-Token": server_token(html),
+            "Marimo-Session-Id": session,
+        }
+        async with KernelSocket.open(live, page, session, cookies=cookie_header(carol)) as kernel:
+            await kernel.kernel_ready()
+            assert (await alice.post(api, json=body, headers=headers)).status_code == 404
+            assert (await anon.post(api, json=body, headers=headers)).status_code == 401
+            assert (await carol.post(api, json=body, headers=headers)).status_code == 200
 
         assert await refused(live, page, cookie_header(alice))
         assert await refused(live, page)
@@ -315,9 +322,9 @@ async def test_an_open_session_keeps_its_source_after_a_new_upload(
     v1 = NOTEBOOK.format(title="V1").encode()
     v2 = v1.replace(b"double is {amount.value * 2}", b"triple is {amount.value * 3}")
     pk = await admin_http.add(root, slug, "Versions", admin_http.notebook_file("v.py", v1))
-    token = server_token((await anon.get(page)).text)
+    token = server_token((await anon.get(page)).text)  # sets anon's owner cookie
     session = sid()
-    async with KernelSocket.open(live, page, session) as old:
+    async with KernelSocket.open(live, page, session, cookies=cookie_header(anon)) as old:
         await old.output_containing("double is 10")
         await admin_http.change(root, pk, slug, "Versions", admin_http.notebook_file("v.py", v2))
         async with KernelSocket.open(live, page, sid()) as new:
