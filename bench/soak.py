@@ -337,6 +337,21 @@ def start_server(workdir: Path, plan: Plan) -> LiveServer:
     return server.start()
 
 
+def traceback_texts(lines: list[str], most: int = 5) -> list[str]:
+    """The first few tracebacks of a log, each with the line that announced it."""
+    texts: list[str] = []
+    for i, line in enumerate(lines):
+        if "Traceback" not in line or len(texts) >= most:
+            continue
+        block = lines[max(0, i - 1) : i + 1]
+        for following in lines[i + 1 : i + 60]:
+            block.append(following)
+            if following and not following.startswith((" ", "\t", "Traceback")):
+                break  # the exception line ends the traceback
+        texts.append("\n".join(block))
+    return texts
+
+
 ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+)" (?P<status>\d{3}|-) ')
 
 
@@ -364,6 +379,7 @@ def log_problems(log: str) -> dict[str, Any]:
         # daphne refuses a handshake not accepted within websocket_connect_timeout
         "websocket_rejects": sum('"WSREJECT ' in line for line in lines),
         "first_problems": (fivexx + bad + killed)[:10],
+        "traceback_texts": traceback_texts(lines),
         "warnings": warnings[:10],
     }
 
@@ -543,6 +559,15 @@ def checks(results: dict[str, Any], plan: Plan) -> dict[str, dict[str, Any]]:
             "ok": warm["errors"] + run["errors"] == 0,
             "detail": f"warm-up {warm['errors']}, soak {run['errors']} "
             f"{run['errors_by_kind'] or ''}".strip(),
+        },
+        "no tracebacks in the server log": {
+            "ok": log["tracebacks"] == 0,
+            "detail": f"{log['tracebacks']}"
+            + (
+                f"; first ends: {log['traceback_texts'][0].splitlines()[-1]}"
+                if log["tracebacks"]
+                else ""
+            ),
         },
         "every user served": {
             "ok": run["sessions_served"] >= plan.users and run["changes"] > 0,

@@ -99,6 +99,10 @@ ACCESS_500 = '127.0.0.1:2 - - [22/Nov/2026:07:29:10] "GET /dashboard/" 500 145\n
         ({"soak__responses_5xx": 1}, {"no 5xx"}),
         ({"server_log": log_problems(ACCESS_200 + ACCESS_500)}, {"no 5xx"}),
         ({"warmup__errors": 1}, {"no errors"}),
+        (
+            {"server_log": log_problems(ACCESS_200 + "Traceback (most\n  x\nValueError: y\n")},
+            {"no tracebacks in the server log"},
+        ),
         ({"soak__sessions_served": 19}, {"every user served"}),
         ({"after__threads": 3}, {"threads back to baseline"}),
         ({"after__server__kernel_sessions": 1}, {"no kernel left"}),
@@ -121,6 +125,9 @@ def test_log_problems_reads_daphne_access_log() -> None:
     assert problems["access_log_5xx"] == 1
     assert problems["internal_server_errors"] == 1 and problems["tracebacks"] == 1
     assert problems["first_problems"][0] == ACCESS_500.strip()
+    assert problems["traceback_texts"] == [
+        "Internal Server Error: /dashboard/\nTraceback (most recent)"
+    ]
 
 
 @pytest.mark.parametrize("argv", [["--users", "0"], ["--duration", "-5"], ["--visit", "0"]])
