@@ -45,6 +45,7 @@ class NotebookAdmin(admin.ModelAdmin):
         ("Source", {"fields": ["upload", "path"]}),
         ("Access", {"fields": ["access", "permission", "allowed_groups"]}),
         ("Options", {"fields": ["include_code", "show_tracebacks", "session_ttl"]}),
+        ("Query parameters", {"fields": ["params", "unknown_params"]}),
         ("History", {"fields": ["created", "updated", "created_by"]}),
     ]
 

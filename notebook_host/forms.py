@@ -12,9 +12,11 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import UploadedFile
 
 from .models import Notebook
+from .params import DEFAULT_UNKNOWN, NotebookParams
 from .registered import RESERVED_SLUGS, slug_reserved
 from .sources import SourceError, check_file, check_upload, resolve_path
 
@@ -36,6 +38,8 @@ class NotebookAdminForm(forms.ModelForm):
         for name in ("include_code", "show_tracebacks"):
             if name in self.fields:
                 self.fields[name].widget.choices = _DEFAULT_CHOICES
+        if "unknown_params" in self.fields:  # only matters with a form: may be left out
+            self.fields["unknown_params"].required = False
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]
@@ -71,7 +75,20 @@ class NotebookAdminForm(forms.ModelForm):
             except SourceError as exc:
                 self.add_error("path", str(exc))
         self._clean_permission(data)
+        self._clean_params(data)
         return data
+
+    def _clean_params(self, data: dict[str, Any]) -> None:
+        """The params class must import and be a Form or BaseModel, now, not at first visit."""
+        dotted = (data.get("params") or "").strip()
+        data["params"] = dotted
+        data["unknown_params"] = data.get("unknown_params") or DEFAULT_UNKNOWN
+        if not dotted:
+            return
+        try:
+            NotebookParams(dotted, unknown=data["unknown_params"])
+        except (ImproperlyConfigured, ImportError, ValueError, TypeError) as exc:
+            self.add_error("params", str(exc))
 
     def _clean_permission(self, data: dict[str, Any]) -> None:
         permission = (data.get("permission") or "").strip()

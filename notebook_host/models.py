@@ -50,6 +50,14 @@ def upload_to(instance: Notebook, filename: str) -> str:
     return f"{instance.slug}/{uuid.uuid4().hex[:12]}/{Path(filename).name}"
 
 
+#: notebook_host.params.UNKNOWN_CHOICES, with words for the admin.
+UNKNOWN_PARAMS_CHOICES = [
+    ("reject", "Reject the request (400)"),
+    ("drop", "Drop them (redirect without them)"),
+    ("pass", "Pass them to the notebook unchecked"),
+]
+
+
 class Notebook(models.Model):
     """A marimo notebook registered in the admin and served by slug."""
 
@@ -96,6 +104,20 @@ class Notebook(models.Model):
         null=True,
         blank=True,
         help_text="Seconds a session outlives its closed browser tab. Empty: site default.",
+    )
+    params = models.CharField(
+        "query parameters",
+        max_length=300,
+        blank=True,
+        help_text="Dotted path to a django.forms.Form or pydantic.BaseModel class that "
+        "checks the page's query parameters, e.g. myapp.forms.ItemFilter. Empty: none.",
+    )
+    unknown_params = models.CharField(
+        "unknown parameters",
+        max_length=10,
+        choices=UNKNOWN_PARAMS_CHOICES,
+        default="reject",
+        help_text="What to do with query parameters the form does not declare (only with a form).",
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
@@ -24,6 +24,7 @@ from . import __version__, marimo_adapter
 from .access import Decision, decide
 from .directory import NotebookDirectory
 from .notebooks import Notebook
+from .registered import SLUG_KWARG, RegisteredNotebooks, registered_entries
 
 OPENAPI_VERSION = "3.1.0"
 
@@ -79,6 +80,14 @@ def routes(urlconf: str | None = None) -> list[Route]:
             for entry in target.entries():
                 found.append(
                     Route(f"{path}{entry.path}/", converters, entry.notebook, title=entry.title)
+                )
+        elif isinstance(target, RegisteredNotebooks):
+            # One route per enabled row: "<prefix>/{slug}/" becomes "<prefix>/<slug>/".
+            base = path.split("{" + SLUG_KWARG + "}", 1)[0]
+            outer = {k: v for k, v in converters.items() if k != SLUG_KWARG}
+            for entry in async_to_sync(registered_entries)().entries():
+                found.append(
+                    Route(f"{base}{entry.path}/", outer, entry.notebook, title=entry.title)
                 )
     return found
 

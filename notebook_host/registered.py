@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.utils import timezone
@@ -34,6 +35,7 @@ from . import livesessions
 from .access import AccessRule, parse_rule, restrict_to_groups
 from .directory import Entry
 from .notebooks import SUBPATH_KWARG, Located, Notebook
+from .params import NotebookParams
 from .registry import apps
 from .sources import SourceError, resolve_path
 
@@ -124,7 +126,25 @@ async def anotebook_for(row: Any) -> Notebook | None:
     if entry is not None and entry.version == row.updated and entry.notebook.file == file:
         entry.used = time.monotonic()
         return entry.notebook
-    return await sync_to_async(_update)(row, file)
+    try:
+        return await sync_to_async(_update)(row, file)
+    except SourceError as exc:
+        logger.warning("Notebook %r is not served: %s", row.slug, exc)
+        return None
+
+
+def _params(row: Any, where: str) -> NotebookParams | None:
+    """The row's query-parameter check; a class that no longer imports is an error.
+
+    Serving the notebook without its check would hand the kernel unchecked
+    values, so such a row is not served (404, logged) until it is fixed.
+    """
+    if not row.params:
+        return None
+    try:
+        return NotebookParams(row.params, unknown=row.unknown_params, where=where)
+    except ImproperlyConfigured as exc:
+        raise SourceError(str(exc)) from exc
 
 
 def _update(row: Any, file: Path) -> Notebook:
@@ -134,10 +154,16 @@ def _update(row: Any, file: Path) -> Notebook:
         where = f"notebook {row.slug!r}"
         rule = restrict_to_groups(parse_rule(row.access_value(), where=where), group_ids)
         options = row.options()
+        params = _params(row, where)
         entry = _by_pk.get(row.pk)
         if entry is None:
             notebook = Notebook(
-                file=file, access=rule, name=row.slug, route=f"{row.slug}/", options=options
+                file=file,
+                access=rule,
+                name=row.slug,
+                route=f"{row.slug}/",
+                options=options,
+                params=params,
             )
             _pk_of[notebook] = row.pk
             _by_pk[row.pk] = _Cached(row.pk, row.slug, row.updated, notebook)
@@ -148,7 +174,7 @@ def _update(row: Any, file: Path) -> Notebook:
             apps.forget(notebook)  # new sessions get a new app; old ones run on
             notebook.file, notebook.options = file, options
             notebook.relative_path = file.name
-        notebook.access, notebook.name = rule, row.slug
+        notebook.access, notebook.name, notebook.params = rule, row.slug, params
         entry.slug, entry.version = row.slug, row.updated
         return notebook
 

@@ -166,3 +166,28 @@ def test_a_permission_rule_needs_an_existing_permission() -> None:
 def test_the_admin_says_uploads_run_code() -> None:
     assert "runs on this server" in str(form().fields["upload"].help_text)
     assert os.fspath(Notebook._meta.get_field("upload").help_text)
+
+
+def test_query_parameters_name_a_form_or_model_that_imports() -> None:
+    good = form(upload(), params="tests.params_forms.ItemFilter")
+    assert good.is_valid(), good.errors
+    row = good.save()
+    assert row.params == "tests.params_forms.ItemFilter"
+    assert row.unknown_params == "reject"  # left out: the default
+    model = form(upload(), slug="r2", params="tests.params_forms.ItemModel", unknown_params="drop")
+    assert model.is_valid(), model.errors
+
+
+@pytest.mark.parametrize(
+    ("dotted", "message"),
+    [
+        ("tests.params_forms.NoSuchForm", "cannot be imported"),
+        ("no_such_module.Form", "cannot be imported"),
+        ("django.http.HttpRequest", "must be a django.forms.Form subclass"),
+    ],
+)
+def test_bad_query_parameter_classes_are_refused(dotted: str, message: str) -> None:
+    f = form(upload(), params=dotted)
+    assert not f.is_valid()
+    assert message in " ".join(f.errors["params"])
+    assert not Notebook.objects.exists()

@@ -342,3 +342,39 @@ async def test_an_open_session_keeps_its_source_after_a_new_upload(
         assert response.status_code == 200, response.text
         await old.output_containing("double is 14")
     await admin_http.delete(root, pk)
+
+
+async def test_query_parameters_are_checked_on_page_and_socket(
+    live: LiveServer, root: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    """A registered notebook with a params form: the same checks as notebook(params=)."""
+    from notebook_host.query_gate import CLOSE_INVALID
+
+    slug = unique("filtered")
+    page = f"/registered/{slug}/"
+    source = (ROOT / "tests" / "notebooks" / "items.py").read_bytes()
+    pk = await admin_http.add(
+        root,
+        slug,
+        "Filtered",
+        admin_http.notebook_file("items.py", source),
+        access="public",
+        params="tests.params_forms.ItemFilter",
+    )
+    try:
+        bare = await anon.get(page)
+        assert bare.status_code == 302
+        assert bare.headers["location"] == f"{page}?limit=100&offset=0&order_by=created_at"
+        assert (await anon.get(page + "?limit=0")).status_code == 400
+        assert (await anon.get(page + "?limit=5&offset=0&order_by=created_at")).status_code == 200
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            async with KernelSocket.open(live, page, sid(), query="limit=1000") as kernel:
+                await kernel.next(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_INVALID
+
+        document = (await anon.get("/registered/openapi.json")).json()
+        names = [p["name"] for p in document["paths"][page]["get"]["parameters"]]
+        assert {"limit", "offset", "order_by", "tags"} <= set(names)
+    finally:
+        await admin_http.delete(root, pk)
+    assert page not in (await anon.get("/registered/openapi.json")).json()["paths"]
