@@ -34,7 +34,7 @@ serve: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
 	@echo "Serving the demo notebooks at http://127.0.0.1:8000/  (Ctrl-C stops)"
-	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 project.asgi:application
+	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 --websocket_connect_timeout 30 project.asgi:application
 
 lint: install
 	$(VENV)/bin/ruff check .

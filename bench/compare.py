@@ -2,8 +2,10 @@
 
     python -m bench.compare [--tiny] [--out DIR] [--production-static]
 
-Starts, in one run, (a) the demo project (project.settings) under daphne, as
-tests.live.LiveServer does, signed in as alice (sign-in is not measured), and
+Starts, in one run, (a) the demo project under daphne (bench/compare_settings.py:
+project.settings without its per-user session limit, since alice opens up to
+100 sessions), as tests.live.LiveServer does, signed in as alice (sign-in is
+not measured), and
 (b) plain marimo, ``marimo.create_asgi_app()`` with the same two notebooks
 (bench/plain_marimo.py) under uvicorn. Both serve notebooks/dashboard.py at
 /dashboard/ and notebooks/whoami.py at /whoami/, on 127.0.0.1. Then measures:
@@ -937,7 +939,7 @@ def run_servers(
         demo_env = {"DJANGO_DEBUG": "0", "DJANGO_STATIC_ROOT": str(workdir / "static")}
     host = LiveServer(
         workdir=workdir / "host",
-        settings="project.settings",
+        settings="bench.compare_settings",
         ready_path="/accounts/login/",
         env=demo_env,
     )
@@ -1023,7 +1025,8 @@ def main(argv: list[str] | None = None) -> int:
         "versions": {"marimo": marimo.__version__, "chromium": results.pop("chromium")},
         "plan": {k: list(v) if isinstance(v, tuple) else v for k, v in plan.__dict__.items()},
         "servers": {
-            HOST: "daphne, project.settings (the demo), alice signed in",
+            HOST: "daphne, bench.compare_settings (the demo without its per-user "
+            "session limit), alice signed in",
             PLAIN: "uvicorn, bench/plain_marimo.py (marimo.create_asgi_app)",
         },
         "demo_env": {**demo_env, "collectstatic": args.production_static},

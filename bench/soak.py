@@ -259,7 +259,7 @@ def classify(error: Exception, tally: Tally) -> str:
         return f"websocket refused {status}"
     if isinstance(error, websockets.exceptions.InvalidMessage):
         # daphne drops a handshake the application has not accepted within its
-        # websocket_connect_timeout (5 s by default): no HTTP answer at all.
+        # websocket_connect_timeout (tests.live sets 30 s): no HTTP answer at all.
         return "websocket handshake: no HTTP answer"
     if isinstance(error, websockets.exceptions.ConnectionClosed):
         code = error.rcvd.code if error.rcvd else None

@@ -23,6 +23,10 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 
 
+#: Seconds daphne gives a websocket handshake to be accepted (its default: 5).
+WEBSOCKET_CONNECT_TIMEOUT = 30
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -96,6 +100,10 @@ class LiveServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                # A burst of tabs on two cores can take longer than daphne's
+                # default 5 s to accept; it would drop those handshakes.
+                "--websocket_connect_timeout",
+                str(WEBSOCKET_CONNECT_TIMEOUT),
                 "project.asgi:application",
             ],
             cwd=ROOT,
