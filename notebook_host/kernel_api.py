@@ -27,7 +27,6 @@ when the socket opens (as marimo's own websocket does), not on each call.
 from __future__ import annotations
 
 import io
-import logging
 from typing import Any
 
 from django.conf import settings
@@ -41,8 +40,6 @@ from .marimo_adapter import PAGE_SCOPE_KEY, api_body_problem
 from .origin import origin_allowed
 from .owners import owner_key
 from .userinfo import visible_headers
-
-logger = logging.getLogger(__name__)
 
 API_INFIX = "/api/kernel/"
 SESSION_HEADER = b"marimo-session-id"
@@ -89,7 +86,7 @@ def session_for(scope: dict[str, Any]) -> tuple[sessions.SessionRecord, dict[str
         return None
     if not sessions.directory.owned_by(record.session_id, owner_key(request)):
         return None
-    if record.session_id not in record.app.session_ids():
+    if not record.app.has_session(record.session_id):
         return None  # closed: the view answers that
     if not record.notebook.file.is_file():
         return None  # deleted: the view decides (a folder's notebook is gone)

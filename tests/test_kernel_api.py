@@ -27,8 +27,8 @@ class FakeApp:
         self.calls: list[dict[str, Any]] = []
         self.touched = 0
 
-    def session_ids(self) -> list[str]:
-        return self.ids
+    def has_session(self, session_id: str) -> bool:
+        return session_id in self.ids
 
     def touch(self) -> None:
         self.touched += 1
