@@ -53,7 +53,6 @@ import json
 import os
 import platform
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -82,7 +81,16 @@ from bench.procfs import OtherLoad, proc_status, process_tree, rss_kb
 from bench.stats import percentile, summary
 from tests.browser import CHROMIUM
 from tests.browser import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
-from tests.live import ROOT, LiveServer, free_port, login, server_token
+from tests.live import (
+    ROOT,
+    LiveServer,
+    free_port,
+    login,
+    read_log,
+    server_token,
+    stop_process,
+    wait_ready,
+)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -221,29 +229,13 @@ class PlainMarimo:
 
     def wait_ready(self, timeout: float = 60) -> None:
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"plain marimo exited early:\n{self.log()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + DASHBOARD + "health", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"plain marimo did not start:\n{self.log()}")
+        wait_ready(self.proc, self.url + DASHBOARD + "health", "plain marimo", self.log, timeout)
 
     def stop(self, timeout: float = 10) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
+        return stop_process(self.proc, timeout)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return read_log(self.log_path)
 
 
 async def sign_in(target: Target) -> None:
