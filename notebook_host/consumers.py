@@ -19,7 +19,7 @@ from channels.exceptions import StopConsumer
 from django.contrib.auth.models import AnonymousUser
 from django.urls import Resolver404, resolve
 
-from . import limits, livesessions, marimo_adapter, query_gate, sessions
+from . import embedding, limits, livesessions, marimo_adapter, query_gate, sessions
 from .access import Decision, decide
 from .notebooks import Notebook, locate
 from .registry import apps
@@ -168,6 +168,8 @@ class NotebookConsumer(AsyncConsumer):
         self.notebook = notebook
         if subpath not in marimo_adapter.WEBSOCKET_ROUTES:
             return None
+        # A framed page's socket URL carries its embed marker: not the kernel's.
+        embedding.take_scope_marker(self.scope)
         user = self.scope.get("user") or AnonymousUser()
         if await decide(user, notebook, self.scope) is not Decision.ALLOW:
             logger.info("Refused websocket %s for %s", self.scope["path"], user)

@@ -3,8 +3,7 @@
 - ownership: an API call (``Marimo-Session-Id``) or a download (``@file``)
   must come from the browser session that owns the kernel session, else 404;
 - limits: a page that would open one session too many answers 429;
-- body size: a body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413;
-- framing: a download may be framed by the site's own pages (SAMEORIGIN).
+- body size: a body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413.
 
 Unknown and foreign session ids get the same 404, so an id cannot be probed.
 """
@@ -148,14 +147,3 @@ def read_body(request: HttpRequest, subpath: str) -> bytes | HttpResponse:
             logger.info("Refused %s %s: %s", request.method, request.path, problem)
             return JsonResponse({"detail": problem}, status=400)
     return body
-
-
-def allow_same_origin_frames(subpath: str, response: HttpResponse) -> None:
-    """Let the notebook's own page frame its downloads (``mo.iframe``, ``mo.pdf``).
-
-    marimo serves that HTML or PDF as ``./@file/...`` and frames it; under
-    Django's X-Frame-Options: DENY the frame stays empty. SAMEORIGIN lets
-    only pages of this site frame it; the page itself keeps DENY.
-    """
-    if subpath.startswith("@file/"):
-        response["X-Frame-Options"] = "SAMEORIGIN"

@@ -36,6 +36,7 @@ from django.core.handlers.asgi import ASGIRequest
 from . import livesessions, sessions
 from .asgi_bridge import ASGIApp
 from .conf import get_config
+from .embedding import framing_send
 from .marimo_adapter import PAGE_SCOPE_KEY, api_body_problem
 from .origin import origin_allowed
 from .owners import owner_key
@@ -155,4 +156,4 @@ class KernelAPIFastPath:
         assert app is not None
         app.touch()
         livesessions.touch(record.session_id)
-        await app(marimo_scope, replaying(body, receive), send)
+        await app(marimo_scope, replaying(body, receive), framing_send(send))

@@ -17,7 +17,7 @@ from django.http import (
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
-from . import guards, livesessions, marimo_adapter, query_gate
+from . import embedding, guards, livesessions, marimo_adapter, query_gate
 from .access import Decision, decide
 from .asgi_bridge import call_http, http_scope
 from .notebooks import Notebook, Target, locate
@@ -72,7 +72,11 @@ async def serve_frontend_file(request: HttpRequest, subpath: str) -> HttpRespons
 
 
 async def serve(
-    request: HttpRequest, notebook: Notebook, subpath: str | None, path_params: dict
+    request: HttpRequest,
+    notebook: Notebook,
+    subpath: str | None,
+    path_params: dict,
+    embed: embedding.EmbedMode | None = None,
 ) -> HttpResponse:
     """Check access, then hand the request to the notebook's marimo app."""
     first = (subpath or "").split("/", 1)[0]
@@ -137,7 +141,7 @@ async def serve(
     response = await call_http(app, scope, body)
     if is_page:
         ensure_owner_cookie(request, response)
-    guards.allow_same_origin_frames(subpath, response)
+        embedding.inject(response, embed)
     if checked is not None:
         query_gate.after_page(response, request, notebook, checked, prefix)
     return response
@@ -186,6 +190,18 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
     """The view function one notebook URL pattern calls."""
 
     async def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        # Off the query before anything reads it: params, marimo, the kernel.
+        embed = embedding.take_marker(request)
+        response = await answer(request, kwargs, embed)
+        embedding.keep_marker(request, response, embed)
+        # Every answer of a notebook route may be framed by the site (and
+        # FRAME_ANCESTORS), whatever X_FRAME_OPTIONS says for other pages.
+        embedding.allow_framing(response)
+        return response
+
+    async def answer(
+        request: HttpRequest, kwargs: dict[str, Any], embed: embedding.EmbedMode | None
+    ) -> HttpResponse:
         located = await locate(target, kwargs)
         if located is None:
             return not_found(request)
@@ -194,7 +210,7 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
                 return redirect_to_slash(request)
             return await listing(request, target)
         assert located.notebook is not None
-        return await serve(request, located.notebook, located.subpath, located.path_params)
+        return await serve(request, located.notebook, located.subpath, located.path_params, embed)
 
     view.target = target  # type: ignore[attr-defined]
     view.__name__ = view.__qualname__ = f"notebook_view[{target!r}]"
