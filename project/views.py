@@ -14,6 +14,6 @@ def report(request: HttpRequest) -> HttpResponse:
         "report.html",
         {
             "red": {"limit": 3, "tags": ["red"]},
-            "recent": {"limit": 6, "order_by": "updated_at", "tags": ["green", "blue"]},
+            "recent": {"limit": 6, "order_by": "updated_at", "tags": ["blue"]},
         },
     )
