@@ -8,7 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
+from playwright.async_api import Browser
 
+from tests.browser import chromium
 from tests.live import LiveServer, login
 from tests.users import PASSWORD
 
@@ -75,3 +78,24 @@ alice = _signed_in("alice")
 bob = _signed_in("bob")
 root = _signed_in("root")
 carol = _signed_in("carol")
+
+
+# Browser test modules: the demo's daphne and headless Chromium, one per module.
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """daphne serving the demo project (project/urls.py), with the test users."""
+    server = LiveServer(
+        workdir=tmp_path_factory.mktemp("browser"),
+        settings="project.settings",
+        ready_path="/accounts/login/",
+    )
+    server.prepare()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched

@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, Response, expect
 
-from tests.browser import TIMEOUT_MS, Problems, chromium
+from tests.browser import TIMEOUT_MS, Problems
 from tests.live import LiveServer, free_port
 from tests.users import PASSWORD
 
@@ -84,25 +84,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, foreign: ForeignSite) -> Iter
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(
-        workdir=tmp_path_factory.mktemp("embed-demo"),
-        settings="project.settings",
-        ready_path="/accounts/login/",
-    )
-    server.prepare()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module")
