@@ -97,8 +97,8 @@ def get_config() -> dict[str, Any]:
 _ORIGIN = re.compile(r"^https?://(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9-]+(?::\d{1,5})?$")
 
 
-def check_frame_ancestors(value: Any) -> tuple[str, ...]:
-    """``FRAME_ANCESTORS`` as a tuple of origins, or a clear error.
+def check_frame_ancestors(value: Any) -> list[str]:
+    """``FRAME_ANCESTORS`` as a list of origins, or a clear error.
 
     Each entry lands in a response header and in a postMessage target, so
     only plain ``scheme://host[:port]`` origins are accepted: no path,
@@ -115,7 +115,7 @@ def check_frame_ancestors(value: Any) -> tuple[str, ...]:
                 "'https://host' or 'http://host:port' (lower case, no path, no wildcard); "
                 "the site's own origin is always allowed."
             )
-    return tuple(value)
+    return list(value)
 
 
 def get_hook(name: str) -> Any:
