@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from notebook_host.conf import get_config
-from notebook_host.embedding import framing_headers, framing_send, take_scope_marker
+from notebook_host.transports.embedding import framing_headers, framing_send, take_scope_marker
 from tests.live import KernelSocket, LiveServer, first_script_asset, meta_report
 
 SELF_ONLY = "frame-ancestors 'self'"
@@ -66,6 +66,7 @@ async def test_marker_is_not_a_query_parameter_of_the_notebook(anon: httpx.Async
         "mode": "auto",
         "origins": [],
         "message": "notebook_host:height",
+        "app": "App",
     }
     assert int(framed.headers["content-length"]) == len(framed.content)
     assert_frameable(framed)

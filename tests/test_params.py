@@ -13,8 +13,8 @@ from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import BaseModel, Field
 
-from notebook_host.params import (
-    MARIMO_PARAMS,
+from notebook_host.marimo.protocol import FRONTEND_PARAMS as MARIMO_PARAMS
+from notebook_host.params.declarations import (
     DirectoryParamsMap,
     NotebookParams,
     parse_query,
@@ -46,6 +46,12 @@ class TestBothAdapters:
 
     def test_blank_values_take_the_default(self, source) -> None:
         assert check(source, "limit=&offset=").query == "limit=100&offset=0&order_by=created_at"
+
+    def test_a_blank_last_value_takes_the_default(self, source) -> None:
+        # Found by tests/test_params_fuzz_live.py: the canonical query must check to itself.
+        checked = check(source, "limit=0&limit=")
+        assert checked.query == "limit=100&offset=0&order_by=created_at"
+        assert check(source, checked.query).pairs == checked.pairs
 
     def test_a_single_field_takes_the_last_value(self, source) -> None:
         # As marimo's frontend does on the socket URL, and Django's QueryDict.
@@ -146,7 +152,7 @@ class TestPydanticDetails:
         code = (
             "import sys, django, os;"
             "os.environ['DJANGO_SETTINGS_MODULE']='tests.settings';django.setup();"
-            "from notebook_host.params import NotebookParams;"
+            "from notebook_host.params.declarations import NotebookParams;"
             "from django import forms\n"
             "class F(forms.Form):\n    x = forms.IntegerField(required=False)\n"
             "NotebookParams(F).check([('x', '1')]);"

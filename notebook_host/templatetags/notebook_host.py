@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import enum
 import logging
 import re
 from collections.abc import Mapping
@@ -29,11 +30,11 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve, reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from .. import marimo_adapter
-from ..access import Decision, decide
-from ..embedding import EmbedMode, with_marker
-from ..notebooks import Notebook, locate
-from ..params import Pairs, split_marimo
+from ..admission.pipeline import Reason, Refused, acheck_page
+from ..marimo.files import NotebookLoadError, check_notebook_file
+from ..params.declarations import Pairs, split_marimo
+from ..targets.notebook import ServedNotebook, locate
+from ..transports.embedding import EmbedMode, with_marker
 
 logger = logging.getLogger("notebook_host.embed")
 register = template.Library()
@@ -179,27 +180,46 @@ def page_path(target: str, kwargs: dict[str, Any]) -> str:
     return reverse(target, kwargs=kwargs)  # NoReverseMatch names the target
 
 
-def notebook_title(notebook: Notebook) -> str:
+def notebook_title(notebook: ServedNotebook) -> str:
     try:
-        return marimo_adapter.check_notebook_file(notebook.file).title
-    except marimo_adapter.NotebookLoadError:
+        return check_notebook_file(notebook.file).title
+    except NotebookLoadError:
         return notebook.file.stem.replace("_", " ")
+
+
+class Verdict(enum.Enum):
+    """What the tag renders for a notebook page, from the pipeline's answer."""
+
+    FRAME = "frame"
+    LOGIN = "login"
+    DENIED = "denied"
+    INVALID = "invalid"
+
+
+#: Refusals of the page that the frame shows itself: over a session limit,
+#: the page explains and retries on its own.
+_FRAMED_REFUSALS = frozenset({Reason.OVER_LIMIT})
 
 
 @dataclass
 class PageAnswer:
-    """What the notebook page would answer: access, then its params check."""
+    """What the notebook page would answer, as the tag needs it."""
 
-    decision: Decision
-    notebook: Notebook | None = None
-    #: The canonical query the frame opens with (access allowed, query valid).
+    verdict: Verdict
+    notebook: ServedNotebook | None = None
+    #: The canonical query the frame opens with (FRAME).
     pairs: Pairs = field(default_factory=list)
-    #: ``{field: [messages]}`` when access is allowed but the query is not.
+    #: ``{field: [messages]}`` (INVALID).
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
 async def admit(request: HttpRequest, path: str, pairs: Pairs) -> PageAnswer:
-    """What the notebook page at ``path`` would answer this user and query."""
+    """What the notebook page at ``path`` would answer this user and query.
+
+    The notebook is found through the URLconf as the page finds it; the
+    admission pipeline's :func:`~notebook_host.admission.pipeline.acheck_page`
+    decides as the page would (access, then params, then limits).
+    """
     prefix = get_script_prefix()
     path_info = "/" + path[len(prefix) :] if path.startswith(prefix) else path
     try:
@@ -213,16 +233,20 @@ async def admit(request: HttpRequest, path: str, pairs: Pairs) -> PageAnswer:
     if located is not None and located.listing:
         raise EmbedConfigError(f"{{% notebook %}}: {path!r} is a folder listing, not a notebook.")
     if located is None or located.notebook is None:
-        return PageAnswer(Decision.NOT_FOUND)  # e.g. a registered notebook now disabled
+        return PageAnswer(Verdict.DENIED)  # e.g. a registered notebook now disabled
     notebook = located.notebook
-    decision = await decide(await request.auser(), notebook, request)
-    if decision is not Decision.ALLOW or notebook.params is None:
-        return PageAnswer(decision, notebook, pairs)
-    own, user_pairs = split_marimo(pairs)
-    checked = notebook.params.check(user_pairs)
-    if not checked.valid:
-        return PageAnswer(decision, notebook, errors=checked.errors)
-    return PageAnswer(decision, notebook, [*checked.pairs, *own])
+    answer = await acheck_page(request, notebook, urlencode(pairs, doseq=True))
+    if isinstance(answer, Refused) and answer.reason not in _FRAMED_REFUSALS:
+        if answer.reason is Reason.LOGIN:
+            return PageAnswer(Verdict.LOGIN, notebook)
+        if answer.reason is Reason.INVALID_PARAMS:
+            return PageAnswer(Verdict.INVALID, notebook, errors=answer.errors or {})
+        return PageAnswer(Verdict.DENIED, notebook)
+    checked = None if isinstance(answer, Refused) else answer.checked
+    if checked is None or not checked.valid:
+        return PageAnswer(Verdict.FRAME, notebook, pairs)
+    own, _ = split_marimo(pairs)
+    return PageAnswer(Verdict.FRAME, notebook, [*checked.pairs, *own])
 
 
 def _run(request: HttpRequest, path: str, pairs: Pairs) -> PageAnswer:
@@ -282,12 +306,12 @@ class NotebookNode(template.Node):
         answer = _run(request, path, query_pairs(values.get("query")))
         notebook = answer.notebook
         title = str(values.get("title") or (notebook_title(notebook) if notebook else ""))
-        if answer.decision is Decision.LOGIN:
+        if answer.verdict is Verdict.LOGIN:
             return Embed("login", request, title=title, login_url=login_link(request))
-        if answer.decision is not Decision.ALLOW:
-            logger.info("{%% notebook %r %%} hidden: %s", target, answer.decision.value)
+        if answer.verdict is Verdict.DENIED:
+            logger.info("{%% notebook %r %%} hidden from this visitor", target)
             return Embed("denied", request, title=title)
-        if answer.errors:
+        if answer.verdict is Verdict.INVALID:
             logger.warning(
                 "{%% notebook %r %%} on %s: invalid query %s", target, request.path, answer.errors
             )

@@ -23,7 +23,8 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 
-from .conf import get_config
+from ..conf import get_config
+from ..marimo import protocol
 
 #: The reserved query parameter that puts a notebook page in embedded mode.
 EMBED_PARAM = "nh-embed"
@@ -150,8 +151,19 @@ def framing_send(send: Callable[[dict], Awaitable[None]]) -> Callable[[dict], Aw
 
 def frame_head(mode: EmbedMode) -> str:
     """The style and script a framed page gets in its ``<head>``."""
-    config = {"mode": mode.value, "origins": frame_ancestors(), "message": HEIGHT_MESSAGE}
-    return render_to_string("notebook_host/embed/frame_head.html", {"config": config})
+    config = {
+        "mode": mode.value,
+        "origins": frame_ancestors(),
+        "message": HEIGHT_MESSAGE,
+        "app": protocol.PAGE_APP_ID,
+    }
+    context = {
+        "config": config,
+        "menu": protocol.PAGE_MENU_SELECTOR,
+        "padding": ", ".join(protocol.PAGE_PADDING_SELECTORS),
+        "app": "#" + protocol.PAGE_APP_ID,
+    }
+    return render_to_string("notebook_host/embed/frame_head.html", context)
 
 
 def inject(response: HttpResponse | StreamingHttpResponse, mode: EmbedMode | None) -> None:
