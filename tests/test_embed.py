@@ -15,7 +15,11 @@ from django.template import TemplateSyntaxError, engines
 from django.test import Client, RequestFactory, override_settings
 from django.urls import NoReverseMatch
 
+from notebook_host.admission import limits
+from notebook_host.checks import iter_notebooks
 from notebook_host.models import Notebook as Row
+from notebook_host.runtime import session_directory
+from notebook_host.runtime.session_directory import SessionRecord
 from notebook_host.templatetags.notebook_host import SANDBOX, EmbedConfigError
 from tests.users import create_test_users
 
@@ -232,3 +236,28 @@ def test_registered_notebook_by_namespaced_name() -> None:
     assert frame["src"] == "/registered/team/?nh-embed=auto"
     Row.objects.filter(slug="team").update(enabled=False)
     assert render(source).strip() == ""  # gone: nothing, as the page's 404
+
+
+def test_over_a_session_limit_the_frame_explains_itself() -> None:
+    """The page would answer 429 and retry by itself: the tag still frames it."""
+    create_test_users()
+    alice = get_user_model().objects.get(username="alice")
+    [notebook] = [n for n in iter_notebooks() if n.name == "app1"]
+    directory = session_directory.directory
+    directory.record(
+        SessionRecord(
+            session_id="s_embed_limit",
+            notebook=notebook,
+            page_query=b"",
+            user_id=alice.pk,
+            limit_key=f"user:{alice.pk}",
+            sockets=1,
+        )
+    )
+    try:
+        with override_settings(NOTEBOOK_HOST={"MAX_SESSIONS_PER_USER": 1}):
+            assert limits.check(directory, f"user:{alice.pk}") is not None
+            [frame] = frames(render('{% notebook "app1" %}'))
+    finally:
+        directory.forget("s_embed_limit")
+    assert frame["src"] == "/app1/?nh-embed=auto"
