@@ -11,13 +11,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, Response, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    expect,
+)
 
 from tests.browser import TIMEOUT_MS, Problems
 from tests.live import LiveServer, free_port
@@ -244,7 +251,9 @@ async def test_frame_grows_and_shrinks_with_its_output(
     assert problems.errors == []
 
 
-async def settled(page: Page, title: str, condition=lambda g: True) -> dict[str, float]:
+async def settled(
+    page: Page, title: str, condition: Callable[[dict[str, float]], bool] = lambda g: True
+) -> dict[str, float]:
     """The frame's geometry once ``condition`` holds and the height stopped moving."""
     previous: dict[str, float] | None = None
     for _ in range(100):
@@ -304,7 +313,7 @@ async def test_other_origins_cannot_frame_notebooks(
         page = await context.new_page()
         refusals: list[str] = []
 
-        def refused(message, seen=refusals) -> None:
+        def refused(message: ConsoleMessage, seen: list[str] = refusals) -> None:
             if "frame-ancestors" in message.text:
                 seen.append(message.text)
 
