@@ -119,8 +119,15 @@ async def frame_geometry(page: Page, title: str) -> dict[str, float]:
             .find(f => f.title === title);
           const doc = frame.contentDocument;
           const app = doc.getElementById('App');
+          // The content's own height, measured independently of the frame script.
+          let content = -1;
+          if (app && app.firstElementChild) {
+            const top = app.firstElementChild.getBoundingClientRect().top;
+            content = app.lastElementChild.getBoundingClientRect().bottom - top;
+          }
           return {
             height: frame.getBoundingClientRect().height,
+            content: Math.ceil(content),
             docScroll: doc.documentElement.scrollHeight,
             docClient: doc.documentElement.clientHeight,
             appScroll: app ? app.scrollHeight : -1,
@@ -131,10 +138,21 @@ async def frame_geometry(page: Page, title: str) -> dict[str, float]:
     )
 
 
+async def auto_sized(page: Page, title: str) -> dict[str, float]:
+    """The geometry of an auto frame once it took its content's height and settled."""
+    await page.wait_for_function(
+        "(title) => [...document.querySelectorAll('iframe.notebook-host-frame')]"
+        ".find(f => f.title === title).style.height !== '150px'",
+        arg=title,
+    )
+    return await settled(page, title)
+
+
 def assert_no_inner_scrollbar(geometry: dict[str, float]) -> None:
     assert geometry["docScroll"] <= geometry["docClient"], geometry
     assert geometry["appScroll"] <= geometry["appClient"] + 1, geometry
     assert abs(geometry["appClient"] - geometry["height"]) <= 1, geometry
+    assert abs(geometry["content"] - geometry["height"]) <= 1, geometry  # sized to content
 
 
 async def test_report_page_as_alice(context: BrowserContext, demo: LiveServer) -> None:
@@ -176,9 +194,7 @@ async def test_report_page_as_alice(context: BrowserContext, demo: LiveServer) -
     await expect(recent.get_by_text("6 shown")).to_be_visible()
 
     for title in ("Dashboard", "Red items", "Recently updated items"):
-        frame = page.locator(f"iframe[title='{title}']")
-        await expect(frame).not_to_have_attribute("style", "height: 150px")
-        geometry = await frame_geometry(page, title)
+        geometry = await auto_sized(page, title)
         assert geometry["height"] > 150, (title, geometry)
         assert_no_inner_scrollbar(geometry)
 
@@ -223,13 +239,8 @@ async def test_frame_grows_and_shrinks_with_its_output(
     problems = Problems(page, site.url)
     await page.goto(site.url + "/embed/host/")
     grow = page.frame_locator("iframe[title='Growing']")
-    frame = page.locator("iframe[title='Growing']")
     await expect(grow.locator("#grown")).to_have_attribute("data-lines", "2")
-    await expect(frame).not_to_have_attribute("style", "height: 150px")
-    await page.wait_for_function(
-        "() => document.querySelector(\"iframe[title='Growing']\").style.height !== '150px'"
-    )
-    small = await settled(page, "Growing")
+    small = await auto_sized(page, "Growing")
     assert_no_inner_scrollbar(small)
 
     slider = grow.get_by_role("slider")
@@ -272,7 +283,7 @@ async def test_messages_from_elsewhere_are_ignored(
     await page.goto(site.url + "/embed/host/")
     grow = page.frame_locator("iframe[title='Growing']")
     await expect(grow.locator("#grown")).to_have_attribute("data-lines", "2")
-    before = await settled(page, "Growing", lambda g: g["height"] != 150)
+    await auto_sized(page, "Growing")
     fake = "({type: 'notebook_host:height', height: 7})"
     await page.evaluate(f"() => window.postMessage({fake}, '*')")  # not a frame
     plain = page.frame(url="about:srcdoc")
@@ -283,7 +294,9 @@ async def test_messages_from_elsewhere_are_ignored(
     fixed_frame = await (await fixed.element_handle()).content_frame()
     await fixed_frame.evaluate(f"() => parent.postMessage({fake}, '*')")  # a fixed frame
     await page.wait_for_timeout(500)
-    assert await frame_geometry(page, "Growing") == before
+    after = await settled(page, "Growing")
+    assert after["height"] != 7, after
+    assert_no_inner_scrollbar(after)  # still its content's height, not the fake one
     assert (await fixed.bounding_box())["height"] == 240
 
 
