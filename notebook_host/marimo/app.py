@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from marimo._config.config import PartialMarimoConfig
 from marimo._config.manager import get_default_config_manager
@@ -30,8 +30,6 @@ from .patches import initialise
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
-
-    from ..targets.options import NotebookOptions
 
 __all__ = ["MARIMO_VERSION", "MarimoApp", "build_app", "shutdown_apps"]
 
@@ -92,7 +90,20 @@ class MarimoApp:
         await self.starlette(scope, receive, send)
 
 
-def build_app(path: Path, options: NotebookOptions, *, base_url: str) -> MarimoApp:
+class AppOptions(Protocol):
+    """The options an app is built with (notebook_host.targets.options.NotebookOptions)."""
+
+    include_code: bool
+    session_ttl: int
+    show_tracebacks: bool
+    redirect_console_to_browser: bool
+    html_head: str
+    quiet: bool
+    skew_protection: bool
+    asset_url: str | None
+
+
+def build_app(path: Path, options: AppOptions, *, base_url: str) -> MarimoApp:
     """Build marimo's run-mode app for one file without requiring pyzmq.
 
     This is what ``create_asgi_app().with_app()`` does per file, minus the

@@ -32,7 +32,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from ..admission.pipeline import Reason, Refused, acheck_page
 from ..marimo.files import NotebookLoadError, check_notebook_file
-from ..params.declarations import Pairs, split_marimo
+from ..params.query import Pairs, split_marimo
 from ..targets.notebook import ServedNotebook, locate
 from ..transports.embedding import EmbedMode, with_marker
 
