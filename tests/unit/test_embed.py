@@ -11,16 +11,19 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
 from django.template import TemplateSyntaxError, engines
 from django.test import Client, RequestFactory, override_settings
 from django.urls import NoReverseMatch
 
 from notebook_host.admission import limits
 from notebook_host.checks import iter_notebooks
+from notebook_host.conf import get_config
 from notebook_host.models import Notebook as Row
 from notebook_host.runtime import session_directory
 from notebook_host.runtime.session_directory import SessionRecord
 from notebook_host.templatetags.notebook_host import SANDBOX, EmbedConfigError
+from notebook_host.transports.embedding import framing_headers, framing_send, take_scope_marker
 from tests.support.users import create_test_users
 
 pytestmark = pytest.mark.django_db
@@ -261,3 +264,65 @@ def test_over_a_session_limit_the_frame_explains_itself() -> None:
     finally:
         directory.forget("s_embed_limit")
     assert frame["src"] == "/app1/?nh-embed=auto"
+
+
+# -- the embed marker, framing headers, FRAME_ANCESTORS ------------------------
+
+SELF_ONLY = "frame-ancestors 'self'"
+
+
+def test_scope_marker_is_removed_byte_for_byte() -> None:
+    scope = {"query_string": b"b=%20x&nh-embed=auto&a=1"}
+    assert take_scope_marker(scope) == "auto"
+    assert scope["query_string"] == b"b=%20x&a=1"
+    untouched = {"query_string": b"a=1&a=2"}
+    assert take_scope_marker(untouched) is None
+    assert untouched["query_string"] == b"a=1&a=2"
+
+
+async def test_fast_path_answers_carry_the_framing_headers() -> None:
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    wrapped = framing_send(send)
+    await wrapped(
+        {"type": "http.response.start", "status": 200, "headers": [(b"x-frame-options", b"DENY")]}
+    )
+    await wrapped({"type": "http.response.body", "body": b"{}"})
+    headers = dict(sent[0]["headers"])
+    assert headers[b"x-frame-options"] == b"SAMEORIGIN"
+    assert headers[b"content-security-policy"] == SELF_ONLY.encode()
+    assert sent[1] == {"type": "http.response.body", "body": b"{}"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://a.example",  # a string, not a list
+        ["https://a.example/path"],
+        ["https://*.example.com"],
+        ["'self'"],
+        ["https://a.example; script-src *"],
+        ["HTTPS://A.EXAMPLE"],
+        ["ftp://a.example"],
+        [42],
+    ],
+)
+def test_frame_ancestors_are_validated(value: object) -> None:
+    with (
+        override_settings(NOTEBOOK_HOST={"FRAME_ANCESTORS": value}),
+        pytest.raises(ImproperlyConfigured, match="FRAME_ANCESTORS"),
+    ):
+        get_config()
+    get_config.cache_clear()
+
+
+def test_frame_ancestors_accepts_origins() -> None:
+    origins = ["https://intranet.example.com", "http://127.0.0.1:8001"]
+    with override_settings(NOTEBOOK_HOST={"FRAME_ANCESTORS": origins}):
+        assert get_config()["FRAME_ANCESTORS"] == origins
+        assert dict(framing_headers())["Content-Security-Policy"] == (
+            "frame-ancestors 'self' https://intranet.example.com http://127.0.0.1:8001"
+        )
