@@ -62,11 +62,6 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("DJANGO_SQLITE_PATH", BASE_DIR / "db.sqlite3"),
-        # Several kernel sessions open at once (a page with notebook frames)
-        # write their LiveSession rows while someone signs in: take the write
-        # lock when a transaction begins and wait for it, rather than fail
-        # with "database is locked".
-        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
     }
 }
 
