@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from marimo._config.config import PartialMarimoConfig
 from marimo._config.manager import get_default_config_manager
@@ -90,8 +90,9 @@ class MarimoApp:
         await self.starlette(scope, receive, send)
 
 
-class AppOptions(Protocol):
-    """The options an app is built with (notebook_host.targets.options.NotebookOptions)."""
+@dataclass(frozen=True)
+class AppOptions:
+    """The marimo options an app is built with (a notebook's: targets/options.py)."""
 
     include_code: bool
     session_ttl: int
