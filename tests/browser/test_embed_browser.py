@@ -102,11 +102,23 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 
 
 async def signed_in(context: BrowserContext, demo: LiveServer, username: str) -> Page:
+    """A page signed in as ``username``.
+
+    A second try when the demo's SQLite answered "database is locked": the
+    previous test's framed kernels write their LiveSession rows as they
+    close, and a deferred SQLite transaction that must upgrade fails at once.
+    """
     page = await context.new_page()
-    await page.goto(demo.url + "/accounts/login/")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    for attempt in range(2):
+        await page.goto(demo.url + "/accounts/login/")
+        await page.get_by_label("Username").fill(username)
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_load_state()
+        if page.url == demo.url + "/" or attempt == 1:
+            break
+        assert "database is locked" in await page.content(), page.url
+        await page.wait_for_timeout(1000)
     await expect(page).to_have_url(demo.url + "/")
     return page
 
