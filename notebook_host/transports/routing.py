@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from .consumers import NotebookConsumer, RefuseConsumer
+from .websocket import NotebookConsumer, RefuseConsumer
 
 websocket_urlpatterns = [
     re_path(r"^(?:.*/)?ws(?:_sync)?$", NotebookConsumer.as_asgi()),
