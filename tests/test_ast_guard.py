@@ -132,3 +132,28 @@ def test_with_the_guard_it_does_not() -> None:
 def test_fixed_interpreters_need_no_guard() -> None:
     report = race(guard=False, seconds=CLEAN_SECONDS)
     assert report["errors"] == [], report
+
+
+def guard_after_start(environ: dict[str, str]) -> bool:
+    """Whether a fresh process has the guard once the ASGI application is built."""
+    probe = (
+        "import django; django.setup(); "
+        "from notebook_host.asgi import get_asgi_application; get_asgi_application(); "
+        "from notebook_host.marimo import patches; print(patches.ast_guard_installed())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != patches.AST_GUARD_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "tests.settings", **environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_the_server_installs_it_at_start_unless_turned_off() -> None:
+    assert guard_after_start({}) is AFFECTED
+    assert guard_after_start({patches.AST_GUARD_ENV: "0"}) is False
