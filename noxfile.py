@@ -2,9 +2,11 @@
 
 - ``nox -s tests`` (``make matrix``): every combination, the whole suite,
   then the model and admin tests on a throwaway PostgreSQL.
-- ``nox -s subset`` (part of ``make test``): the combinations other than
-  ``.venv``'s own (which ``make test`` runs in full), the unit and live tiers
-  only: no browser, PostgreSQL or package tests.
+- ``nox -s subset`` (part of ``make test``, which runs the whole suite on
+  ``.venv``'s Python 3.11 x Django 5.2): on the other four combinations, the
+  unit tier everywhere, and the live tier on two of them chosen so that each
+  Python and each Django gets it (3.12 x 6.0, 3.13 x 5.2): the budget of a
+  CI run does not hold the live tier four more times.
 
 Django 6.0 needs Python 3.12+, so Python 3.11 runs Django 5.2 only. Django
 6.1 is left out because channels 4.3 does not declare it. Interpreters come
@@ -31,9 +33,34 @@ COMBINATIONS = [
 ]
 # make test runs the whole suite in .venv: Python 3.11 (the machine's default) x Django 5.2.
 DEFAULT = ("3.11", "5.2")
-SUBSET_MARKERS = "not browser and not postgres and not package"
-# Browser tests carry no marker yet: leave them out by file name too.
-SUBSET_IGNORE = "--ignore-glob=tests/test_*browser*.py"
+# Tiers, until the tests carry tier markers: browser, PostgreSQL and package
+# tests out; the live tier is the files that start a daphne or a soak.
+NOT_IN_SUBSET = [
+    "-m",
+    "not browser and not postgres and not package",
+    "--ignore-glob=tests/test_*browser*.py",
+    # The same on every interpreter (docs) or a benchmark rather than a test.
+    "--ignore=tests/test_docs.py",
+    "--ignore=tests/test_bench.py",
+]
+LIVE_FILES = ["--ignore-glob=tests/test_*_live.py", "--ignore=tests/test_soak.py"]
+# Combinations that get the live tier in make test (each Python, each Django once).
+LIVE_IN_SUBSET = {("3.12", "6.0"), ("3.13", "5.2")}
+# Installed for the whole suite, not needed by the subset's tiers: browser,
+# benchmark plot and plain-marimo anchor, PostgreSQL driver, docs and build tools.
+SUBSET_SKIPS = frozenset(
+    {
+        "playwright",
+        "matplotlib",
+        "uvicorn",
+        "pyzmq",
+        "psycopg[binary]",
+        "mkdocs",
+        "mkdocs-material",
+        "build",
+        "nox",
+    }
+)
 
 nox.options.sessions = ["subset"]
 nox.options.reuse_existing_virtualenvs = True
@@ -51,12 +78,12 @@ def _add_pyenv_to_path() -> None:
 _add_pyenv_to_path()
 
 
-def _install(session: nox.Session, django: str) -> None:
+def _install(session: nox.Session, django: str, skip: frozenset[str] = frozenset()) -> None:
     """requirements.txt with its Django pin replaced, then this package (editable)."""
     pins = [
         line
         for line in (ROOT / "requirements.txt").read_text().splitlines()
-        if not line.lower().startswith("django==")
+        if not line.lower().startswith("django==") and line.split("==")[0] not in skip
     ]
     requirements = Path(session.create_tmp()) / "requirements.txt"
     requirements.write_text("\n".join([*pins, f"Django=={DJANGO[django]}"]) + "\n")
@@ -89,9 +116,10 @@ SUBSET = [c for c in COMBINATIONS if c != DEFAULT]
 @nox.session
 @nox.parametrize("python,django", SUBSET, ids=[f"{p}-django{d}" for p, d in SUBSET])
 def subset(session: nox.Session, django: str) -> None:
-    """Unit and live tiers on a combination make test does not run in full."""
-    _install(session, django)
-    _pytest(session, "-m", SUBSET_MARKERS, SUBSET_IGNORE)
+    """The unit tier, and on some combinations the live tier, where make test runs no full suite."""
+    _install(session, django, SUBSET_SKIPS)
+    live = (session.python, django) in LIVE_IN_SUBSET
+    _pytest(session, *NOT_IN_SUBSET, *([] if live else LIVE_FILES))
 
 
 if __name__ == "__main__":

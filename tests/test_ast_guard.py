@@ -31,6 +31,14 @@ RACE_SECONDS = 20
 CLEAN_SECONDS = 8
 BLOCKED = 0.3
 needs_affected = pytest.mark.skipif(not AFFECTED, reason="this interpreter has no gh-106905")
+# tests/ast_race.py forces thread switches from a gc callback. Up to 3.11 a
+# collection can run inside the AST conversion (on an allocation); from 3.12
+# collections wait for the next bytecode, so nothing switches threads there
+# and the race stays as rare as in production: the stress test needs 3.11.
+needs_reproducible = pytest.mark.skipif(
+    not AFFECTED or sys.version_info >= (3, 12),
+    reason="the race is forced only where gc can run inside the AST conversion (3.11)",
+)
 
 
 @pytest.mark.parametrize(
@@ -66,7 +74,8 @@ def test_a_guarded_call_still_parses_and_compiles() -> None:
     patches.initialise()
     tree = ast.parse("x = [i * 2 for i in range(3)]")
     namespace: dict = {}
-    exec(compiler.compile(tree, "<test>", "exec"), namespace)
+    # Guarded, marimo's compiler module has its own ``compile``; else the builtin.
+    exec(getattr(compiler, "compile", compile)(tree, "<test>", "exec"), namespace)
     assert namespace["x"] == [0, 2, 4]
     with pytest.raises(SyntaxError):
         ast.parse("x = (")
@@ -110,7 +119,7 @@ def race(guard: bool, seconds: float) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@needs_affected
+@needs_reproducible
 def test_without_the_guard_the_race_shows() -> None:
     start = time.monotonic()
     report = race(guard=False, seconds=RACE_SECONDS)
