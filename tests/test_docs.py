@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import os
 import re
 import subprocess
@@ -33,6 +34,10 @@ MARK = re.compile(r"<!-- run: ([a-z-]+) -->\n```python\n(.*?)\n```", re.S)
 NOTEBOOK_FILE = re.compile(r"""["']((?:[\w.-]+/)*[\w-]+\.py)["']""")
 FOLDER = re.compile(r"""BASE_DIR / ["']([\w./-]+)["']""")
 KINDS = {"settings-base", "settings", "urls", "asgi"}
+DOTTED = re.compile(r"`(notebook_host(?:\.\w+)+)")
+# Dotted names that are not Python objects: check ids and permission names.
+NOT_OBJECTS = re.compile(r"^notebook_host\.([EW]\d{3}|(add|change|delete|view)_\w+)$")
+TEST_REF = re.compile(r"`(tests/[\w/]+\.py)(?:::([\w:]+))?`")
 CHECK_TIMEOUT = 120
 NOTEBOOK = """import marimo
 
@@ -120,6 +125,53 @@ def test_checks_page_lists_the_registered_check_ids() -> None:
     documented = set(re.findall(r"`(notebook_host\.[EW]\d{3})`", (DOCS / "checks.md").read_text()))
     assert registered, "no system check ids found in the package"
     assert registered == documented
+
+
+def resolve(dotted: str) -> object:
+    """Import the longest module prefix of ``dotted``, then walk its attributes."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(dotted)
+
+
+def test_every_dotted_name_in_the_docs_exists() -> None:
+    names = set()
+    for page in DOCS.glob("*.md"):
+        names |= {n for n in DOTTED.findall(page.read_text()) if not NOT_OBJECTS.match(n)}
+    assert names, "no notebook_host names found in the docs"
+    missing = []
+    for name in sorted(names):
+        try:
+            resolve(name)
+        except (ImportError, AttributeError):
+            missing.append(name)
+    assert not missing, f"docs name objects that do not exist: {missing}"
+
+
+def test_every_test_the_docs_cite_exists() -> None:
+    """The security page names the test behind each defence; those tests must exist."""
+    cited = set()
+    for page in DOCS.glob("*.md"):
+        cited |= set(TEST_REF.findall(page.read_text()))
+    assert cited, "no tests cited in the docs"
+    missing = []
+    for path, name in sorted(cited):
+        source = ROOT / path
+        if not source.is_file():
+            missing.append(path)
+        elif name and not all(
+            re.search(rf"^\s*(async )?(def|class) {part}\b", source.read_text(), re.M)
+            for part in name.split("::")
+        ):
+            missing.append(f"{path}::{name}")
+    assert not missing, f"docs cite tests that do not exist: {missing}"
 
 
 def test_the_samples_cover_settings_urls_and_asgi() -> None:
