@@ -43,7 +43,14 @@ NOT_IN_SUBSET = [
     "--ignore=tests/test_docs.py",
     "--ignore=tests/test_bench.py",
 ]
-LIVE_FILES = ["--ignore-glob=tests/test_*_live.py", "--ignore=tests/test_soak.py"]
+LIVE_FILES = [
+    "--ignore-glob=tests/test_*_live.py",
+    # Files that start daphne, a soak or collectstatic for most of their tests.
+    *(
+        f"--ignore=tests/test_{name}.py"
+        for name in ("asgi", "health", "shutdown", "soak", "static")
+    ),
+]
 # Combinations that get the live tier in make test (each Python, each Django once).
 LIVE_IN_SUBSET = {("3.12", "6.0"), ("3.13", "5.2")}
 # Installed for the whole suite, not needed by the subset's tiers: browser,
