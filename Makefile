@@ -22,7 +22,7 @@ chromium:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Debian's PostgreSQL for the model and admin tests (tests/postgres.py starts
+# Debian's PostgreSQL for the model and admin tests (tests/support/postgres.py starts
 # a throwaway server from it; nothing is left running).
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
@@ -50,7 +50,7 @@ format: install
 # then the unit and live tiers on the other Python/Django combinations (nox).
 test: install chromium postgres lint docs-build
 	$(VENV)/bin/pytest
-	$(PY) -m tests.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.settings_postgres -p no:cacheprovider
+	$(PY) -m tests.support.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.projects.postgres.settings -p no:cacheprovider
 	$(VENV)/bin/nox -s subset
 
 # Every combination of the matrix (noxfile.py), whole suite and PostgreSQL.

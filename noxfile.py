@@ -33,24 +33,12 @@ COMBINATIONS = [
 ]
 # make test runs the whole suite in .venv: Python 3.11 (the machine's default) x Django 5.2.
 DEFAULT = ("3.11", "5.2")
-# Tiers, until the tests carry tier markers: browser, PostgreSQL and package
-# tests out; the live tier is the files that start a daphne or a soak.
-NOT_IN_SUBSET = [
-    "-m",
-    "not browser and not postgres and not package",
-    "--ignore-glob=tests/test_*browser*.py",
-    # The same on every interpreter (docs) or a benchmark rather than a test.
-    "--ignore=tests/test_docs.py",
-    "--ignore=tests/test_bench.py",
-]
-LIVE_FILES = [
-    "--ignore-glob=tests/test_*_live.py",
-    # Files that start daphne, a soak or collectstatic for most of their tests.
-    *(
-        f"--ignore=tests/test_{name}.py"
-        for name in ("asgi", "health", "shutdown", "soak", "static")
-    ),
-]
+# Tiers are markers of the test folders (tests/conftest.py). Left out of the
+# subset: browser and package tests, the PostgreSQL pass, the docs tests (the same on
+# every interpreter) and the benchmark (a measurement rather than a test).
+SUBSET_IGNORE = ["--ignore=tests/live/test_docs_site.py", "--ignore=tests/live/test_bench.py"]
+UNIT_TIER = ["-m", "unit"]
+LIVE_TIERS = ["-m", "(unit or live) and not package"]
 # Combinations that get the live tier in make test (each Python, each Django once).
 LIVE_IN_SUBSET = {("3.12", "6.0"), ("3.13", "5.2")}
 # Installed for the whole suite, not needed by the subset's tiers: browser,
@@ -112,8 +100,8 @@ def tests(session: nox.Session, django: str) -> None:
     _pytest(session)
     pytest = str(Path(session.bin) / "pytest")
     session.run(
-        "python", "-m", "tests.postgres", pytest, "-q", "-m", "postgres",
-        "--ds=tests.settings_postgres", "-p", "no:cacheprovider",
+        "python", "-m", "tests.support.postgres", pytest, "-q", "-m", "postgres",
+        "--ds=tests.projects.postgres.settings", "-p", "no:cacheprovider",
     )  # fmt: skip
 
 
@@ -125,8 +113,8 @@ SUBSET = [c for c in COMBINATIONS if c != DEFAULT]
 def subset(session: nox.Session, django: str) -> None:
     """The unit tier, and on some combinations the live tier, where make test runs no full suite."""
     _install(session, django, SUBSET_SKIPS)
-    live = (session.python, django) in LIVE_IN_SUBSET
-    _pytest(session, *NOT_IN_SUBSET, *([] if live else LIVE_FILES))
+    tiers = LIVE_TIERS if (session.python, django) in LIVE_IN_SUBSET else UNIT_TIER
+    _pytest(session, *tiers, *SUBSET_IGNORE)
 
 
 if __name__ == "__main__":
