@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium postgres serve test lint format bench soak
+.PHONY: install chromium postgres serve test lint format bench soak docs docs-build matrix screenshot
 
 install: $(STAMP)
 
@@ -44,11 +44,31 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The whole suite on SQLite, then the model and admin tests (marker
-# "postgres") again on a throwaway PostgreSQL server.
-test: install chromium postgres lint
+# The docs built strictly; the whole suite on SQLite (the package test
+# included: it builds the wheel and serves it from a fresh venv); the model
+# and admin tests (marker "postgres") again on a throwaway PostgreSQL server;
+# then the unit and live tiers on the other Python/Django combinations (nox).
+test: install chromium postgres lint docs-build
 	$(VENV)/bin/pytest
 	$(PY) -m tests.support.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.projects.postgres.settings -p no:cacheprovider
+	$(VENV)/bin/nox -s subset
+
+# Every combination of the matrix (noxfile.py), whole suite and PostgreSQL.
+matrix: install postgres chromium
+	$(VENV)/bin/nox -s tests
+
+# The documentation site at http://127.0.0.1:8001/, rebuilt on every edit.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve -a 127.0.0.1:8001
+
+# Every warning (a broken link, a missing anchor or page) is an error. Not
+# --quiet: it hides the warnings from the count, and the build passes.
+docs-build: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+# The README's screenshot, from the demo under daphne in headless Chromium.
+screenshot: install chromium
+	$(PY) -m project.screenshot docs/img/demo.png
 
 # notebook_host against plain marimo (bench/compare.py, ~6 min), the demo as
 # deployed (DEBUG off, collectstatic): prints a table, writes

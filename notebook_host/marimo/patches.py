@@ -2,17 +2,28 @@
 
 daphne runs no ASGI lifespan (pitfall 3 in docs/architecture.md),
 so :func:`initialise` does what marimo's lifespan would: mimetypes and the
-asyncio policy. It also applies the patches below, each idempotent.
+asyncio policy. It also applies the patches below, each idempotent: the page
+URL shown to kernels, and on interpreters with CPython gh-106905 one lock
+around marimo's parsing and compiling of cells.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
 import dataclasses
+import functools
 import logging
+import os
+import platform
+import sys
 import threading
+from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs
 
+from marimo._ast import compiler, transformers
 from marimo._runtime.commands import HTTPRequest
 from marimo._server.utils import initialize_asyncio, initialize_mimetypes
 
@@ -32,6 +43,7 @@ def initialise() -> None:
             return
         initialize_mimetypes()
         show_page_url_to_kernel()
+        install_ast_guard()
         try:
             initialize_asyncio()
         except RuntimeError:  # pragma: no cover - a loop policy is already set
@@ -63,3 +75,73 @@ def show_page_url_to_kernel() -> None:
 
     from_request._notebook_host = True  # type: ignore[attr-defined]
     HTTPRequest.from_request = staticmethod(from_request)  # type: ignore[method-assign]
+
+
+#: CPython releases whose AST conversion keeps its recursion depth in state
+#: shared by every thread (gh-106905, fixed in 3.11.8 and 3.12.2): threads
+#: parsing or compiling ASTs at once fail now and then with ``SystemError:
+#: AST constructor recursion depth mismatch``.
+AST_RACE_VERSIONS: tuple[tuple[tuple[int, int, int], tuple[int, int, int]], ...] = (
+    ((3, 11, 0), (3, 11, 7)),
+    ((3, 12, 0), (3, 12, 1)),
+)
+#: Environment variable: ``0`` leaves the guard off (to measure its cost).
+AST_GUARD_ENV = "NOTEBOOK_HOST_AST_GUARD"
+#: marimo modules that compile AST objects with the builtin ``compile``; a
+#: module global of that name shadows the builtin for that module only.
+AST_COMPILING_MODULES: tuple[ModuleType, ...] = (compiler, transformers)
+#: The one lock every guarded parse and compile takes; reentrant, so a
+#: guarded call that parses again cannot deadlock.
+AST_LOCK = threading.RLock()
+_GUARD_MARK = "_notebook_host_ast_guard"
+_RUNNING = tuple(sys.version_info[:3])
+
+
+def ast_race_affected(version: tuple[int, ...] = _RUNNING) -> bool:
+    """Whether this CPython release has the gh-106905 race."""
+    release = tuple(version[:3])
+    return any(low <= release <= high for low, high in AST_RACE_VERSIONS)
+
+
+def _serialised(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with AST_LOCK:
+            return func(*args, **kwargs)
+
+    setattr(guarded, _GUARD_MARK, True)
+    return guarded
+
+
+def ast_guard_installed() -> bool:
+    """Whether ``ast.parse`` and marimo's AST compiles go through AST_LOCK."""
+    guarded = [ast.parse, *(getattr(m, "compile", None) for m in AST_COMPILING_MODULES)]
+    return all(getattr(func, _GUARD_MARK, False) for func in guarded)
+
+
+def install_ast_guard(
+    version: tuple[int, ...] = _RUNNING, environ: Mapping[str, str] = os.environ
+) -> bool:
+    """On interpreters with gh-106905, make parsing and marimo's AST compiles take turns.
+
+    Each marimo kernel is a thread of this process that parses its cells
+    (``ast.parse``) and compiles the trees (``compile``); page loads parse
+    too. One lock around both stops the race: around ``ast.parse`` for the
+    whole process (the race is process-wide, and marimo always calls it
+    through the ``ast`` module) and around ``compile`` in marimo's modules
+    that compile trees. Elsewhere nothing changes. Returns whether it is on.
+    """
+    if not ast_race_affected(version) or environ.get(AST_GUARD_ENV) == "0":
+        return False
+    if ast_guard_installed():
+        return True
+    if not getattr(ast.parse, _GUARD_MARK, False):
+        ast.parse = _serialised(ast.parse)
+    for module in AST_COMPILING_MODULES:
+        if not getattr(getattr(module, "compile", None), _GUARD_MARK, False):
+            module.compile = _serialised(builtins.compile)  # type: ignore[attr-defined]
+    logger.info(
+        "Python %s: marimo's cell parsing is serialised (CPython gh-106905)",
+        platform.python_version(),
+    )
+    return True
