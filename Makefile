@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium postgres serve test lint format bench soak
+.PHONY: install chromium postgres redis nginx serve serve-cluster test lint format bench bench-cluster soak
 
 install: $(STAMP)
 
@@ -30,6 +30,20 @@ postgres:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
+# Debian's redis-server and nginx for the cluster tests and `make serve-cluster`
+# (tests/support/redis.py starts a throwaway server; nothing is left running).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; }
+
 serve: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
@@ -46,7 +60,7 @@ format: install
 
 # The whole suite on SQLite, then the model and admin tests (marker
 # "postgres") again on a throwaway PostgreSQL server.
-test: install chromium postgres lint
+test: install chromium postgres redis nginx lint
 	$(VENV)/bin/pytest
 	$(PY) -m tests.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.settings_postgres -p no:cacheprovider
 

@@ -11,5 +11,6 @@ class NotebookHostConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
         from .registered import connect_signals
+        from .workers import settings  # noqa: F401 - registers the KERNELS checks
 
         connect_signals()

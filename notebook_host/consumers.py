@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import weakref
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -68,6 +69,24 @@ async def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] 
     return located.notebook, located.subpath or "", located.path_params
 
 
+@dataclass
+class Admitted:
+    """A socket the access, parameter and origin checks let through."""
+
+    notebook: Notebook
+    prefix: str
+    path_params: dict[str, Any]
+    session_id: str
+    owner: str | None
+    user: Any
+    #: The page's query string, and what the kernel gets as user and meta.
+    query: bytes
+    info: dict[str, Any]
+    meta: dict[str, Any]
+    #: The ASGI scope marimo's app gets for this socket.
+    kernel_scope: dict[str, Any]
+
+
 class NotebookConsumer(AsyncConsumer):
     """Pumps frames between the browser socket and marimo's ``/ws``."""
 
@@ -87,16 +106,7 @@ class NotebookConsumer(AsyncConsumer):
         try:
             kernel_scope = await self._authorise()
         except query_gate.InvalidParams as exc:
-            logger.info("Refused websocket %s: invalid parameters %s", self.scope["path"], exc)
-            # Accepted first, so the client reads the code and the reason.
-            await self.send({"type": "websocket.accept"})
-            await self.send(
-                {
-                    "type": "websocket.close",
-                    "code": query_gate.CLOSE_INVALID,
-                    "reason": query_gate.close_reason(exc),
-                }
-            )
+            await self._refuse_params(exc)
             return
         if isinstance(kernel_scope, limits.OverLimit):
             await self._refuse_over_limit(kernel_scope)
@@ -112,6 +122,18 @@ class NotebookConsumer(AsyncConsumer):
         self.live_id = self.session_id
         if self.live_id and self.notebook is not None:
             await livesessions.opened(self, self.live_id, self.notebook, self.scope.get("user"))
+
+    async def _refuse_params(self, exc: query_gate.InvalidParams) -> None:
+        logger.info("Refused websocket %s: invalid parameters %s", self.scope["path"], exc)
+        # Accepted first, so the client reads the code and the reason.
+        await self.send({"type": "websocket.accept"})
+        await self.send(
+            {
+                "type": "websocket.close",
+                "code": query_gate.CLOSE_INVALID,
+                "reason": query_gate.close_reason(exc),
+            }
+        )
 
     async def end(self, code: int) -> None:
         """Close the browser socket and let marimo see a disconnect."""
@@ -158,9 +180,12 @@ class NotebookConsumer(AsyncConsumer):
                     await self.send({"type": "websocket.close", "code": 1000})
                     return
 
-    async def _authorise(
-        self,
-    ) -> tuple[marimo_adapter.MarimoApp, dict] | limits.OverLimit | None:
+    async def _admit(self) -> Admitted | None:
+        """Notebook, access and parameters of this socket, and its kernel scope.
+
+        None when the socket must be refused (unknown path, no access);
+        raises InvalidParams when its parameters fail the notebook's form.
+        """
         found = await resolve_notebook(self.scope)
         if found is None:
             return None
@@ -177,28 +202,6 @@ class NotebookConsumer(AsyncConsumer):
         prefix = self.scope["path"][: -len(subpath)].rstrip("/")
         raw_query = self.scope.get("query_string", b"")
         session_id = parse_qs(raw_query.decode("latin-1")).get("session_id", [""])[0]
-        owner = sessions.owner_key(self.scope)
-        known = sessions.directory.lookup(session_id)
-        if known is not None and (
-            known.notebook is not notebook or not sessions.directory.owned_by(session_id, owner)
-        ):
-            logger.warning(
-                "Refused websocket %s for %s: session %s belongs to someone else",
-                self.scope["path"],
-                user,
-                session_id,
-            )
-            return None
-        resuming = known is not None and known.app is not None and known.app.has_session(session_id)
-        try:
-            if resuming:
-                assert known is not None and known.app is not None
-                app = known.app  # a reconnect: back to the app holding the kernel
-            else:
-                app = apps.get(notebook, base_url=prefix)
-        except marimo_adapter.NotebookLoadError as exc:
-            logger.error("Websocket %s: %s", self.scope["path"], exc)
-            return None
         scope = {
             key: self.scope[key]
             for key in (
@@ -221,6 +224,61 @@ class NotebookConsumer(AsyncConsumer):
             scope["query_string"], query = checked
         info = await user_info(user)
         meta = await request_meta(self.scope)
+        scope["headers"] = visible_headers(list(self.scope.get("headers", [])))
+        scope.update(
+            {marimo_adapter.PAGE_SCOPE_KEY: {"path": prefix + "/", "query_string": query}},
+            root_path=prefix,
+            state={},
+            user=info,
+            meta=meta,
+            path_params=path_params,
+        )
+        return Admitted(
+            notebook=notebook,
+            prefix=prefix,
+            path_params=path_params,
+            session_id=session_id,
+            owner=sessions.owner_key(self.scope),
+            user=user,
+            query=query,
+            info=info,
+            meta=meta,
+            kernel_scope=scope,
+        )
+
+    async def _authorise(
+        self,
+    ) -> tuple[marimo_adapter.MarimoApp, dict] | limits.OverLimit | None:
+        admitted = await self._admit()
+        if admitted is None:
+            return None
+        notebook, session_id, owner, user = (
+            admitted.notebook,
+            admitted.session_id,
+            admitted.owner,
+            admitted.user,
+        )
+        known = sessions.directory.lookup(session_id)
+        if known is not None and (
+            known.notebook is not notebook or not sessions.directory.owned_by(session_id, owner)
+        ):
+            logger.warning(
+                "Refused websocket %s for %s: session %s belongs to someone else",
+                self.scope["path"],
+                user,
+                session_id,
+            )
+            return None
+        resuming = known is not None and known.app is not None and known.app.has_session(session_id)
+        try:
+            if resuming:
+                assert known is not None and known.app is not None
+                app = known.app  # a reconnect: back to the app holding the kernel
+            else:
+                app = apps.get(notebook, base_url=admitted.prefix)
+        except marimo_adapter.NotebookLoadError as exc:
+            logger.error("Websocket %s: %s", self.scope["path"], exc)
+            return None
         if session_id and resuming:
             self.session_id = session_id
             sessions.directory.socket_opened(session_id)
@@ -238,28 +296,19 @@ class NotebookConsumer(AsyncConsumer):
                 sessions.SessionRecord(
                     session_id=session_id,
                     notebook=notebook,
-                    page_query=query,
+                    page_query=admitted.query,
                     user_id=getattr(user, "pk", None),
                     app=app,
-                    user_info=info,
+                    user_info=admitted.info,
                     owner=owner,
                     limit_key=key,
-                    prefix=prefix,
-                    meta=meta,
-                    path_params=path_params,
+                    prefix=admitted.prefix,
+                    meta=admitted.meta,
+                    path_params=admitted.path_params,
                     sockets=1,  # counted as an open tab from the start
                 )
             )
-        scope["headers"] = visible_headers(list(self.scope.get("headers", [])))
-        scope.update(
-            {marimo_adapter.PAGE_SCOPE_KEY: {"path": prefix + "/", "query_string": query}},
-            root_path=prefix,
-            state={},
-            user=info,
-            meta=meta,
-            path_params=path_params,
-        )
-        return app, scope
+        return app, admitted.kernel_scope
 
     async def _run(self, app: marimo_adapter.MarimoApp, scope: dict) -> None:
         try:

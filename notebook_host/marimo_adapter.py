@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -86,6 +87,7 @@ def initialise() -> None:
 
         initialize_mimetypes()
         _show_page_url_to_kernel()
+        _deterministic_skew_token()
         try:
             initialize_asyncio()
         except RuntimeError:  # pragma: no cover - a loop policy is already set
@@ -126,6 +128,30 @@ def _show_page_url_to_kernel() -> None:
 
     from_request._notebook_host = True  # type: ignore[attr-defined]
     HTTPRequest.from_request = staticmethod(from_request)  # type: ignore[method-assign]
+
+
+def skew_token(code: str) -> str:
+    """The skew-protection token of a notebook's code, the same in every process."""
+    return hashlib.sha256(b"skew:" + code.encode("utf-8")).hexdigest()
+
+
+def _deterministic_skew_token() -> None:
+    """Derive marimo's skew token from a real hash of the code.
+
+    marimo 0.25.2 uses ``str(hash("skew:" + code))``, random per process
+    (PYTHONHASHSEED), so a page from one daphne and a POST to another would
+    be refused. With kernels in workers, every process must agree.
+    """
+    from marimo._server.tokens import SkewProtectionToken
+
+    if getattr(SkewProtectionToken.from_code, "_notebook_host", False):
+        return
+
+    def from_code(code: str) -> SkewProtectionToken:
+        return SkewProtectionToken(skew_token(code))
+
+    from_code._notebook_host = True  # type: ignore[attr-defined]
+    SkewProtectionToken.from_code = staticmethod(from_code)  # type: ignore[method-assign]
 
 
 class NotMarimoNotebook(NotebookLoadError):
