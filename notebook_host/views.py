@@ -26,6 +26,7 @@ from .owners import ensure_owner_cookie
 from .registry import apps
 from .sessions import SessionRecord
 from .userinfo import request_meta, user_info
+from .workers.settings import enabled as workers_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,13 @@ async def serve(
         over = guards.page_over_limit(request, user)
         if over is not None:
             return over
+    if workers_enabled():
+        from .workers import front  # needs channels_redis: only with KERNELS = "workers"
+
+        if front.needs_worker(request, subpath):
+            response = await front.forward(request, subpath, prefix, path_params, user)
+            guards.allow_same_origin_frames(subpath, response)
+            return response
     refused, session = guards.check_session_route(request, notebook, subpath)
     if refused is not None:
         return refused
