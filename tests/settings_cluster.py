@@ -25,6 +25,7 @@ NOTEBOOK_HOST = {
     "KERNELS": "workers",
     # Short beats so the fault tests see a dead worker within seconds.
     "WORKER_HEARTBEAT": 0.5,
-    "WORKER_EXPIRY": 2.0,
+    "WORKER_EXPIRY": 4.0,
     "WORKER_TIMEOUT": 10.0,
+    "MAX_SESSIONS_PER_USER": int(os.environ.get("NOTEBOOK_HOST_TEST_PER_USER", "0")) or None,
 }

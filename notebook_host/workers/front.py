@@ -275,6 +275,29 @@ async def _response(
     return streaming
 
 
+async def cluster_health() -> dict[str, Any]:
+    """Workers alive and their session counts, for the health endpoint."""
+    try:
+        alive = await state.workers()
+    except state.ClusterUnavailable as exc:
+        return {"redis": "unreachable", "redis_error": str(exc), "workers_alive": 0, "workers": []}
+    return {
+        "redis": "ok",
+        "workers_alive": len(alive),
+        "worker_sessions": sum(w.sessions for w in alive),
+        "workers": [
+            {
+                "name": w.name,
+                "sessions": w.sessions,
+                "capacity": w.capacity,
+                "draining": w.draining,
+                "host": w.host,
+            }
+            for w in alive
+        ],
+    }
+
+
 # -- sockets ------------------------------------------------------------------
 
 
@@ -309,9 +332,15 @@ class WorkerConsumer(NotebookConsumer):
         if isinstance(placed, str):
             await self._refuse_and_wait("Cannot open a session", placed, admitted)
             return
-        self.entry = placed
         self.stream = uuid.uuid4().hex
         self.incoming, self.outgoing = Incoming(), Outgoing()
+        placed.front, placed.stream = self.channel_name, self.stream
+        self.entry = placed
+        try:
+            await state.record(placed, self._entry_ttl())
+        except state.ClusterUnavailable as exc:
+            await self._refuse_and_wait("Session store unreachable", str(exc), admitted)
+            return
         connect = {
             "type": WS_CONNECT,
             "stream": self.stream,
@@ -351,7 +380,6 @@ class WorkerConsumer(NotebookConsumer):
             logger.warning("Refused websocket %s: %s", self.scope["path"], refusal.message)
             return refusal.message
         if entry is not None and holder is not None and not holder.draining:
-            await state.refresh(entry, self._entry_ttl())
             return entry  # a reconnect: same kernel, through whichever front
         chosen = state.least_loaded(await state.workers())
         if chosen is None:
@@ -372,7 +400,7 @@ class WorkerConsumer(NotebookConsumer):
             meta=admitted.meta,
             path_params=admitted.path_params,
         )
-        await state.record(entry, self._entry_ttl())
+        await state.placed(chosen.name, session_id)
         logger.info("Session %s placed on worker %s", session_id, chosen.name)
         return entry
 

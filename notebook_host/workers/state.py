@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import weakref
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -90,6 +91,9 @@ class SessionEntry:
     page_query: str
     user_id: Any = None
     user_info: dict[str, Any] | None = None
+    #: The front consumer's channel and stream of the socket open now, if any.
+    front: str = ""
+    stream: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     path_params: dict[str, Any] = field(default_factory=dict)
 
@@ -132,12 +136,22 @@ async def _call(coro: Any) -> Any:
 # -- workers ------------------------------------------------------------------
 
 
-async def beat(info: WorkerInfo, expiry: float) -> None:
-    """Announce a worker for ``expiry`` seconds."""
-    redis = client()
-    raw = json.dumps(asdict(info))
-    await _call(redis.set(PREFIX + "worker:" + info.name, raw, px=int(expiry * 1000)))
-    await _call(redis.sadd(PREFIX + "workers", info.name))
+#: Seconds a placement counts against a worker before its beat must have it.
+RESERVATION_SECONDS = 15.0
+
+
+async def beat(info: WorkerInfo, expiry: float, counted: list[str]) -> None:
+    """Announce a worker for ``expiry`` seconds.
+
+    ``counted``: sessions placed here that ``info.sessions`` now includes, so
+    their reservations (see :func:`placed`) stop counting in the same step.
+    """
+    pipe = client().pipeline(transaction=True)
+    pipe.set(PREFIX + "worker:" + info.name, json.dumps(asdict(info)), px=int(expiry * 1000))
+    pipe.sadd(PREFIX + "workers", info.name)
+    if counted:
+        pipe.zrem(PREFIX + "reserved:" + info.name, *counted)
+    await _call(pipe.execute())
 
 
 async def leave(name: str) -> None:
@@ -153,15 +167,30 @@ async def workers() -> list[WorkerInfo]:
     if not names:
         return []
     raws = await _call(redis.mget([PREFIX + "worker:" + n for n in names]))
+    pipe = redis.pipeline(transaction=False)
+    stale = time.time() - RESERVATION_SECONDS
+    for name in names:
+        pipe.zremrangebyscore(PREFIX + "reserved:" + name, "-inf", stale)
+        pipe.zcard(PREFIX + "reserved:" + name)
+    counts = (await _call(pipe.execute()))[1::2]
     alive, dead = [], []
-    for name, raw in zip(names, raws, strict=True):
+    for name, raw, reserved in zip(names, raws, counts, strict=True):
         if raw is None:
             dead.append(name)
-        else:
-            alive.append(WorkerInfo(**json.loads(raw)))
+            continue
+        info = WorkerInfo(**json.loads(raw))
+        info.sessions += int(reserved)  # placed, not yet in the worker's own count
+        alive.append(info)
     if dead:
         await _call(redis.srem(PREFIX + "workers", *dead))
     return alive
+
+
+async def placed(name: str, session_id: str) -> None:
+    """Count a session against a worker from now until the worker's beat counts it."""
+    key = PREFIX + "reserved:" + name
+    await _call(client().zadd(key, {session_id: time.time()}))
+    await _call(client().expire(key, int(RESERVATION_SECONDS * 2)))
 
 
 async def worker(name: str) -> WorkerInfo | None:
@@ -172,7 +201,7 @@ async def worker(name: str) -> WorkerInfo | None:
 def least_loaded(candidates: list[WorkerInfo]) -> WorkerInfo | None:
     """The live worker with the most free room, if any has room."""
     open_ = [w for w in candidates if not w.draining and w.free > 0]
-    return max(open_, key=lambda w: (w.free, w.name), default=None)
+    return min(open_, key=lambda w: (-w.free, w.name), default=None)
 
 
 # -- sessions -----------------------------------------------------------------
@@ -196,10 +225,15 @@ async def session(session_id: str | None) -> SessionEntry | None:
 
 
 async def refresh(entry: SessionEntry, ttl: float) -> None:
-    """Keep a session's record (and its owner index) for ``ttl`` more seconds."""
+    """Keep a session's record for ``ttl`` more seconds; write it again if Redis lost it.
+
+    The front with the open socket holds the record in memory, so a Redis
+    restart costs the sessions with no open socket only.
+    """
     redis = client()
-    await _call(redis.pexpire(PREFIX + "session:" + entry.session_id, int(ttl * 1000)))
-    if entry.owner:
+    if not await _call(redis.pexpire(PREFIX + "session:" + entry.session_id, int(ttl * 1000))):
+        await record(entry, ttl)
+    elif entry.owner:
         await _call(redis.pexpire(PREFIX + "owner:" + entry.owner, int(ttl * 1000)))
 
 

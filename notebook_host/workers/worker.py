@@ -116,8 +116,29 @@ class Pump:
             return
         for frame in frames:
             if not await self.worker.send(self.front, frame):
-                self.closed = True
-                self.disconnect(1011)
+                await self._send_failed()
+                return
+
+    async def _send_failed(self) -> None:
+        """A frame did not go out (layer full, Redis down): end the socket.
+
+        The front learns it from the gap in the numbers of the close frame
+        sent after it, or from the close itself; a few tries, then give up.
+        """
+        self.closed = True
+        self.disconnect(1011)
+        close = self.outgoing.message(
+            {
+                "type": WS_OUT,
+                "stream": self.stream,
+                "event": "close",
+                "code": CLOSE_MESSAGE_LOST,
+                "reason": "A message from the kernel could not be sent",
+            }
+        )
+        for delay in (0.2, 1.0, 3.0):
+            await asyncio.sleep(delay)
+            if await self.worker.send(self.front, close):
                 return
 
     async def close(self, code: int, reason: str) -> None:
@@ -149,6 +170,8 @@ class Worker:
         self.kernels: dict[str, marimo_adapter.MarimoApp] = {}
         self.requests: dict[str, tuple[Incoming, dict[str, Any], list[bytes]]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
+        #: Sessions started since the last beat (their placement is still reserved).
+        self.uncounted: list[str] = []
 
     # -- process ------------------------------------------------------------
 
@@ -214,7 +237,12 @@ class Worker:
         )
 
     async def beat(self) -> None:
-        await state.beat(self.info(), settings.expiry())
+        counted, self.uncounted = self.uncounted, []
+        try:
+            await state.beat(self.info(), settings.expiry(), counted)
+        except state.ClusterUnavailable:
+            self.uncounted.extend(counted)
+            raise
 
     async def _beat_forever(self) -> None:
         while True:
@@ -226,12 +254,20 @@ class Worker:
             await asyncio.sleep(settings.heartbeat())
 
     def session_count(self) -> int:
-        """Kernels alive here: connected, or waiting out their TTL for a reconnect."""
-        return apps.session_count()
+        """Kernels alive here: connected, or waiting out their TTL for a reconnect.
+
+        Sessions whose socket arrived count at once, before marimo made them.
+        """
+        ids = set(self.kernels)
+        for app in apps.loaded():
+            ids.update(app.session_ids())
+        return len(ids)
 
     def _prune_kernels(self) -> None:
+        """Forget kernels marimo closed (TTL); a socket's own, maybe still starting, stay."""
+        connected = {p.session_id for p in self.pumps.values()}
         for session_id, app in list(self.kernels.items()):
-            if not app.has_session(session_id):
+            if session_id not in connected and not app.has_session(session_id):
                 del self.kernels[session_id]
 
     def close_kernel(self, session_id: str) -> None:
@@ -349,6 +385,7 @@ class Worker:
             old.disconnect(1001)
         self.pumps[stream] = pump
         self.kernels[session_id] = app
+        self.uncounted.append(session_id)
         pump.task = asyncio.create_task(pump.run(app, asgi_scope(message["scope"])))
         pump.task.add_done_callback(lambda _: self._pump_done(pump))
 
