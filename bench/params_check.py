@@ -19,8 +19,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from notebook_host.params import NotebookParams, parse_query
-    from notebook_host.query_gate import check_socket
+    from notebook_host.params.declarations import NotebookParams, parse_query
+    from notebook_host.params.gate import check_socket
     from tests.params_forms import ItemFilter, ItemModel
     from tests.test_query_gate import notebook, page_cookie, socket_scope
 

@@ -27,13 +27,14 @@ from django.http import HttpRequest, JsonResponse
 
 #: Classes whose live instances the deep probe counts: label -> module.qualname.
 TRACKED_TYPES = {
-    "MarimoApp": "notebook_host.marimo_adapter.MarimoApp",  # one per loaded notebook
+    "MarimoApp": "notebook_host.marimo.app.MarimoApp",  # one per loaded notebook
     "SessionManager": "marimo._server.session_manager.SessionManager",  # one per app
     "Starlette": "starlette.applications.Starlette",  # marimo's per-notebook ASGI app
     "SessionImpl": "marimo._session.session.SessionImpl",  # one per kernel session
     "Kernel": "marimo._runtime.runtime.Kernel",  # one per kernel session
-    "SessionRecord": "notebook_host.sessions.SessionRecord",  # the session directory
-    "Notebook": "notebook_host.notebooks.Notebook",  # one per file seen
+    # the session directory
+    "SessionRecord": "notebook_host.runtime.session_directory.SessionRecord",
+    "Notebook": "notebook_host.targets.notebook.ServedNotebook",  # one per file seen
 }
 
 
@@ -52,20 +53,20 @@ def _prune_records() -> int:
     """Prune the session directory now, as the next socket would after its grace.
 
     notebook_host prunes records only when a socket opens, and only records
-    older than sessions.GRACE_SECONDS; a record pins its app (and so an
+    older than session_directory.GRACE_SECONDS; a record pins its app (and so an
     evicted app) until then. This runs the product's own pruning with no grace.
     """
-    from notebook_host import sessions
+    from notebook_host.runtime import session_directory
 
-    before = len(sessions.directory)
-    grace = sessions.GRACE_SECONDS
-    sessions.GRACE_SECONDS = 0.0
+    before = len(session_directory.directory)
+    grace = session_directory.GRACE_SECONDS
+    session_directory.GRACE_SECONDS = 0.0
     try:
-        with sessions.directory._lock:
-            sessions.directory._prune()
+        with session_directory.directory._lock:
+            session_directory.directory._prune()
     finally:
-        sessions.GRACE_SECONDS = grace
-    return before - len(sessions.directory)
+        session_directory.GRACE_SECONDS = grace
+    return before - len(session_directory.directory)
 
 
 def _trim() -> dict[str, int]:
@@ -183,8 +184,8 @@ def _tracemalloc(action: str) -> dict | None:
 
 async def stats(request: HttpRequest) -> JsonResponse:
     # Async on purpose: a sync view would add a worker thread to the count.
-    from notebook_host import sessions
-    from notebook_host.registry import apps
+    from notebook_host.runtime import session_directory
+    from notebook_host.runtime.notebook_apps import apps
 
     body: dict = {}
     if request.GET.get("prune"):
@@ -196,7 +197,7 @@ async def stats(request: HttpRequest) -> JsonResponse:
         {
             "apps_loaded": len(loaded),
             "kernel_sessions": sum(app.session_count() for app in loaded),
-            "session_records": len(sessions.directory),
+            "session_records": len(session_directory.directory),
             "threads_python": threading.active_count(),
             "sys_modules": len(sys.modules),
             "proc": _proc_status(),

@@ -15,16 +15,16 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import livesessions
 from .forms import NotebookAdminForm
 from .models import LiveSession, Notebook
-from .registered import close_all, run_in_server, source_file
+from .runtime import session_rows
 from .sources import SourceError, check_file
+from .targets.registered import close_all, run_in_server, source_file
 
 
 def _close_in_servers(notebooks: QuerySet[Notebook]) -> int:
     """Flag the rows (every server process) and close this process's at once."""
-    flagged = livesessions.request_close(LiveSession.objects.filter(notebook__in=notebooks))
+    flagged = session_rows.request_close(LiveSession.objects.filter(notebook__in=notebooks))
     for pk in notebooks.values_list("pk", flat=True):
         run_in_server(lambda pk=pk: close_all(pk))
     return flagged
@@ -123,5 +123,5 @@ class LiveSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Close the selected sessions", permissions=["delete"])
     def close(self, request: HttpRequest, queryset: QuerySet[LiveSession]) -> None:
-        count = livesessions.request_close(queryset)
+        count = session_rows.request_close(queryset)
         self.message_user(request, f"Asked the server to close {count} session(s).")

@@ -9,8 +9,9 @@ class NotebookHostConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported once the models are ready (Django app loading).
         from . import checks  # noqa: F401 - registers the system checks
-        from .registered import connect_signals
+        from .targets.registered import connect_signals
         from .workers import settings  # noqa: F401 - registers the KERNELS checks
 
         connect_signals()

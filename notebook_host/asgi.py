@@ -11,20 +11,22 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     ``websocket_urlpatterns`` are the project's own socket routes, tried
     before the notebook routes.
     """
+    # Django is set up by the call below: nothing of Channels or ours before it.
     from django.core.asgi import get_asgi_application as django_asgi
 
     http = django_asgi()  # sets Django up before Channels imports models
 
+    # Imported after Django's set-up (app loading): they import models.
     from channels.auth import AuthMiddlewareStack
     from channels.routing import ProtocolTypeRouter, URLRouter
     from channels.security.websocket import AllowedHostsOriginValidator
 
-    from . import marimo_adapter
-    from .kernel_api import KernelAPIFastPath
-    from .routing import fallback_urlpatterns
-    from .routing import websocket_urlpatterns as notebook_routes
+    from .marimo import patches
+    from .transports.fastpath import KernelAPIFastPath
+    from .transports.routing import fallback_urlpatterns
+    from .transports.routing import websocket_urlpatterns as notebook_routes
 
-    marimo_adapter.initialise()
+    patches.initialise()
     # Import the URLconf now, so a misconfigured notebook() stops the server
     # at start-up instead of failing its first request.
     from django.urls import get_resolver

@@ -8,12 +8,13 @@ from typing import Any
 from django.core.checks import Tags, Warning, register
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from . import marimo_adapter
-from .notebooks import Notebook
+from .marimo import files
+from .sources import configured_dirs
+from .targets.notebook import ServedNotebook
 
 
-def iter_notebooks(patterns: list[Any] | None = None) -> Iterator[Notebook]:
-    """Every Notebook served by the URLconf, includes followed."""
+def iter_notebooks(patterns: list[Any] | None = None) -> Iterator[ServedNotebook]:
+    """Every ServedNotebook served by the URLconf, includes followed."""
     if patterns is None:
         patterns = get_resolver().url_patterns
     for entry in patterns:
@@ -21,7 +22,7 @@ def iter_notebooks(patterns: list[Any] | None = None) -> Iterator[Notebook]:
             yield from iter_notebooks(entry.url_patterns)
         elif isinstance(entry, URLPattern):
             target = getattr(entry.callback, "target", None)
-            if isinstance(target, Notebook):
+            if isinstance(target, ServedNotebook):
                 yield target
 
 
@@ -31,8 +32,8 @@ def check_notebook_files(app_configs: Any = None, **kwargs: Any) -> list[Warning
     problems: list[Warning] = []
     for notebook in iter_notebooks():
         try:
-            marimo_adapter.check_notebook_file(notebook.file)
-        except marimo_adapter.NotebookMissing:
+            files.check_notebook_file(notebook.file)
+        except files.NotebookMissing:
             problems.append(
                 Warning(
                     f"Notebook file {notebook.file} does not exist.",
@@ -41,7 +42,7 @@ def check_notebook_files(app_configs: Any = None, **kwargs: Any) -> list[Warning
                     id="notebook_host.W001",
                 )
             )
-        except marimo_adapter.NotebookLoadError as exc:
+        except files.NotebookLoadError as exc:
             problems.append(
                 Warning(
                     str(exc),
@@ -56,8 +57,6 @@ def check_notebook_files(app_configs: Any = None, **kwargs: Any) -> list[Warning
 @register()
 def check_allowed_dirs(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     """W003: a folder of ALLOWED_DIRS does not exist (paths into it are refused)."""
-    from .sources import configured_dirs
-
     return [
         Warning(
             f"NOTEBOOK_HOST['ALLOWED_DIRS'] names {folder}, which is not a folder.",

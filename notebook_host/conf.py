@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     # Seconds shutdown waits for kernels to close.
     "SHUTDOWN_TIMEOUT": 3.0,
     # Kernel API calls of an open session skip Django's middleware
-    # (notebook_host.kernel_api); False sends them through the view.
+    # (notebook_host.transports.fastpath); False sends them through the view.
     "KERNEL_API_FAST_PATH": True,
     # Live kernel sessions (each a thread of this process): whole process,
     # and per signed-in user (per browser for anonymous visitors). None: no cap.
@@ -83,6 +83,33 @@ OPTION_KEYS: tuple[str, ...] = (
     "ASSET_URL",
 )
 
+#: The type(s) each per-notebook option takes.
+OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "include_code": (bool,),
+    "session_ttl": (int,),
+    "show_tracebacks": (bool,),
+    "redirect_console_to_browser": (bool,),
+    "html_head": (str,),
+    "quiet": (bool,),
+    "skew_protection": (bool,),
+    "asset_url": (str, type(None)),
+}
+
+
+def validate_options(where: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Fail at startup, naming the notebook, on an unknown or mistyped option."""
+    for key, value in options.items():
+        if key not in OPTION_TYPES:
+            known = ", ".join(sorted(OPTION_TYPES))
+            raise ImproperlyConfigured(f"{where}: unknown option {key!r}. Known options: {known}.")
+        expected = OPTION_TYPES[key]
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            names = " or ".join(t.__name__ for t in expected)
+            raise ImproperlyConfigured(f"{where}: option {key!r} must be {names}, got {value!r}.")
+        if key == "session_ttl" and value < 0:
+            raise ImproperlyConfigured(f"{where}: session_ttl must be >= 0.")
+    return options
+
 
 @cache
 def get_config() -> dict[str, Any]:
@@ -95,8 +122,6 @@ def get_config() -> dict[str, Any]:
             f"Known keys: {', '.join(sorted(DEFAULTS))}."
         )
     config = {**DEFAULTS, **user}
-    from .options import validate_options
-
     validate_options("NOTEBOOK_HOST", {key.lower(): config[key] for key in OPTION_KEYS})
     return config
 

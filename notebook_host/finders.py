@@ -9,21 +9,18 @@ notebook page loads them from ``STATIC_URL`` instead of below its own path.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from typing import Any
 
 from django.contrib.staticfiles.finders import BaseFinder
 from django.contrib.staticfiles.utils import get_files
 from django.core.files.storage import FileSystemStorage
 
-from . import marimo_adapter
+from .marimo.frontend import frontend_dir, static_prefix
+from .marimo.protocol import NOT_FRONTEND_ASSETS
 
 #: Files of marimo's build that are not frontend assets.
-EXCLUDED = ["index.html", "CLAUDE.md", "*.md"]
-
-
-def static_prefix() -> str:
-    """Where the files live below STATIC_URL: versioned, so they never go stale."""
-    return f"marimo/{marimo_adapter.MARIMO_VERSION}"
+EXCLUDED = list(NOT_FRONTEND_ASSETS)
 
 
 class MarimoAssetsFinder(BaseFinder):
@@ -31,7 +28,7 @@ class MarimoAssetsFinder(BaseFinder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.storage = FileSystemStorage(location=str(marimo_adapter.frontend_dir()))
+        self.storage = FileSystemStorage(location=str(frontend_dir()))
         self.storage.prefix = static_prefix()  # type: ignore[attr-defined]
 
     def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
@@ -50,6 +47,4 @@ class MarimoAssetsFinder(BaseFinder):
 
 
 def _match(name: str, pattern: str) -> bool:
-    from fnmatch import fnmatchcase
-
     return fnmatchcase(name.rsplit("/", 1)[-1], pattern)

@@ -16,9 +16,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import UploadedFile
 
 from .models import Notebook
-from .params import DEFAULT_UNKNOWN, NotebookParams
-from .registered import RESERVED_SLUGS, slug_reserved
+from .params.declarations import DEFAULT_UNKNOWN, NotebookParams
 from .sources import SourceError, check_file, check_upload, resolve_path
+from .targets.registered import RESERVED_SLUGS, slug_reserved
 
 _DEFAULT_CHOICES = [("", "Site default"), ("true", "Yes"), ("false", "No")]
 

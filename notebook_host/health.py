@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 
 from .conf import get_config
 from .hooks import call_hook
-from .sessions import directory
+from .runtime import session_directory
 from .workers.settings import enabled as workers_enabled
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ async def health(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": "Not Found"}, status=404)
     started = time.monotonic()
     error = await sync_to_async(_database)()
-    records = directory.live()
+    records = session_directory.directory.live()
     config = get_config()
     body: dict[str, Any] = {
         "status": "ok" if error is None else "unavailable",

@@ -50,7 +50,7 @@ def upload_to(instance: Notebook, filename: str) -> str:
     return f"{instance.slug}/{uuid.uuid4().hex[:12]}/{Path(filename).name}"
 
 
-#: notebook_host.params.UNKNOWN_CHOICES, with words for the admin.
+#: notebook_host.params.declarations.UNKNOWN_CHOICES, with words for the admin.
 UNKNOWN_PARAMS_CHOICES = [
     ("reject", "Reject the request (400)"),
     ("drop", "Drop them (redirect without them)"),

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
-from . import marimo_adapter
 from .conf import get_config
+from .marimo import files
 
 
 class SourceError(ValueError):
@@ -89,7 +89,7 @@ def resolve_path(value: str) -> Path:
     raise SourceError(f"{value} does not exist in the allowed folders.")
 
 
-def check_upload(upload: Any) -> marimo_adapter.NotebookInfo:
+def check_upload(upload: Any) -> files.NotebookInfo:
     """Check an uploaded file before anything is saved: name, size, notebook."""
     name = Path(upload.name or "").name
     if not name.endswith(".py"):
@@ -109,11 +109,11 @@ def check_upload(upload: Any) -> marimo_adapter.NotebookInfo:
         return check_file(path)
 
 
-def check_file(path: Path) -> marimo_adapter.NotebookInfo:
+def check_file(path: Path) -> files.NotebookInfo:
     """marimo's static load of ``path``; SourceError with marimo's reason."""
     try:
-        return marimo_adapter.load_notebook(path)
-    except marimo_adapter.NotebookLoadError as exc:
+        return files.load_notebook(path)
+    except files.NotebookLoadError as exc:
         raise SourceError(str(exc)) from exc
 
 

@@ -1,4 +1,4 @@
-"""Where a notebook page loads marimo's frontend assets from."""
+"""Serving collected static files (marimo's frontend among them) in front of Django."""
 
 from __future__ import annotations
 
@@ -6,27 +6,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.templatetags.static import static
 
-FINDER = "notebook_host.finders.MarimoAssetsFinder"
-
-
-def uses_staticfiles() -> bool:
-    """True when the project serves marimo's assets through staticfiles."""
-    return FINDER in getattr(settings, "STATICFILES_FINDERS", ())
-
-
-def default_asset_url() -> str | None:
-    """STATIC_URL's ``marimo/<version>`` when the finder is installed, else None.
-
-    None keeps marimo's page-relative ``./assets``: each notebook path serves
-    them (still public, sessionless), as plain marimo does.
-    """
-    if not uses_staticfiles():
-        return None
-    from .finders import static_prefix
-
-    return static(static_prefix()).rstrip("/")
+from .cache_headers import add_headers
 
 
 def serve_collected_static(application: Any) -> Any:
@@ -45,9 +26,7 @@ def serve_collected_static(application: Any) -> Any:
     prefix = urlsplit(settings.STATIC_URL or "").path if settings.STATIC_URL else ""
     if settings.DEBUG or not root or not prefix or urlsplit(settings.STATIC_URL).netloc:
         return application
-    from servestatic import ServeStaticASGI
-
-    from .cache_headers import add_headers
+    from servestatic import ServeStaticASGI  # optional dependency: notebook-host[static]
 
     return ServeStaticASGI(
         application,

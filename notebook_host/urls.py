@@ -20,17 +20,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, path
 from django.urls.resolvers import RoutePattern
 
-from .access import parse_rule
-from .conf import get_config
-from .directory import RELPATH_KWARG, NotebookDirectory
+from .admission.access import parse_rule
+from .conf import get_config, validate_options
 from .health import health
-from .marimo_adapter import SUB_ROUTES
-from .notebooks import SUBPATH_KWARG, Notebook
-from .openapi import openapi_view
-from .options import validate_options
-from .params import DEFAULT_UNKNOWN, directory_params, notebook_params
-from .registered import SLUG_KWARG, RegisteredNotebooks
-from .views import notebook_view, registered_listing
+from .marimo.protocol import SUB_ROUTES
+from .openapi.document import openapi_view
+from .params.declarations import DEFAULT_UNKNOWN, directory_params, notebook_params
+from .targets.folder import RELPATH_KWARG, NotebookFolder
+from .targets.notebook import SUBPATH_KWARG, ServedNotebook
+from .targets.registered import SLUG_KWARG, RegisteredNotebooks
+from .transports.view import notebook_view, registered_listing
 
 __all__ = ["notebook", "notebook_directory", "urlpatterns"]
 
@@ -130,7 +129,7 @@ def notebook(
         route += "/"
     rule = parse_rule(get_config()["DEFAULT_ACCESS"] if access is None else access, where=where)
     validate_options(where, options)
-    spec = Notebook(
+    spec = ServedNotebook(
         file=_absolute(file).resolve(),
         access=rule,
         name=name,
@@ -172,7 +171,7 @@ def notebook_directory(
         raise ImproperlyConfigured(f"{where}: validate must be callable, got {validate!r}.")
     rule = parse_rule(get_config()["DEFAULT_ACCESS"] if access is None else access, where=where)
     validate_options(where, options)
-    target = NotebookDirectory(
+    target = NotebookFolder(
         # Not resolved: a symlinked folder is followed anew on each request.
         _absolute(directory),
         route=route,

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from .conf import get_hook
 from .hooks import call_hook
+from .runtime.owners import OWNER_COOKIE
 
 ANONYMOUS: dict[str, Any] = {
     "id": None,
@@ -65,10 +68,6 @@ async def request_meta(request_or_scope: Any) -> dict[str, Any]:
 def hidden_cookie_names() -> set[str]:
     """Cookies a notebook never sees: Django's session and CSRF cookies, and
     the owner cookie that binds kernel sessions to an anonymous browser."""
-    from django.conf import settings
-
-    from .owners import OWNER_COOKIE
-
     return {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, OWNER_COOKIE}
 
 

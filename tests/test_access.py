@@ -1,4 +1,4 @@
-"""notebook_host.access: rules parsed at import time, decided in one function."""
+"""notebook_host.admission.access: rules parsed at import time, decided in one function."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 
-from notebook_host.access import AccessRule, CallableRule, Decision, decide, parse_rule
-from notebook_host.notebooks import Notebook
+from notebook_host.admission.access import AccessRule, CallableRule, Decision, decide, parse_rule
+from notebook_host.targets.notebook import ServedNotebook
 from tests.users import create_test_users
 
 WHERE = "notebook('x/', 'x.py')"
 
 
-def make_notebook(access: Any) -> Notebook:
-    return Notebook(file=Path("/nb/x.py"), access=parse_rule(access, where=WHERE), route="x/")
+def make_notebook(access: Any) -> ServedNotebook:
+    return ServedNotebook(file=Path("/nb/x.py"), access=parse_rule(access, where=WHERE), route="x/")
 
 
 def run_decide(user: Any, access: Any) -> Decision:

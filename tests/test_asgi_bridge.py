@@ -1,4 +1,4 @@
-"""notebook_host.asgi_bridge: a Django request to an ASGI app and its answer back."""
+"""notebook_host.transports.bridge: a Django request to an ASGI app and its answer back."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test import AsyncRequestFactory, RequestFactory
 
-from notebook_host import asgi_bridge
-from notebook_host.asgi_bridge import call_http, http_scope
+from notebook_host.transports import bridge
+from notebook_host.transports.bridge import call_http, http_scope
 
 SCOPE: dict[str, Any] = {"type": "http", "method": "GET", "path": "/nb/x", "headers": []}
 
@@ -137,7 +137,7 @@ async def test_streaming_response_yields_all_chunks_in_order() -> None:
 
 
 async def test_streaming_more_chunks_than_the_buffer() -> None:
-    count = asgi_bridge.STREAM_BUFFER * 5
+    count = bridge.STREAM_BUFFER * 5
     chunks = [(f"{i};".encode(), True) for i in range(count)] + [(b"", False)]
     response = await call_http(responder(200, [], chunks), dict(SCOPE), b"")
     assert isinstance(response, StreamingHttpResponse)

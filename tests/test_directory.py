@@ -1,4 +1,4 @@
-"""NotebookDirectory: locating files below a folder, safely."""
+"""NotebookFolder: locating files below a folder, safely."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from notebook_host.access import parse_rule
-from notebook_host.directory import RELPATH_KWARG, NotebookDirectory
+from notebook_host.admission.access import parse_rule
+from notebook_host.targets.folder import RELPATH_KWARG, NotebookFolder
 
 APPS = Path(__file__).parent / "notebooks" / "apps"
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> NotebookDirectory:
+def folder(tmp_path: Path) -> NotebookFolder:
     root = tmp_path / "apps"
     shutil.copytree(APPS, root)
     (tmp_path / "outside.py").write_text((APPS / "test_app.py").read_text())
     (root / "escape.py").symlink_to(tmp_path / "outside.py")
-    return NotebookDirectory(
+    return NotebookFolder(
         root, route="apps/", access=parse_rule("public", where="t"), validate=None, options={}
     )
 
@@ -38,7 +38,7 @@ def folder(tmp_path: Path) -> NotebookDirectory:
         ),
     ],
 )
-def test_find(folder: NotebookDirectory, rel: str, file: str, subpath: str | None) -> None:
+def test_find(folder: NotebookFolder, rel: str, file: str, subpath: str | None) -> None:
     found = folder.find(rel)
     assert found is not None
     notebook, sub = found
@@ -67,18 +67,18 @@ def test_find(folder: NotebookDirectory, rel: str, file: str, subpath: str | Non
         "test_app/other/",
     ],
 )
-def test_refused(folder: NotebookDirectory, rel: str) -> None:
+def test_refused(folder: NotebookFolder, rel: str) -> None:
     assert folder.find(rel) is None
 
 
-def test_same_file_same_notebook(folder: NotebookDirectory) -> None:
+def test_same_file_same_notebook(folder: NotebookFolder) -> None:
     first = folder.find("test_app/")
     again = folder.find("test_app/health")
     assert first is not None and again is not None
     assert first[0] is again[0]
 
 
-def test_locate_listing_and_redirect(folder: NotebookDirectory) -> None:
+def test_locate_listing_and_redirect(folder: NotebookFolder) -> None:
     listing = folder.locate({RELPATH_KWARG: ""})
     assert listing is not None and listing.listing and listing.subpath == ""
     redirect = folder.locate({RELPATH_KWARG: None})
@@ -86,7 +86,7 @@ def test_locate_listing_and_redirect(folder: NotebookDirectory) -> None:
     assert folder.locate({RELPATH_KWARG: "missing/"}) is None
 
 
-def test_entries_skip_hidden_and_non_notebooks(folder: NotebookDirectory) -> None:
+def test_entries_skip_hidden_and_non_notebooks(folder: NotebookFolder) -> None:
     entries = {e.path: e.title for e in folder.entries()}
     assert entries["test_app"] == "Test App"
     assert entries["nested/deep/deep_app"] == "Deep App"
@@ -96,7 +96,7 @@ def test_entries_skip_hidden_and_non_notebooks(folder: NotebookDirectory) -> Non
 
 
 def test_missing_root_serves_nothing(tmp_path: Path) -> None:
-    folder = NotebookDirectory(
+    folder = NotebookFolder(
         tmp_path / "nope",
         route="x/",
         access=parse_rule("public", where="t"),

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from notebook_host import kernel_api, sessions
-from notebook_host.access import parse_rule
-from notebook_host.marimo_adapter import PAGE_SCOPE_KEY
-from notebook_host.notebooks import Notebook
-from notebook_host.owners import OWNER_COOKIE, key_from_cookies
+from notebook_host.admission.access import parse_rule
+from notebook_host.marimo.protocol import PAGE_SCOPE_KEY
+from notebook_host.runtime import session_directory
+from notebook_host.runtime.owners import OWNER_COOKIE, key_from_cookies
+from notebook_host.targets.notebook import ServedNotebook
+from notebook_host.transports import fastpath
 
 COOKIE = "abc123sessionkey"
 PATH = "/sales/report/api/kernel/set_ui_element_value"
@@ -42,13 +43,13 @@ class FakeApp:
 
 
 @pytest.fixture
-def record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> sessions.SessionRecord:
-    directory = sessions.SessionDirectory()
-    monkeypatch.setattr(sessions, "directory", directory)
+def record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> session_directory.SessionRecord:
+    directory = session_directory.InProcessSessionDirectory()
+    monkeypatch.setattr(session_directory, "directory", directory)
     file = tmp_path / "report.py"
     file.write_text("# a notebook\n")
-    nb = Notebook(file=file, access=parse_rule("login", where="t"))
-    rec = sessions.SessionRecord(
+    nb = ServedNotebook(file=file, access=parse_rule("login", where="t"))
+    rec = session_directory.SessionRecord(
         "s_1",
         nb,
         b"region=eu",
@@ -94,8 +95,8 @@ def scope(**changes: Any) -> dict[str, Any]:
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-def test_the_owner_s_call_gets_the_session_s_scope(record: sessions.SessionRecord) -> None:
-    found = kernel_api.session_for(scope())
+def test_the_owner_s_call_gets_the_session_s_scope(record: session_directory.SessionRecord) -> None:
+    found = fastpath.session_for(scope())
     assert found is not None
     rec, marimo_scope = found
     assert rec is record
@@ -129,34 +130,34 @@ def test_the_owner_s_call_gets_the_session_s_scope(record: sessions.SessionRecor
 )
 @override_settings(ALLOWED_HOSTS=["testserver"], DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
 def test_anything_else_goes_through_django(
-    record: sessions.SessionRecord, changes: dict[str, Any]
+    record: session_directory.SessionRecord, changes: dict[str, Any]
 ) -> None:
-    assert kernel_api.session_for(scope(**changes)) is None
+    assert fastpath.session_for(scope(**changes)) is None
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-def test_a_closed_session_goes_through_django(record: sessions.SessionRecord) -> None:
+def test_a_closed_session_goes_through_django(record: session_directory.SessionRecord) -> None:
     record.app.ids.clear()  # type: ignore[union-attr]
-    assert kernel_api.session_for(scope()) is None
+    assert fastpath.session_for(scope()) is None
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-def test_a_deleted_notebook_goes_through_django(record: sessions.SessionRecord) -> None:
-    assert kernel_api.session_for(scope()) is not None
+def test_a_deleted_notebook_goes_through_django(record: session_directory.SessionRecord) -> None:
+    assert fastpath.session_for(scope()) is not None
     record.notebook.file.unlink()
-    assert kernel_api.session_for(scope()) is None
+    assert fastpath.session_for(scope()) is None
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 def test_an_anonymous_owner_is_known_by_its_browser_cookie(
-    record: sessions.SessionRecord,
+    record: session_directory.SessionRecord,
 ) -> None:
     record.owner = key_from_cookies({OWNER_COOKIE: "browser-1"})
     cookie = f"{OWNER_COOKIE}=browser-1".encode()
-    assert kernel_api.session_for(scope(headers={b"cookie": cookie})) is not None
+    assert fastpath.session_for(scope(headers={b"cookie": cookie})) is not None
     other = f"{OWNER_COOKIE}=browser-2".encode()
-    assert kernel_api.session_for(scope(headers={b"cookie": other})) is None
-    assert kernel_api.session_for(scope(headers={b"cookie": None})) is None
+    assert fastpath.session_for(scope(headers={b"cookie": other})) is None
+    assert fastpath.session_for(scope(headers={b"cookie": None})) is None
 
 
 class Recorder:
@@ -178,9 +179,9 @@ async def receive_body() -> dict[str, Any]:
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-async def test_middleware_calls_marimo_directly(record: sessions.SessionRecord) -> None:
+async def test_middleware_calls_marimo_directly(record: session_directory.SessionRecord) -> None:
     out = Recorder()
-    await kernel_api.KernelAPIFastPath(out.django)(scope(), receive_body, out.send)
+    await fastpath.KernelAPIFastPath(out.django)(scope(), receive_body, out.send)
     assert out.scopes == []
     assert out.messages[0]["status"] == 200
     assert json.loads(out.messages[1]["body"]) == {"got": "{}"}
@@ -188,9 +189,11 @@ async def test_middleware_calls_marimo_directly(record: sessions.SessionRecord) 
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-async def test_middleware_passes_other_calls_to_django(record: sessions.SessionRecord) -> None:
+async def test_middleware_passes_other_calls_to_django(
+    record: session_directory.SessionRecord,
+) -> None:
     out = Recorder()
-    await kernel_api.KernelAPIFastPath(out.django)(
+    await fastpath.KernelAPIFastPath(out.django)(
         scope(headers={b"cookie": b"sessionid=other"}), receive_body, out.send
     )
     assert len(out.scopes) == 1 and out.messages[0]["status"] == 418
@@ -198,29 +201,29 @@ async def test_middleware_passes_other_calls_to_django(record: sessions.SessionR
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"], NOTEBOOK_HOST={"KERNEL_API_FAST_PATH": False})
-async def test_the_setting_turns_it_off(record: sessions.SessionRecord) -> None:
+async def test_the_setting_turns_it_off(record: session_directory.SessionRecord) -> None:
     out = Recorder()
-    await kernel_api.KernelAPIFastPath(out.django)(scope(), receive_body, out.send)
+    await fastpath.KernelAPIFastPath(out.django)(scope(), receive_body, out.send)
     assert len(out.scopes) == 1
     assert record.app.calls == []  # type: ignore[union-attr]
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 async def test_a_body_marimo_cannot_take_goes_to_the_view(
-    record: sessions.SessionRecord,
+    record: session_directory.SessionRecord,
 ) -> None:
     async def bad_body() -> dict[str, Any]:
         return {"type": "http.request", "body": b"{not json", "more_body": False}
 
     out = Recorder()
-    await kernel_api.KernelAPIFastPath(out.django)(scope(), bad_body, out.send)
+    await fastpath.KernelAPIFastPath(out.django)(scope(), bad_body, out.send)
     assert len(out.scopes) == 1  # the view answers it (400 there)
     assert record.app.calls == []  # type: ignore[union-attr]
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 async def test_a_body_in_several_chunks_reaches_marimo_whole(
-    record: sessions.SessionRecord,
+    record: session_directory.SessionRecord,
 ) -> None:
     parts = iter([b'{"a"', b": 1}"])
 
@@ -229,5 +232,5 @@ async def test_a_body_in_several_chunks_reaches_marimo_whole(
         return {"type": "http.request", "body": part, "more_body": part == b'{"a"'}
 
     out = Recorder()
-    await kernel_api.KernelAPIFastPath(out.django)(scope(), chunked, out.send)
+    await fastpath.KernelAPIFastPath(out.django)(scope(), chunked, out.send)
     assert json.loads(out.messages[1]["body"]) == {"got": '{"a": 1}'}

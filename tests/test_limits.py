@@ -1,4 +1,4 @@
-"""notebook_host.limits: counting, eviction of closed tabs, refusals."""
+"""notebook_host.admission.limits: counting, eviction of closed tabs, refusals."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from notebook_host import limits
-from notebook_host.access import parse_rule
-from notebook_host.notebooks import Notebook
-from notebook_host.sessions import SessionDirectory, SessionRecord
+from notebook_host.admission import limits
+from notebook_host.admission.access import parse_rule
+from notebook_host.runtime.session_directory import (
+    InProcessSessionDirectory,
+    SessionDirectory,
+    SessionRecord,
+)
+from notebook_host.targets.notebook import ServedNotebook
 
-NB = Notebook(
+NB = ServedNotebook(
     file=Path("a.py"), access=parse_rule("public", where="t"), options={"session_ttl": 30}
 )
 
@@ -47,7 +51,7 @@ def add(directory: SessionDirectory, app: FakeApp, sid: str, key: str, *, open_:
 
 @override_settings(NOTEBOOK_HOST={"MAX_SESSIONS": 3, "MAX_SESSIONS_PER_USER": 2})
 def test_open_tabs_refuse_closed_tabs_are_evicted() -> None:
-    directory, app = SessionDirectory(), FakeApp()
+    directory, app = InProcessSessionDirectory(), FakeApp()
     add(directory, app, "a1", "user:1", open_=True)
     add(directory, app, "a2", "user:1", open_=False)
     # one open tab, one closed: a new one fits by closing a2
@@ -67,7 +71,7 @@ def test_open_tabs_refuse_closed_tabs_are_evicted() -> None:
 
 @override_settings(NOTEBOOK_HOST={"MAX_SESSIONS": 2, "MAX_SESSIONS_PER_USER": 5})
 def test_process_cap_evicts_the_oldest_closed_tab_and_says_when() -> None:
-    directory, app = SessionDirectory(), FakeApp()
+    directory, app = InProcessSessionDirectory(), FakeApp()
     add(directory, app, "old", "user:1", open_=False)
     time.sleep(0.01)
     add(directory, app, "new", "user:2", open_=False)
@@ -83,7 +87,7 @@ def test_process_cap_evicts_the_oldest_closed_tab_and_says_when() -> None:
 
 
 def test_closed_tab_leaves_when_marimo_drops_it() -> None:
-    directory, app = SessionDirectory(), FakeApp()
+    directory, app = InProcessSessionDirectory(), FakeApp()
     add(directory, app, "s", "user:1", open_=False)
     assert [r.session_id for r in directory.live()] == ["s"]
     app.live.clear()  # marimo's TTL ended
@@ -106,11 +110,11 @@ def test_bad_limit_values_fail_loudly(bad) -> None:
         override_settings(NOTEBOOK_HOST={"MAX_SESSIONS": bad}),
         pytest.raises(ImproperlyConfigured, match="MAX_SESSIONS"),
     ):
-        limits.check(SessionDirectory(), "user:1")
+        limits.check(InProcessSessionDirectory(), "user:1")
 
 
 def test_none_means_no_cap() -> None:
-    directory, app = SessionDirectory(), FakeApp()
+    directory, app = InProcessSessionDirectory(), FakeApp()
     with override_settings(NOTEBOOK_HOST={"MAX_SESSIONS": None, "MAX_SESSIONS_PER_USER": None}):
         for n in range(50):
             add(directory, app, f"s{n}", "user:1", open_=True)

@@ -85,16 +85,16 @@ def test_deleting_flags_its_live_sessions_before_the_link_goes() -> None:
 
 
 def test_prune_dead_drops_rows_of_ended_local_processes() -> None:
-    from notebook_host import livesessions
+    from notebook_host.runtime import session_rows
 
     alive = live_session(None, "s_alive")
-    alive.host, alive.pid = livesessions.HOST, os.getpid()
+    alive.host, alive.pid = session_rows.HOST, os.getpid()
     alive.save()
     dead = live_session(None, "s_dead")
-    dead.host, dead.pid = livesessions.HOST, 2**22 + 7  # above the default pid_max
+    dead.host, dead.pid = session_rows.HOST, 2**22 + 7  # above the default pid_max
     dead.save()
     live_session(None, "s_remote")  # another host: left alone
-    assert livesessions.prune_dead() == 1
+    assert session_rows.prune_dead() == 1
     assert set(LiveSession.objects.values_list("session_id", flat=True)) == {
         "s_alive",
         "s_remote",

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from notebook_host import livesessions
 from notebook_host.models import LiveSession, Notebook
+from notebook_host.runtime import session_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -31,7 +31,7 @@ def rows() -> list[LiveSession]:
             label="/apps/other/" if nb is None else "/registered/report/",
             username=user,
             last_activity=now - timedelta(seconds=idle),
-            host=livesessions.HOST,
+            host=session_rows.HOST,
             pid=os.getpid(),
         )
         LiveSession.objects.filter(pk=row.pk).update(created=now - timedelta(seconds=age))

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from openapi_spec_validator import validate
 
-from notebook_host.openapi import document, routes
+from notebook_host.openapi.document import document, routes
 
 # routes() lists the notebooks registered in the admin too.
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""notebook_host.options: per-notebook options over NOTEBOOK_HOST, validated at import."""
+"""notebook_host.targets.options: per-notebook options over NOTEBOOK_HOST, validated at import."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from notebook_host.conf import OPTION_KEYS
-from notebook_host.options import NotebookOptions, validate_options
+from notebook_host.conf import OPTION_KEYS, validate_options
+from notebook_host.targets.options import NotebookOptions
 
 WHERE = "notebook('sales/', 'notebooks/sales.py')"
 

@@ -1,11 +1,11 @@
-"""notebook_host.origin: the Origin/Referer check standing in for CSRF on marimo POSTs."""
+"""notebook_host.admission.origin: the Origin/Referer check standing in for CSRF on marimo POSTs."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import RequestFactory
 
-from notebook_host.origin import origin_allowed
+from notebook_host.admission.origin import origin_allowed
 
 rf = RequestFactory()  # host "testserver", scheme http
 

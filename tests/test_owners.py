@@ -1,11 +1,11 @@
-"""notebook_host.owners: owner keys from raw cookies, no database."""
+"""notebook_host.runtime.owners: owner keys from raw cookies, no database."""
 
 from __future__ import annotations
 
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 
-from notebook_host.owners import (
+from notebook_host.runtime.owners import (
     OWNER_COOKIE,
     ensure_owner_cookie,
     key_from_cookies,

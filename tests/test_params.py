@@ -13,8 +13,8 @@ from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import BaseModel, Field
 
-from notebook_host.params import (
-    MARIMO_PARAMS,
+from notebook_host.marimo.protocol import FRONTEND_PARAMS as MARIMO_PARAMS
+from notebook_host.params.declarations import (
     DirectoryParamsMap,
     NotebookParams,
     parse_query,
@@ -146,7 +146,7 @@ class TestPydanticDetails:
         code = (
             "import sys, django, os;"
             "os.environ['DJANGO_SETTINGS_MODULE']='tests.settings';django.setup();"
-            "from notebook_host.params import NotebookParams;"
+            "from notebook_host.params.declarations import NotebookParams;"
             "from django import forms\n"
             "class F(forms.Form):\n    x = forms.IntegerField(required=False)\n"
             "NotebookParams(F).check([('x', '1')]);"

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notebook_host.params import NotebookParams, parse_query, split_marimo
-from notebook_host.query_gate import InvalidParams, check_socket
+from notebook_host.params.declarations import NotebookParams, parse_query, split_marimo
+from notebook_host.params.gate import InvalidParams, check_socket
 from tests.live import LiveServer
 from tests.params_forms import ItemFilter, ItemModel
 from tests.test_query_gate import notebook

@@ -17,7 +17,7 @@ import pytest
 import websockets
 from openapi_spec_validator import validate
 
-from notebook_host.query_gate import CLOSE_INVALID, COOKIE
+from notebook_host.params.gate import CLOSE_INVALID, COOKIE
 from tests.live import KernelSocket, LiveServer, cookie_header
 
 pytestmark = pytest.mark.asyncio
@@ -78,7 +78,7 @@ class TestPage:
     async def test_canonical_page_sets_the_socket_cookie(self, anon) -> None:
         served = await anon.get(f"/items/?{CANONICAL}")
         assert served.status_code == 200
-        # The page may set other cookies too (notebook_host.owners).
+        # The page may set other cookies too (notebook_host.runtime.owners).
         cookie = next(c for c in served.headers.get_list("set-cookie") if c.startswith(COOKIE))
         assert "Path=/items/ws" in cookie
         assert "HttpOnly" in cookie

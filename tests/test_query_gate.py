@@ -10,10 +10,9 @@ from django import forms
 from django.http import HttpResponse, HttpResponseRedirect
 from django.test import RequestFactory
 
-from notebook_host.access import AccessRule
-from notebook_host.notebooks import Notebook
-from notebook_host.params import Checked, NotebookParams
-from notebook_host.query_gate import (
+from notebook_host.admission.access import AccessRule
+from notebook_host.params.declarations import Checked, NotebookParams
+from notebook_host.params.gate import (
     COOKIE,
     MAX_COOKIE_CHARS,
     InvalidParams,
@@ -21,14 +20,15 @@ from notebook_host.query_gate import (
     check_socket,
     remember,
 )
+from notebook_host.targets.notebook import ServedNotebook
 from tests.params_forms import ItemFilter, Region
 
 CANONICAL = "limit=5&offset=0&order_by=created_at&tags=a&tags=b"
 
 
-def notebook(source=ItemFilter, **kwargs) -> Notebook:
+def notebook(source=ItemFilter, **kwargs) -> ServedNotebook:
     params = NotebookParams(source, **kwargs) if source else None
-    return Notebook(file=Path("items.py"), access=AccessRule("public"), params=params)
+    return ServedNotebook(file=Path("items.py"), access=AccessRule("public"), params=params)
 
 
 def page(query: str, **headers) -> object:
@@ -149,7 +149,7 @@ class TestSocket:
 
 
 def test_close_reason_fits_a_close_frame() -> None:
-    from notebook_host.query_gate import close_reason
+    from notebook_host.params.gate import close_reason
 
     reason = close_reason(InvalidParams({"tags": ["é" * 200]}))
     assert reason.startswith("invalid query parameters: ")

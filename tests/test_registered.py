@@ -11,11 +11,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db import connections
 
-from notebook_host import registered
-from notebook_host.access import Decision, GroupRule, decide
+from notebook_host.admission.access import Decision, GroupRule, decide
 from notebook_host.models import Notebook as Row
-from notebook_host.notebooks import SUBPATH_KWARG
-from notebook_host.registry import apps
+from notebook_host.runtime.notebook_apps import apps
+from notebook_host.targets import registered
+from notebook_host.targets.notebook import SUBPATH_KWARG
 from tests.users import create_test_users
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -152,13 +152,13 @@ async def test_the_listing_has_enabled_servable_rows() -> None:
 
 
 async def test_the_poll_retires_rows_changed_elsewhere_and_forgets_idle_ones() -> None:
-    from notebook_host import livesessions
+    from notebook_host.runtime import session_rows
 
     kept = await Row.objects.acreate(slug="kept", title="Kept", path="test_app.py")
     gone = await Row.objects.acreate(slug="gone", title="Gone", path="test_app.py")
     await locate("kept")
     await locate("gone")
-    assert registered._watch_rows in livesessions._watchers
+    assert registered._watch_rows in session_rows._watchers
     # Another process disables "gone" (a queryset update sends no signal).
     await Row.objects.filter(pk=gone.pk).aupdate(enabled=False)
     await registered._watch_rows()
@@ -168,4 +168,4 @@ async def test_the_poll_retires_rows_changed_elsewhere_and_forgets_idle_ones() -
     await registered._watch_rows()
     await registered._watch_rows()
     assert registered._by_pk == {}
-    assert registered._watch_rows not in livesessions._watchers
+    assert registered._watch_rows not in session_rows._watchers

@@ -348,7 +348,7 @@ async def test_query_parameters_are_checked_on_page_and_socket(
     live: LiveServer, root: httpx.AsyncClient, anon: httpx.AsyncClient
 ) -> None:
     """A registered notebook with a params form: the same checks as notebook(params=)."""
-    from notebook_host.query_gate import CLOSE_INVALID
+    from notebook_host.params.gate import CLOSE_INVALID
 
     slug = unique("filtered")
     page = f"/registered/{slug}/"

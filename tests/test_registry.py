@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from notebook_host import marimo_adapter
-from notebook_host.access import parse_rule
-from notebook_host.notebooks import Notebook
-from notebook_host.registry import AppRegistry
+from notebook_host.admission.access import parse_rule
+from notebook_host.marimo import files
+from notebook_host.runtime.notebook_apps import AppRegistry
+from notebook_host.targets.notebook import ServedNotebook
 
 NB = Path(__file__).parent / "notebooks"
 
 
-def notebook(file: Path, **options) -> Notebook:
-    return Notebook(file=file, access=parse_rule("public", where="t"), options=options)
+def notebook(file: Path, **options) -> ServedNotebook:
+    return ServedNotebook(file=file, access=parse_rule("public", where="t"), options=options)
 
 
 def test_app_built_once_and_cached() -> None:
@@ -35,7 +35,7 @@ def test_failed_build_is_not_cached(tmp_path: Path) -> None:
     registry = AppRegistry()
     file = tmp_path / "later.py"
     nb = notebook(file)
-    with pytest.raises(marimo_adapter.NotebookMissing):
+    with pytest.raises(files.NotebookMissing):
         registry.get(nb, base_url="")
     file.write_text((NB / "app1.py").read_text())
     assert registry.get(nb, base_url="").path == file
@@ -43,7 +43,7 @@ def test_failed_build_is_not_cached(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("quiet", "level"), [(False, logging.INFO), (True, logging.DEBUG)])
 def test_quiet_silences_the_startup_line(caplog, quiet: bool, level: int) -> None:
-    caplog.set_level(logging.DEBUG, logger="notebook_host.registry")
+    caplog.set_level(logging.DEBUG, logger="notebook_host.runtime.notebook_apps")
     AppRegistry().get(notebook(NB / "app2.py", quiet=quiet), base_url="/q")
     [record] = [r for r in caplog.records if "Serving app2.py at /q/" in r.getMessage()]
     assert record.levelno == level

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notebook_host import sessions
-from notebook_host.access import parse_rule
-from notebook_host.notebooks import Notebook
+from notebook_host.admission.access import parse_rule
+from notebook_host.marimo import protocol
+from notebook_host.runtime import session_directory
+from notebook_host.targets.notebook import ServedNotebook
 
 
 def test_page_query_drops_only_the_socket_parameters() -> None:
-    assert sessions.page_query(b"session_id=s_1&a=1&a=2&kiosk=true") == b"a=1&a=2&kiosk=true"
-    assert sessions.page_query(b"session_id=s_1") == b""
-    assert sessions.page_query(b"q=caf%C3%A9") == b"q=caf%C3%A9"
+    assert protocol.page_query(b"session_id=s_1&a=1&a=2&kiosk=true") == b"a=1&a=2&kiosk=true"
+    assert protocol.page_query(b"session_id=s_1") == b""
+    assert protocol.page_query(b"q=caf%C3%A9") == b"q=caf%C3%A9"
 
 
 def test_directory_lookup_is_per_notebook(monkeypatch) -> None:
-    one = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
-    two = Notebook(file=Path("b.py"), access=parse_rule("public", where="t"))
-    directory = sessions.SessionDirectory()
-    directory.record(sessions.SessionRecord("s_1", one, b"a=1", user_id=3))
+    one = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    two = ServedNotebook(file=Path("b.py"), access=parse_rule("public", where="t"))
+    directory = session_directory.InProcessSessionDirectory()
+    directory.record(session_directory.SessionRecord("s_1", one, b"a=1", user_id=3))
     assert directory.get("s_1", one).page_query == b"a=1"
     assert directory.get("s_1", two) is None
     assert directory.get(None, one) is None
@@ -27,34 +28,34 @@ def test_directory_lookup_is_per_notebook(monkeypatch) -> None:
 
 
 def test_directory_prunes_closed_sessions_after_grace(monkeypatch) -> None:
-    nb = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
-    directory = sessions.SessionDirectory()
-    directory.record(sessions.SessionRecord("s_old", nb, b"", user_id=None, created=0.0))
-    directory.record(sessions.SessionRecord("s_new", nb, b"", user_id=None))
+    nb = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    directory = session_directory.InProcessSessionDirectory()
+    directory.record(session_directory.SessionRecord("s_old", nb, b"", user_id=None, created=0.0))
+    directory.record(session_directory.SessionRecord("s_new", nb, b"", user_id=None))
     # s_old is past the grace period and marimo has no such session: pruned on
     # the next record; s_new is young and kept.
-    directory.record(sessions.SessionRecord("s_next", nb, b"", user_id=None))
+    directory.record(session_directory.SessionRecord("s_next", nb, b"", user_id=None))
     assert directory.get("s_old", nb) is None
     assert directory.get("s_new", nb) is not None
     assert len(directory) == 2
 
 
 def test_forget_app_drops_its_records() -> None:
-    nb = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    nb = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
     first, second = object(), object()
-    directory = sessions.SessionDirectory()
-    directory.record(sessions.SessionRecord("s_1", nb, b"", user_id=None, app=first))
-    directory.record(sessions.SessionRecord("s_2", nb, b"", user_id=None, app=second))
+    directory = session_directory.InProcessSessionDirectory()
+    directory.record(session_directory.SessionRecord("s_1", nb, b"", user_id=None, app=first))
+    directory.record(session_directory.SessionRecord("s_2", nb, b"", user_id=None, app=second))
     directory.forget_app(first)
     assert directory.get("s_1", nb) is None
     assert directory.get("s_2", nb) is not None
 
 
 def test_owned_by_needs_the_recorded_owner_key() -> None:
-    nb = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
-    directory = sessions.SessionDirectory()
-    directory.record(sessions.SessionRecord("s_1", nb, b"", user_id=1, owner="k1"))
-    directory.record(sessions.SessionRecord("s_2", nb, b"", user_id=None, owner=None))
+    nb = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    directory = session_directory.InProcessSessionDirectory()
+    directory.record(session_directory.SessionRecord("s_1", nb, b"", user_id=1, owner="k1"))
+    directory.record(session_directory.SessionRecord("s_2", nb, b"", user_id=None, owner=None))
     assert directory.owned_by("s_1", "k1")
     assert not directory.owned_by("s_1", "k2")
     assert not directory.owned_by("s_1", None)
@@ -65,9 +66,9 @@ def test_owned_by_needs_the_recorded_owner_key() -> None:
 
 
 def test_socket_counting_marks_when_the_last_tab_left() -> None:
-    nb = Notebook(file=Path("a.py"), access=parse_rule("public", where="t"))
-    directory = sessions.SessionDirectory()
-    directory.record(sessions.SessionRecord("s_1", nb, b"", user_id=1, sockets=1))
+    nb = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
+    directory = session_directory.InProcessSessionDirectory()
+    directory.record(session_directory.SessionRecord("s_1", nb, b"", user_id=1, sockets=1))
     directory.socket_opened("s_1")
     directory.socket_closed("s_1")
     record = directory.lookup("s_1")

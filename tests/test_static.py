@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.test import AsyncClient, Client, override_settings
 
 from notebook_host.cache_headers import add_headers
-from notebook_host.finders import MarimoAssetsFinder, static_prefix
-from notebook_host.static import default_asset_url, serve_collected_static
+from notebook_host.finders import MarimoAssetsFinder
+from notebook_host.marimo.frontend import default_asset_url, static_prefix
+from notebook_host.static import serve_collected_static
 
 PREFIX = "marimo/0.25.2"
 

@@ -10,9 +10,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.urls import Resolver404, URLPattern, resolve, reverse
 
-from notebook_host.access import AccessRule, CallableRule
-from notebook_host.marimo_adapter import SUB_ROUTES
-from notebook_host.notebooks import SUBPATH_KWARG
+from notebook_host.admission.access import AccessRule, CallableRule
+from notebook_host.marimo.protocol import SUB_ROUTES
+from notebook_host.targets.notebook import SUBPATH_KWARG
 from notebook_host.urls import NotebookRoutePattern, notebook
 from tests import urls as test_urls
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 import uuid
 import weakref
@@ -33,12 +32,16 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from .. import limits, livesessions, marimo_adapter, query_gate
-from ..asgi_bridge import _apply_headers, http_scope
+from ..admission import limits
+from ..admission.guards import read_body, unknown_session
 from ..conf import get_config
-from ..consumers import Admitted, NotebookConsumer, _live
-from ..guards import SESSION_HEADER, read_body, unknown_session
-from ..owners import owner_key, same_owner
+from ..marimo import protocol
+from ..params import gate
+from ..runtime import session_rows
+from ..runtime.owners import owner_key, same_owner
+from ..targets.registered import registered_pk
+from ..transports.bridge import _apply_headers, http_scope
+from ..transports.websocket import Admitted, NotebookConsumer, _live
 from ..userinfo import request_meta, user_info
 from . import settings, state
 from .protocol import (
@@ -57,9 +60,6 @@ from .protocol import (
 
 logger = logging.getLogger(__name__)
 
-#: marimo's download URL: ``@file/<length>-<kernel thread id>-<random>.<ext>``.
-_FILE = re.compile(r"^@file/\d+-(\d+)-[A-Za-z0-9]+\.[^/]+$")
-_EMPTY_FILE = "@file/0-empty.txt"
 
 NO_WORKER = (
     "No notebook worker can take this session right now (none is running, or all are "
@@ -122,12 +122,12 @@ def mailbox() -> Mailbox:
 
 def needs_worker(request: HttpRequest, subpath: str) -> bool:
     """True for the routes served by a session's kernel (API calls, downloads)."""
-    if subpath.startswith("api/"):
-        return request.headers.get(SESSION_HEADER) is not None or request.method not in (
+    if subpath.startswith(protocol.API_PREFIX):
+        return request.headers.get(protocol.SESSION_HEADER) is not None or request.method not in (
             "GET",
             "HEAD",
         )
-    return subpath.startswith("@file/") and subpath != _EMPTY_FILE
+    return subpath.startswith(protocol.DOWNLOAD_PREFIX) and subpath != protocol.EMPTY_DOWNLOAD
 
 
 def _error(status: int, detail: str) -> JsonResponse:
@@ -140,21 +140,21 @@ async def forward(
     """An API call or download of a session, answered by the session's worker."""
     owner = owner_key(request)
     try:
-        if subpath.startswith("@file/"):
-            match = _FILE.match(subpath)
+        if subpath.startswith(protocol.DOWNLOAD_PREFIX):
+            thread = protocol.download_thread_id(subpath)
             entries = [e for e in await state.sessions_of(owner) if e.prefix == prefix]
-            if match is None or not entries:
+            if thread is None or not entries:
                 logger.warning("Refused %s: no session of this browser made it", request.path)
                 return unknown_session()
-            extra = {"candidates": [e.session_id for e in entries], "thread": int(match[1])}
+            extra = {"candidates": [e.session_id for e in entries], "thread": thread}
         else:
-            entry = await state.session(request.headers.get(SESSION_HEADER))
+            entry = await state.session(request.headers.get(protocol.SESSION_HEADER))
             if entry is None or entry.prefix != prefix or not same_owner(entry.owner, owner):
                 logger.warning(
                     "Refused %s %s: session %s is not this browser's",
                     request.method,
                     request.path,
-                    request.headers.get(SESSION_HEADER),
+                    request.headers.get(protocol.SESSION_HEADER),
                 )
                 return unknown_session()
             entries, extra = [entry], {"session_id": entry.session_id}
@@ -174,7 +174,7 @@ async def forward(
             "path_params": path_params,
         },
     )
-    scope[marimo_adapter.PAGE_SCOPE_KEY] = {
+    scope[protocol.PAGE_SCOPE_KEY] = {
         "path": prefix + "/",
         "query_string": entry.page_query.encode("latin-1"),
     }
@@ -202,7 +202,7 @@ async def request_worker(
         "type": HTTP,
         "rid": rid,
         "reply": reply,
-        "scope": wire_scope(scope, marimo_adapter.PAGE_SCOPE_KEY),
+        "scope": wire_scope(scope, protocol.PAGE_SCOPE_KEY),
         **fields,
     }
     layer = get_channel_layer()
@@ -313,7 +313,7 @@ class WorkerConsumer(NotebookConsumer):
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         try:
             admitted = await self._admit()
-        except query_gate.InvalidParams as exc:
+        except gate.InvalidParams as exc:
             await self._refuse_params(exc)
             return
         if admitted is None or not admitted.session_id:
@@ -347,14 +347,20 @@ class WorkerConsumer(NotebookConsumer):
             "front": self.channel_name,
             "session_id": placed.session_id,
             "route": placed.route,
-            "scope": wire_scope(admitted.kernel_scope, marimo_adapter.PAGE_SCOPE_KEY),
+            "scope": wire_scope(admitted.kernel_scope, protocol.PAGE_SCOPE_KEY),
         }
         if not await self._to_worker(connect):
             return
         _live.add(self)
         self.session_id = self.live_id = placed.session_id
         self.watchdog = asyncio.create_task(self._watch())
-        await livesessions.opened(self, placed.session_id, admitted.notebook, admitted.user)
+        await session_rows.opened(
+            self,
+            placed.session_id,
+            admitted.notebook,
+            admitted.user,
+            registered_pk(admitted.notebook),
+        )
 
     async def _place(self, admitted: Admitted) -> state.SessionEntry | str | None:
         """The session's entry on its worker; a sentence when it cannot be placed.
@@ -410,8 +416,8 @@ class WorkerConsumer(NotebookConsumer):
     async def _refuse_and_wait(self, title: str, text: str, admitted: Admitted) -> None:
         """marimo's startup-error dialog with ``text``; reload once a retry would work."""
         await self.send({"type": "websocket.accept"})
-        await self._send_op("kernel-startup-error", error=text)
-        await self._send_op("banner", title=title, description=text, variant="danger")
+        await self._send_op(protocol.OP_STARTUP_ERROR, error=text)
+        await self._send_op(protocol.OP_BANNER, title=title, description=text, variant="danger")
         self.waiting = asyncio.create_task(self._wait_until(lambda: self._could_place(admitted)))
 
     async def _could_place(self, admitted: Admitted) -> bool:
@@ -429,7 +435,7 @@ class WorkerConsumer(NotebookConsumer):
             with contextlib.suppress(state.ClusterUnavailable):
                 if await ready():
                     logger.info("Can serve %s now: reloading the page", self.scope["path"])
-                    await self._send_op("reload")
+                    await self._send_op(protocol.OP_RELOAD)
                     await self.send({"type": "websocket.close", "code": 1000})
                     return
 
@@ -482,10 +488,10 @@ class WorkerConsumer(NotebookConsumer):
         logger.warning("Closing websocket %s: %s", self.scope["path"], reason)
         with contextlib.suppress(Exception):
             if self.accepted:
-                await self._send_op("banner", title="Connection lost", description=reason)
+                await self._send_op(protocol.OP_BANNER, title="Connection lost", description=reason)
             else:
                 await self.send({"type": "websocket.accept"})
-                await self._send_op("kernel-startup-error", error=reason)
+                await self._send_op(protocol.OP_STARTUP_ERROR, error=reason)
         await self._close_browser(code, reason)
 
     async def _close_browser(self, code: int, reason: str = "") -> None:
@@ -523,7 +529,7 @@ class WorkerConsumer(NotebookConsumer):
                 await self._close_browser(int(whole.get("code") or 1000), whole.get("reason", ""))
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
-        livesessions.touch(self.live_id)
+        session_rows.touch(self.live_id)
         if not self.stream or self.ended:
             return
         text = message.get("text")
@@ -538,9 +544,9 @@ class WorkerConsumer(NotebookConsumer):
 
     async def end(self, code: int) -> None:
         """Close the browser socket; staff closes also end the kernel."""
-        await livesessions.closed(self.live_id, self)
+        await session_rows.closed(self.live_id, self)
         await self._close_browser(code)
-        await self._leave(close_kernel=code == livesessions.CLOSED_BY_STAFF)
+        await self._leave(close_kernel=code == session_rows.CLOSED_BY_STAFF)
 
     async def _leave(self, *, close_kernel: bool) -> None:
         """Tell the worker the browser left (marimo keeps the kernel for its TTL)."""
@@ -566,7 +572,7 @@ class WorkerConsumer(NotebookConsumer):
             await state.release(self.limit_key, entry.session_id)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
-        await livesessions.closed(self.live_id, self)
+        await session_rows.closed(self.live_id, self)
         if self.waiting is not None:
             self.waiting.cancel()
         if self.watchdog is not None:

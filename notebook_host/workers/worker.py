@@ -25,9 +25,11 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from .. import marimo_adapter
-from ..consumers import resolve_notebook
-from ..registry import apps
+from ..marimo import files
+from ..marimo.app import MarimoApp
+from ..marimo.patches import initialise
+from ..runtime.notebook_apps import apps
+from ..transports.websocket import resolve_notebook
 from . import settings, state
 from .protocol import (
     CLOSE_DRAINED,
@@ -65,7 +67,7 @@ class Pump:
         self.closed = False
         self.started = time.monotonic()
 
-    async def run(self, app: marimo_adapter.MarimoApp, scope: dict[str, Any]) -> None:
+    async def run(self, app: MarimoApp, scope: dict[str, Any]) -> None:
         self.queue.put_nowait({"type": "websocket.connect"})
         try:
             await app(scope, self.queue.get, self.to_front)
@@ -167,7 +169,7 @@ class Worker:
         self.stopping = asyncio.Event()
         self.pumps: dict[str, Pump] = {}
         #: session id -> the app holding its kernel (it may be retired by an edit).
-        self.kernels: dict[str, marimo_adapter.MarimoApp] = {}
+        self.kernels: dict[str, MarimoApp] = {}
         self.requests: dict[str, tuple[Incoming, dict[str, Any], list[bytes]]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         #: Sessions started since the last beat (their placement is still reserved).
@@ -176,7 +178,7 @@ class Worker:
     # -- process ------------------------------------------------------------
 
     async def run(self) -> int:
-        marimo_adapter.initialise()
+        initialise()
         self.layer = get_channel_layer()
         if self.layer is None:
             raise RuntimeError("notebook_worker needs CHANNEL_LAYERS (channels_redis)")
@@ -342,9 +344,7 @@ class Worker:
 
     # -- notebooks ------------------------------------------------------------
 
-    async def _app(
-        self, route: dict[str, str], session_id: str | None
-    ) -> marimo_adapter.MarimoApp | None:
+    async def _app(self, route: dict[str, str], session_id: str | None) -> MarimoApp | None:
         """The app for a route: the one holding ``session_id``, else the current one."""
         if session_id:
             held = self.kernels.get(session_id)
@@ -374,7 +374,7 @@ class Worker:
             return
         try:
             app = await self._app(message["route"], session_id)
-        except marimo_adapter.NotebookLoadError as exc:
+        except files.NotebookLoadError as exc:
             logger.error("Socket %s: %s", message["route"].get("path"), exc)
             app = None
         if app is None:
@@ -440,7 +440,7 @@ class Worker:
     async def _http(self, request: dict[str, Any], body: bytes) -> None:
         session_id = request.get("session_id")
         candidates = request.get("candidates")
-        app: marimo_adapter.MarimoApp | None
+        app: MarimoApp | None
         if candidates:  # a download: the session whose kernel made the file
             app = None
             for sid in candidates:
@@ -451,7 +451,7 @@ class Worker:
         else:
             try:
                 app = await self._app(request["route"], session_id)
-            except marimo_adapter.NotebookLoadError as exc:
+            except files.NotebookLoadError as exc:
                 await self._reply_error(request, 500, str(exc))
                 return
         if app is None or (session_id and not app.has_session(session_id)):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from notebook_host.openapi import document, routes
+from notebook_host.openapi.document import document, routes
 
 
 class Command(BaseCommand):

@@ -13,8 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from notebook_host import livesessions
 from notebook_host.models import LiveSession
+from notebook_host.runtime import session_rows
 
 
 def _duration(seconds: float) -> str:
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        pruned = livesessions.prune_dead()
+        pruned = session_rows.prune_dead()
         if pruned:
             self.stderr.write(f"Removed {pruned} session(s) of server processes that have ended.")
         targets = self._targets(options)
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         ids = list(targets.values_list("session_id", flat=True))
         if not ids:
             raise CommandError("No live session matches.")
-        livesessions.request_close(targets)
+        session_rows.request_close(targets)
         self.stdout.write(f"Asked the servers to close {len(ids)} session(s).")
         deadline = time.monotonic() + options["wait"]
         while options["wait"] and time.monotonic() < deadline:

@@ -9,15 +9,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 
-from .hooks import call_hook
-
-if TYPE_CHECKING:
-    from .notebooks import Notebook
+from ..hooks import call_hook
 
 NAMED_RULES = ("public", "login", "staff", "superuser")
 
@@ -32,6 +29,14 @@ class Decision(enum.Enum):
     FORBIDDEN = "forbidden"
 
 
+class Guarded(Protocol):
+    """What :func:`decide` reads of a notebook (a ServedNotebook, see targets/)."""
+
+    access: AccessRule
+    validate: Callable[..., Any] | None
+    relative_path: str
+
+
 @dataclass(frozen=True)
 class AccessRule:
     """A parsed ``access=`` value; ``test`` is ``(user, notebook) -> bool``."""
@@ -40,7 +45,7 @@ class AccessRule:
     test: Callable[[Any, Any], Any] | None = None
     permission: str | None = None
 
-    async def allows(self, user: Any, notebook: Notebook) -> bool:
+    async def allows(self, user: Any, notebook: Guarded) -> bool:
         if self.label == "public":
             return True
         if not user.is_authenticated or not user.is_active:
@@ -60,7 +65,7 @@ class AccessRule:
 class CallableRule(AccessRule):
     """A project callable; sync ones run in a thread so they may use the ORM."""
 
-    async def allows(self, user: Any, notebook: Notebook) -> bool:
+    async def allows(self, user: Any, notebook: Guarded) -> bool:
         assert self.test is not None
         return bool(await call_hook(self.test, user, notebook))
 
@@ -76,7 +81,7 @@ class GroupRule(AccessRule):
     base: AccessRule | None = None
     group_ids: frozenset[int] = frozenset()
 
-    async def allows(self, user: Any, notebook: Notebook) -> bool:
+    async def allows(self, user: Any, notebook: Guarded) -> bool:
         if self.base is not None and not await self.base.allows(user, notebook):
             return False
         if not self.group_ids:
@@ -114,7 +119,7 @@ def parse_rule(value: Any, *, where: str) -> AccessRule:
     )
 
 
-async def decide(user: Any, notebook: Notebook, request_or_scope: Any = None) -> Decision:
+async def decide(user: Any, notebook: Guarded, request_or_scope: Any = None) -> Decision:
     """Decide whether ``user`` may use ``notebook``; the single access check.
 
     The access rule runs first; then the notebook's ``validate`` callback

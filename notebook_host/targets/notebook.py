@@ -1,7 +1,7 @@
-"""What a URL pattern serves: a Notebook, and how a URL locates one.
+"""What a URL pattern serves: a ServedNotebook, and how a URL locates one.
 
-``notebook()`` serves one Notebook; ``notebook_directory()`` serves a
-:class:`~notebook_host.directory.NotebookDirectory` that locates a Notebook
+``notebook()`` serves one ServedNotebook; ``notebook_directory()`` serves a
+:class:`~notebook_host.targets.folder.NotebookFolder` that locates a ServedNotebook
 per request. Views and the websocket consumer only ever ask a target to
 ``locate`` the URL's kwargs, so both agree on what a path means.
 """
@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .access import AccessRule
-from .options import NotebookOptions
-from .params import NotebookParams
+from ..admission.access import AccessRule
+from ..params.declarations import NotebookParams
+from ..targets.options import NotebookOptions
 
 #: URL kwarg: the path below a notebook's own URL (None: no trailing slash).
 SUBPATH_KWARG = "marimo_subpath"
 
 
 @dataclass(eq=False)
-class Notebook:
+class ServedNotebook:
     """One notebook file, its access rule, validation and option overrides."""
 
     file: Path
@@ -54,7 +54,7 @@ class Notebook:
 class Located:
     """What a URL means: a notebook and the sub-route below it, or a listing."""
 
-    notebook: Notebook | None
+    notebook: ServedNotebook | None
     subpath: str | None
     path_params: dict[str, Any]
     listing: bool = False

@@ -1,8 +1,8 @@
 """Loaded marimo apps: built on first use, rebuilt on edit, evicted when idle.
 
 One app per notebook serves new sessions. When its file changes, the app is
-retired: it keeps serving the sessions it has (found through the session
-directory) and is shut down once they are gone. Apps with no session are
+retired: it keeps serving the sessions it has (found through the
+session directory) and is shut down once they are gone. Apps with no session are
 evicted after ``APP_IDLE_TTL`` seconds, so memory stays bounded however many
 notebooks are visited.
 """
@@ -14,26 +14,27 @@ import logging
 import threading
 import time
 
-from . import marimo_adapter, shutdown
-from .conf import get_config
-from .notebooks import Notebook
+from ..conf import get_config
+from ..marimo.app import MarimoApp, build_app, shutdown_apps
+from ..marimo.frontend import MARIMO_VERSION
+from ..runtime import shutdown
+from ..targets.notebook import ServedNotebook
+from . import session_directory
 
 logger = logging.getLogger(__name__)
-
-MarimoApp = marimo_adapter.MarimoApp
 
 
 class AppRegistry:
     """The marimo app of each notebook, and the retired ones still in use."""
 
     def __init__(self) -> None:
-        self._apps: dict[Notebook, MarimoApp] = {}
+        self._apps: dict[ServedNotebook, MarimoApp] = {}
         self._retired: list[MarimoApp] = []
         self._lock = threading.Lock()
         self._sweep_handle: asyncio.TimerHandle | None = None
         self._sweep_loop: asyncio.AbstractEventLoop | None = None
 
-    def get(self, notebook: Notebook, *, base_url: str) -> MarimoApp:
+    def get(self, notebook: ServedNotebook, *, base_url: str) -> MarimoApp:
         """The app serving new sessions of ``notebook``, built or rebuilt as needed.
 
         Raises NotebookMissing / NotebookLoadError; a failed build is not
@@ -50,9 +51,9 @@ class AppRegistry:
             if app is not None:
                 self._retire(notebook)
             options = notebook.resolved_options()
-            app = marimo_adapter.build_app(notebook.file, options, base_url=base_url)
+            app = build_app(notebook.file, options, base_url=base_url)
             self._apps[notebook] = app
-        shutdown.install()
+        self._install_shutdown()
         self._schedule_sweep()
         # marimo's `quiet` silences its startup banner; this is ours.
         logger.log(
@@ -60,7 +61,7 @@ class AppRegistry:
             "Serving %s at %s/ (marimo %s)",
             notebook.file.name,
             base_url,
-            marimo_adapter.MARIMO_VERSION,
+            MARIMO_VERSION,
         )
         return app
 
@@ -72,7 +73,7 @@ class AppRegistry:
         except OSError:
             return False
 
-    def peek(self, notebook: Notebook) -> MarimoApp | None:
+    def peek(self, notebook: ServedNotebook) -> MarimoApp | None:
         """The notebook's current app if it is loaded, without building it."""
         return self._apps.get(notebook)
 
@@ -83,12 +84,12 @@ class AppRegistry:
     def session_count(self) -> int:
         return sum(app.session_count() for app in self.loaded())
 
-    def forget(self, notebook: Notebook) -> None:
+    def forget(self, notebook: ServedNotebook) -> None:
         """Stop serving new sessions of ``notebook``; live ones run out."""
         with self._lock:
             self._retire(notebook)
 
-    def _retire(self, notebook: Notebook) -> None:
+    def _retire(self, notebook: ServedNotebook) -> None:
         app = self._apps.pop(notebook, None)
         if app is not None:
             self._retired.append(app)
@@ -108,14 +109,12 @@ class AppRegistry:
 
     def _sweep_tick(self) -> None:
         self._sweep_handle = None
-        from .sessions import directory
-
         evicted = self.evict_idle(float(get_config()["APP_IDLE_TTL"]))
         for app in evicted:
-            directory.forget_app(app)  # its records would keep the app alive
+            session_directory.directory.forget_app(app)  # its records would keep the app alive
             task = asyncio.ensure_future(app.shutdown())
             task.add_done_callback(_log_failure)
-        directory.prune()
+        session_directory.directory.prune()
         if self.loaded():
             self._schedule_sweep()
 
@@ -138,6 +137,16 @@ class AppRegistry:
 
     # -- shutdown ---------------------------------------------------------
 
+    def _install_shutdown(self) -> None:
+        """Have the server's shutdown close this registry's kernels (idempotent)."""
+        shutdown.on_shutdown(self._announce, order=shutdown.ANNOUNCE)
+        shutdown.on_shutdown(self.shutdown, order=shutdown.KERNELS)
+        shutdown.on_exit(self.shutdown_sync)
+        shutdown.install(lambda: float(get_config()["SHUTDOWN_TIMEOUT"]))
+
+    async def _announce(self, timeout: float) -> None:
+        logger.info("Closing %d kernel session(s) before shutdown", self.session_count())
+
     def _take_all(self) -> list[MarimoApp]:
         with self._lock:
             apps = self.loaded()
@@ -151,7 +160,7 @@ class AppRegistry:
     async def shutdown(self, timeout: float) -> None:
         """Close every kernel session of every notebook."""
         try:
-            await marimo_adapter.shutdown_apps(self._take_all(), timeout=timeout)
+            await shutdown_apps(self._take_all(), timeout=timeout)
         except TimeoutError:
             logger.warning("Kernel sessions did not close within %.1fs", timeout)
 

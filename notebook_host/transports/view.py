@@ -17,16 +17,20 @@ from django.http import (
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
-from . import guards, livesessions, marimo_adapter, query_gate
-from .access import Decision, decide
-from .asgi_bridge import call_http, http_scope
-from .notebooks import Notebook, Target, locate
-from .origin import origin_allowed
-from .owners import ensure_owner_cookie
-from .registry import apps
-from .sessions import SessionRecord
-from .userinfo import request_meta, user_info
-from .workers.settings import enabled as workers_enabled
+from ..admission import guards
+from ..admission.access import Decision, decide
+from ..admission.origin import origin_allowed
+from ..marimo import files, frontend, protocol
+from ..params import gate
+from ..runtime import session_rows
+from ..runtime.notebook_apps import apps
+from ..runtime.owners import ensure_owner_cookie
+from ..runtime.session_directory import SessionRecord
+from ..targets.notebook import ServedNotebook, Target, locate
+from ..targets.registered import registered_entries
+from ..userinfo import request_meta, user_info
+from ..workers.settings import enabled as workers_enabled
+from .bridge import call_http, http_scope
 
 logger = logging.getLogger(__name__)
 
@@ -69,15 +73,15 @@ def refusal(request: HttpRequest, decision: Decision, *, is_page: bool) -> HttpR
 async def serve_frontend_file(request: HttpRequest, subpath: str) -> HttpResponse:
     """marimo's public frontend files: no session, no user, no database."""
     scope = http_scope(request, root_path="", extra={"path": "/" + subpath})
-    return await call_http(marimo_adapter.frontend_files(), scope, b"")
+    return await call_http(frontend.frontend_files(), scope, b"")
 
 
 async def serve(
-    request: HttpRequest, notebook: Notebook, subpath: str | None, path_params: dict
+    request: HttpRequest, notebook: ServedNotebook, subpath: str | None, path_params: dict
 ) -> HttpResponse:
     """Check access, then hand the request to the notebook's marimo app."""
     first = (subpath or "").split("/", 1)[0]
-    if first in marimo_adapter.PUBLIC_FILE_ROUTES:
+    if first in protocol.PUBLIC_FILE_ROUTES:
         return await serve_frontend_file(request, subpath or "")
 
     user = await request.auser()
@@ -91,7 +95,7 @@ async def serve(
     if not origin_allowed(request):
         logger.warning("Refused %s %s: cross-origin", request.method, request.path)
         return JsonResponse({"detail": "Cross-origin request refused"}, status=403)
-    checked = query_gate.check_page(request, notebook) if is_page else None
+    checked = gate.check_page(request, notebook) if is_page else None
     if isinstance(checked, HttpResponse):
         return checked  # invalid (400) or not canonical (redirect)
 
@@ -101,7 +105,7 @@ async def serve(
         if over is not None:
             return over
     if workers_enabled():
-        from .workers import front  # needs channels_redis: only with KERNELS = "workers"
+        from ..workers import front  # needs channels_redis: only with KERNELS = "workers"
 
         if front.needs_worker(request, subpath):
             response = await front.forward(request, subpath, prefix, path_params, user)
@@ -113,17 +117,17 @@ async def serve(
     body = guards.read_body(request, subpath)
     if isinstance(body, HttpResponse):
         return body
-    livesessions.touch(session.session_id if session else None)
+    session_rows.touch(session.session_id if session else None)
     try:
         if not is_page and session is not None and session.app is not None:
             app = session.app  # the session may live in an app retired by an edit
             app.touch()
         else:
             app = apps.get(notebook, base_url=prefix)
-    except marimo_adapter.NotebookMissing as exc:
+    except files.NotebookMissing as exc:
         logger.warning("%s: %s", request.path, exc)
         return error_page(404, "Notebook not found", str(exc))
-    except marimo_adapter.NotebookLoadError as exc:
+    except files.NotebookLoadError as exc:
         logger.error("%s: %s", request.path, exc, exc_info=exc.__cause__)
         return error_page(
             500,
@@ -138,7 +142,7 @@ async def serve(
         "path_params": path_params,
     }
     scope = http_scope(request, root_path=prefix, extra=extra)
-    scope[marimo_adapter.PAGE_SCOPE_KEY] = {
+    scope[protocol.PAGE_SCOPE_KEY] = {
         "path": prefix + "/",
         "query_string": session.page_query if session else scope["query_string"],
     }
@@ -147,7 +151,7 @@ async def serve(
         ensure_owner_cookie(request, response)
     guards.allow_same_origin_frames(subpath, response)
     if checked is not None:
-        query_gate.after_page(response, request, notebook, checked, prefix)
+        gate.after_page(response, request, notebook, checked, prefix)
     return response
 
 
@@ -211,6 +215,4 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
 
 async def registered_listing(request: HttpRequest) -> HttpResponse:
     """``include("notebook_host.urls")``'s index: registered notebooks this user may open."""
-    from .registered import registered_entries
-
     return await listing(request, await registered_entries())

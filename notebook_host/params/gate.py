@@ -25,14 +25,15 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 
-from .notebooks import Notebook
-from .params import Checked, NotebookParams, Pairs, last_values, parse_query, split_marimo
+from ..marimo.protocol import SOCKET_ONLY_PARAMS
+from ..targets.notebook import ServedNotebook
+from .declarations import Checked, NotebookParams, Pairs, last_values, parse_query, split_marimo
 
 logger = logging.getLogger(__name__)
 
 #: The cookie holding a page's recent canonical queries, read by its socket.
 COOKIE = "notebook_host_params"
-_SALT = "notebook_host.query_gate"
+_SALT = "notebook_host.query_gate"  # kept: cookies already issued stay valid
 #: Canonical queries kept per page and how long (several tabs of one page).
 KEEP = 8
 MAX_COOKIE_CHARS = 3000
@@ -58,7 +59,7 @@ def close_reason(exc: InvalidParams) -> str:
 # -- the page ----------------------------------------------------------------
 
 
-def check_page(request: HttpRequest, notebook: Notebook) -> HttpResponse | Checked | None:
+def check_page(request: HttpRequest, notebook: ServedNotebook) -> HttpResponse | Checked | None:
     """400 or a redirect to the canonical URL, else the checked query to serve.
 
     None when the notebook declares no parameters.
@@ -134,7 +135,7 @@ def _cookie_queries(value: str | None) -> list[str]:
 # -- the socket --------------------------------------------------------------
 
 
-def check_socket(scope: dict[str, Any], notebook: Notebook) -> tuple[bytes, bytes] | None:
+def check_socket(scope: dict[str, Any], notebook: ServedNotebook) -> tuple[bytes, bytes] | None:
     """(query for marimo, page query) from the socket's scope, or None if no form.
 
     Raises InvalidParams when the socket's own parameters fail the form.
@@ -149,7 +150,7 @@ def check_socket(scope: dict[str, Any], notebook: Notebook) -> tuple[bytes, byte
     if params.has_multiple:
         checked = _recover(params, user, _scope_cookie(scope)) or checked
     for_marimo = urlencode([*own, *checked.pairs], doseq=True).encode("latin-1")
-    page_own = [(k, v) for k, v in own if k != "session_id"]
+    page_own = [(k, v) for k, v in own if k not in SOCKET_ONLY_PARAMS]
     page = urlencode([*checked.pairs, *page_own], doseq=True).encode("latin-1")
     return for_marimo, page
 
@@ -184,7 +185,11 @@ def _scope_cookie(scope: dict[str, Any]) -> str | None:
 
 
 def after_page(
-    response: HttpResponse, request: HttpRequest, notebook: Notebook, checked: Checked, prefix: str
+    response: HttpResponse,
+    request: HttpRequest,
+    notebook: ServedNotebook,
+    checked: Checked,
+    prefix: str,
 ) -> None:
     """Set the socket's cookie on a served page whose form has repeated fields."""
     if response.status_code == 200 and notebook.params and notebook.params.has_multiple:

@@ -18,7 +18,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.request import split_domain_port
 
-from .userinfo import visible_headers
+from ..userinfo import visible_headers
 
 logger = logging.getLogger(__name__)
 

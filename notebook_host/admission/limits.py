@@ -19,8 +19,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .conf import get_config
-from .sessions import SessionDirectory, SessionRecord
+from ..conf import get_config
+from ..runtime.session_directory import SessionDirectory, SessionRecord
 
 logger = logging.getLogger(__name__)
 

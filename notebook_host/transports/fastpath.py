@@ -9,14 +9,14 @@ Django path would check holds without a database query:
 
 - the ``Marimo-Session-Id`` names a live session recorded by the consumer,
   and the request path is that session's own page prefix;
-- the request comes from the session's owner (:mod:`notebook_host.owners`:
+- the request comes from the session's owner (:mod:`notebook_host.runtime.owners`:
   the same Django session or anonymous browser cookie as the socket that
   opened it);
 - the Host is one of ALLOWED_HOSTS and Origin/Referer passes the CSRF
-  stand-in (:mod:`notebook_host.origin`);
+  stand-in (:mod:`notebook_host.admission.origin`);
 - the body is announced by Content-Length and within
   DATA_UPLOAD_MAX_MEMORY_SIZE, and is JSON marimo can take (else the view
-  answers 400, see :func:`notebook_host.marimo_adapter.api_body_problem`).
+  answers 400, see :func:`notebook_host.marimo.protocol.api_body_problem`).
 
 Anything else goes through Django unchanged, so the fast path never refuses a
 request: refusals and error pages stay the view's. Access rules are checked
@@ -33,16 +33,19 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 
-from . import livesessions, sessions
-from .asgi_bridge import ASGIApp
-from .conf import get_config
-from .marimo_adapter import PAGE_SCOPE_KEY, api_body_problem
-from .origin import origin_allowed
-from .owners import owner_key
-from .userinfo import visible_headers
-
-API_INFIX = "/api/kernel/"
-SESSION_HEADER = b"marimo-session-id"
+from ..admission.origin import origin_allowed
+from ..conf import get_config
+from ..marimo.protocol import (
+    KERNEL_API_INFIX,
+    PAGE_SCOPE_KEY,
+    SESSION_HEADER_RAW,
+    api_body_problem,
+)
+from ..runtime import session_directory, session_rows
+from ..runtime.owners import owner_key
+from ..runtime.session_directory import SessionRecord
+from ..userinfo import visible_headers
+from .bridge import ASGIApp
 
 
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
@@ -60,23 +63,23 @@ def _body_size_ok(scope: dict[str, Any]) -> bool:
     return limit is None or int(length) <= limit
 
 
-def session_for(scope: dict[str, Any]) -> tuple[sessions.SessionRecord, dict[str, Any]] | None:
+def session_for(scope: dict[str, Any]) -> tuple[SessionRecord, dict[str, Any]] | None:
     """The session record and marimo scope for a call the fast path may take."""
     if scope["type"] != "http" or scope.get("method") != "POST":
         return None
-    if API_INFIX not in scope.get("path", ""):
+    if KERNEL_API_INFIX not in scope.get("path", ""):
         return None
-    raw_id = _header(scope, SESSION_HEADER)
+    raw_id = _header(scope, SESSION_HEADER_RAW)
     if not raw_id:
         return None
-    record = sessions.directory.lookup(raw_id.decode("latin-1"))
+    record = session_directory.directory.lookup(raw_id.decode("latin-1"))
     if record is None or record.app is None or record.prefix is None:
         return None
     if not _body_size_ok(scope):
         return None
     request = ASGIRequest(scope, io.BytesIO())
     path = request.path
-    if not path.startswith(record.prefix + API_INFIX):
+    if not path.startswith(record.prefix + KERNEL_API_INFIX):
         return None
     try:
         request.get_host()
@@ -84,7 +87,7 @@ def session_for(scope: dict[str, Any]) -> tuple[sessions.SessionRecord, dict[str
         return None
     if not origin_allowed(request):
         return None
-    if not sessions.directory.owned_by(record.session_id, owner_key(request)):
+    if not session_directory.directory.owned_by(record.session_id, owner_key(request)):
         return None
     if not record.app.has_session(record.session_id):
         return None  # closed: the view answers that
@@ -154,5 +157,5 @@ class KernelAPIFastPath:
         app = record.app
         assert app is not None
         app.touch()
-        livesessions.touch(record.session_id)
+        session_rows.touch(record.session_id)
         await app(marimo_scope, replaying(body, receive), send)

@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import weakref
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from django.contrib.auth.models import AnonymousUser
 from django.urls import Resolver404, resolve
 
-from . import limits, livesessions, marimo_adapter, query_gate, sessions
-from .access import Decision, decide
-from .notebooks import Notebook, locate
-from .registry import apps
-from .userinfo import request_meta, user_info, visible_headers
+from ..admission import limits
+from ..admission.access import Decision, decide
+from ..marimo import files, protocol
+from ..marimo.app import MarimoApp
+from ..params import gate
+from ..runtime import session_directory, session_rows, shutdown
+from ..runtime.notebook_apps import apps
+from ..runtime.owners import owner_key
+from ..runtime.session_directory import SessionRecord
+from ..targets.notebook import ServedNotebook, locate
+from ..targets.registered import registered_pk
+from ..userinfo import request_meta, user_info, visible_headers
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +56,10 @@ async def close_all(timeout: float) -> None:
         task.cancel()
 
 
-async def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] | None:
+shutdown.on_shutdown(close_all, order=shutdown.SOCKETS)
+
+
+async def resolve_notebook(scope: dict[str, Any]) -> tuple[ServedNotebook, str, dict] | None:
     """The notebook, sub-route and path params a socket path maps to."""
     path = scope["path"]
     root = scope.get("root_path", "")
@@ -73,7 +81,7 @@ async def resolve_notebook(scope: dict[str, Any]) -> tuple[Notebook, str, dict] 
 class Admitted:
     """A socket the access, parameter and origin checks let through."""
 
-    notebook: Notebook
+    notebook: ServedNotebook
     prefix: str
     path_params: dict[str, Any]
     session_id: str
@@ -95,9 +103,9 @@ class NotebookConsumer(AsyncConsumer):
     browser_gone = False
     #: The kernel session this socket counts for in the session directory.
     session_id: str | None = None
-    #: The same, for the LiveSession rows (notebook_host.livesessions).
+    #: The same, for the LiveSession rows (notebook_host.runtime.session_rows).
     live_id: str | None = None
-    notebook: Notebook | None = None
+    notebook: ServedNotebook | None = None
     #: Whom limits count this socket against, and its wait for a free slot.
     limit_key: str = ""
     waiting: asyncio.Task[None] | None = None
@@ -105,7 +113,7 @@ class NotebookConsumer(AsyncConsumer):
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         try:
             kernel_scope = await self._authorise()
-        except query_gate.InvalidParams as exc:
+        except gate.InvalidParams as exc:
             await self._refuse_params(exc)
             return
         if isinstance(kernel_scope, limits.OverLimit):
@@ -121,23 +129,29 @@ class NotebookConsumer(AsyncConsumer):
         _live.add(self)
         self.live_id = self.session_id
         if self.live_id and self.notebook is not None:
-            await livesessions.opened(self, self.live_id, self.notebook, self.scope.get("user"))
+            await session_rows.opened(
+                self,
+                self.live_id,
+                self.notebook,
+                self.scope.get("user"),
+                registered_pk(self.notebook),
+            )
 
-    async def _refuse_params(self, exc: query_gate.InvalidParams) -> None:
+    async def _refuse_params(self, exc: gate.InvalidParams) -> None:
         logger.info("Refused websocket %s: invalid parameters %s", self.scope["path"], exc)
         # Accepted first, so the client reads the code and the reason.
         await self.send({"type": "websocket.accept"})
         await self.send(
             {
                 "type": "websocket.close",
-                "code": query_gate.CLOSE_INVALID,
-                "reason": query_gate.close_reason(exc),
+                "code": gate.CLOSE_INVALID,
+                "reason": gate.close_reason(exc),
             }
         )
 
     async def end(self, code: int) -> None:
         """Close the browser socket and let marimo see a disconnect."""
-        await livesessions.closed(self.live_id, self)
+        await session_rows.closed(self.live_id, self)
         if not self.browser_gone:
             with contextlib.suppress(Exception):
                 await self.send({"type": "websocket.close", "code": code})
@@ -147,7 +161,7 @@ class NotebookConsumer(AsyncConsumer):
 
     def _socket_closed(self) -> None:
         if self.session_id:
-            sessions.directory.socket_closed(self.session_id)
+            session_directory.directory.socket_closed(self.session_id)
             self.session_id = None
 
     async def _refuse_over_limit(self, refusal: limits.OverLimit) -> None:
@@ -160,23 +174,25 @@ class NotebookConsumer(AsyncConsumer):
         free the page is told to reload, which opens a real session.
         """
         await self.send({"type": "websocket.accept"})
-        await self._send_op("kernel-startup-error", error=refusal.message)
+        await self._send_op(protocol.OP_STARTUP_ERROR, error=refusal.message)
         await self._send_op(
-            "banner", title="Too many open sessions", description=refusal.message, variant="danger"
+            protocol.OP_BANNER,
+            title="Too many open sessions",
+            description=refusal.message,
+            variant="danger",
         )
         self.waiting = asyncio.create_task(self._wait_for_slot(refusal))
 
     async def _send_op(self, op: str, **data: Any) -> None:
-        frame = json.dumps({"op": op, "data": {"op": op, **data}})
-        await self.send({"type": "websocket.send", "text": frame})
+        await self.send({"type": "websocket.send", "text": protocol.frame(op, **data)})
 
     async def _wait_for_slot(self, refusal: limits.OverLimit) -> None:
         with contextlib.suppress(Exception):
             while True:
                 await asyncio.sleep(limits.WAIT_POLL_SECONDS)
-                if limits.check(sessions.directory, self.limit_key) is None:
+                if limits.check(session_directory.directory, self.limit_key) is None:
                     logger.info("A session slot is free: reloading %s", self.scope["path"])
-                    await self._send_op("reload")
+                    await self._send_op(protocol.OP_RELOAD)
                     await self.send({"type": "websocket.close", "code": 1000})
                     return
 
@@ -191,17 +207,16 @@ class NotebookConsumer(AsyncConsumer):
             return None
         notebook, subpath, path_params = found
         self.notebook = notebook
-        if subpath not in marimo_adapter.WEBSOCKET_ROUTES:
+        if subpath not in protocol.WEBSOCKET_ROUTES:
             return None
         user = self.scope.get("user") or AnonymousUser()
         if await decide(user, notebook, self.scope) is not Decision.ALLOW:
             logger.info("Refused websocket %s for %s", self.scope["path"], user)
             return None
         # Raises InvalidParams; else the kernel gets the cleaned query only.
-        checked = query_gate.check_socket(self.scope, notebook)
+        checked = gate.check_socket(self.scope, notebook)
         prefix = self.scope["path"][: -len(subpath)].rstrip("/")
         raw_query = self.scope.get("query_string", b"")
-        session_id = parse_qs(raw_query.decode("latin-1")).get("session_id", [""])[0]
         scope = {
             key: self.scope[key]
             for key in (
@@ -219,14 +234,14 @@ class NotebookConsumer(AsyncConsumer):
             )
             if key in self.scope
         }
-        query = sessions.page_query(raw_query)
+        query = protocol.page_query(raw_query)
         if checked is not None:
             scope["query_string"], query = checked
         info = await user_info(user)
         meta = await request_meta(self.scope)
         scope["headers"] = visible_headers(list(self.scope.get("headers", [])))
         scope.update(
-            {marimo_adapter.PAGE_SCOPE_KEY: {"path": prefix + "/", "query_string": query}},
+            {protocol.PAGE_SCOPE_KEY: {"path": prefix + "/", "query_string": query}},
             root_path=prefix,
             state={},
             user=info,
@@ -237,8 +252,8 @@ class NotebookConsumer(AsyncConsumer):
             notebook=notebook,
             prefix=prefix,
             path_params=path_params,
-            session_id=session_id,
-            owner=sessions.owner_key(self.scope),
+            session_id=protocol.socket_session_id(raw_query),
+            owner=owner_key(self.scope),
             user=user,
             query=query,
             info=info,
@@ -248,7 +263,7 @@ class NotebookConsumer(AsyncConsumer):
 
     async def _authorise(
         self,
-    ) -> tuple[marimo_adapter.MarimoApp, dict] | limits.OverLimit | None:
+    ) -> tuple[MarimoApp, dict] | limits.OverLimit | None:
         admitted = await self._admit()
         if admitted is None:
             return None
@@ -258,9 +273,10 @@ class NotebookConsumer(AsyncConsumer):
             admitted.owner,
             admitted.user,
         )
-        known = sessions.directory.lookup(session_id)
+        known = session_directory.directory.lookup(session_id)
         if known is not None and (
-            known.notebook is not notebook or not sessions.directory.owned_by(session_id, owner)
+            known.notebook is not notebook
+            or not session_directory.directory.owned_by(session_id, owner)
         ):
             logger.warning(
                 "Refused websocket %s for %s: session %s belongs to someone else",
@@ -276,24 +292,24 @@ class NotebookConsumer(AsyncConsumer):
                 app = known.app  # a reconnect: back to the app holding the kernel
             else:
                 app = apps.get(notebook, base_url=admitted.prefix)
-        except marimo_adapter.NotebookLoadError as exc:
+        except files.NotebookLoadError as exc:
             logger.error("Websocket %s: %s", self.scope["path"], exc)
             return None
         if session_id and resuming:
             self.session_id = session_id
-            sessions.directory.socket_opened(session_id)
+            session_directory.directory.socket_opened(session_id)
         elif session_id:
             # No await between admitting and recording: two sockets cannot race.
             key = self.limit_key = limits.limit_key(user, owner)
-            refusal = limits.admit(sessions.directory, key)
+            refusal = limits.admit(session_directory.directory, key)
             if refusal is not None:
                 logger.warning(
                     "Refused websocket %s for %s: %s", self.scope["path"], user, refusal.message
                 )
                 return refusal
             self.session_id = session_id
-            sessions.directory.record(
-                sessions.SessionRecord(
+            session_directory.directory.record(
+                SessionRecord(
                     session_id=session_id,
                     notebook=notebook,
                     page_query=admitted.query,
@@ -310,7 +326,7 @@ class NotebookConsumer(AsyncConsumer):
             )
         return app, admitted.kernel_scope
 
-    async def _run(self, app: marimo_adapter.MarimoApp, scope: dict) -> None:
+    async def _run(self, app: MarimoApp, scope: dict) -> None:
         try:
             await app(scope, self.queue.get, self._to_browser)
         except Exception:
@@ -331,7 +347,7 @@ class NotebookConsumer(AsyncConsumer):
             self.browser_gone = True
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
-        livesessions.touch(self.live_id)
+        session_rows.touch(self.live_id)
         if self.task is None:
             return  # refused at connect: nothing to pump
         if message.get("text") is None:
@@ -346,7 +362,7 @@ class NotebookConsumer(AsyncConsumer):
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.browser_gone = True
         self._socket_closed()
-        await livesessions.closed(self.live_id, self)
+        await session_rows.closed(self.live_id, self)
         if self.waiting is not None:
             self.waiting.cancel()
         if self.task is not None and not self.task.done():

@@ -20,11 +20,12 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 
-from . import __version__, marimo_adapter
-from .access import Decision, decide
-from .directory import NotebookDirectory
-from .notebooks import Notebook
-from .registered import SLUG_KWARG, RegisteredNotebooks, registered_entries
+from .. import __version__
+from ..admission.access import Decision, decide
+from ..marimo import files
+from ..targets.folder import NotebookFolder
+from ..targets.notebook import ServedNotebook
+from ..targets.registered import SLUG_KWARG, RegisteredNotebooks, registered_entries
 
 OPENAPI_VERSION = "3.1.0"
 
@@ -43,8 +44,8 @@ class Route:
 
     path: str  # OpenAPI form: "/items/{item}/"
     converters: dict[str, str]
-    notebook: Notebook | None
-    directory: NotebookDirectory | None = None
+    notebook: ServedNotebook | None
+    directory: NotebookFolder | None = None
     title: str = ""
 
 
@@ -73,9 +74,9 @@ def routes(urlconf: str | None = None) -> list[Route]:
     for route, target in _walk(get_resolver(urlconf).url_patterns, ""):
         converters = {m["name"]: m["converter"] or "str" for m in _PARAM.finditer(route)}
         path = "/" + _PARAM.sub(lambda m: "{" + m["name"] + "}", route)
-        if isinstance(target, Notebook):
+        if isinstance(target, ServedNotebook):
             found.append(Route(path, converters, target, title=_title(target)))
-        elif isinstance(target, NotebookDirectory):
+        elif isinstance(target, NotebookFolder):
             found.append(Route(path, converters, None, directory=target, title=target.name or ""))
             for entry in target.entries():
                 found.append(
@@ -92,11 +93,11 @@ def routes(urlconf: str | None = None) -> list[Route]:
     return found
 
 
-def _title(notebook: Notebook) -> str:
+def _title(notebook: ServedNotebook) -> str:
     """The notebook's app_title, else its file name (a missing file is listed too)."""
     try:
-        return marimo_adapter.check_notebook_file(notebook.file).title
-    except marimo_adapter.NotebookLoadError:
+        return files.check_notebook_file(notebook.file).title
+    except files.NotebookLoadError:
         return notebook.name or notebook.file.stem
 
 

@@ -2,14 +2,14 @@
 
 from django.urls import re_path
 
-from .consumers import NotebookConsumer, RefuseConsumer
-from .workers.settings import enabled as workers_enabled
+from ..workers.settings import enabled as workers_enabled
+from .websocket import NotebookConsumer, RefuseConsumer
 
 
 def _consumer() -> type[NotebookConsumer]:
     """The local-kernel consumer, or the forwarding one with KERNELS = "workers"."""
     if workers_enabled():
-        from .workers.front import WorkerConsumer  # needs channels_redis (optional)
+        from ..workers.front import WorkerConsumer  # needs channels_redis (optional)
 
         return WorkerConsumer
     return NotebookConsumer

@@ -1,6 +1,6 @@
 """Live kernel sessions, shared across processes through the database.
 
-The session directory (``sessions.py``) lives in one server's memory; the
+The session directory (``session_directory.py``) lives in one server's memory; the
 admin and ``manage.py notebook_sessions`` may run in another process. So the
 server writes a :class:`~notebook_host.models.LiveSession` row when a kernel
 socket opens and deletes it when the socket closes. Activity is kept in
@@ -25,10 +25,12 @@ from asgiref.sync import sync_to_async
 from django.db import DatabaseError
 from django.utils import timezone
 
-from .conf import get_config
+from ..conf import get_config
+from ..models import LiveSession
+from .notebook_apps import apps
 
 if TYPE_CHECKING:
-    from .notebooks import Notebook
+    from ..targets.notebook import ServedNotebook
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class OpenSession:
 
     session_id: str
     consumer: Any
-    notebook: Notebook
+    notebook: ServedNotebook
     activity: float = field(default_factory=time.monotonic)
     written: float = field(default_factory=time.monotonic)
 
@@ -70,11 +72,13 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
     return _poller.get_loop() if _poller is not None else None
 
 
-async def opened(consumer: Any, session_id: str, notebook: Notebook, user: Any) -> None:
-    """Record a kernel socket that just opened (a reconnect replaces its row)."""
-    from .models import LiveSession
-    from .registered import registered_pk
+async def opened(
+    consumer: Any, session_id: str, notebook: ServedNotebook, user: Any, notebook_id: int | None
+) -> None:
+    """Record a kernel socket that just opened (a reconnect replaces its row).
 
+    ``notebook_id`` is the registered notebook's row, if the session is of one.
+    """
     if not session_id:
         return
     _open[session_id] = OpenSession(session_id=session_id, consumer=consumer, notebook=notebook)
@@ -83,7 +87,7 @@ async def opened(consumer: Any, session_id: str, notebook: Notebook, user: Any) 
         await LiveSession.objects.aupdate_or_create(
             session_id=session_id,
             defaults={
-                "notebook_id": registered_pk(notebook),
+                "notebook_id": notebook_id,
                 "label": consumer.scope["path"].rsplit("/ws", 1)[0] + "/",
                 "user_id": user.pk if signed_in else None,
                 "username": user.get_username() if signed_in else "",
@@ -100,8 +104,6 @@ async def opened(consumer: Any, session_id: str, notebook: Notebook, user: Any) 
 
 async def closed(session_id: str | None, consumer: Any) -> None:
     """Forget a kernel socket that closed."""
-    from .models import LiveSession
-
     entry = _open.get(session_id or "")
     if entry is None or entry.consumer is not consumer:
         return  # a newer socket of the same session took over
@@ -125,8 +127,6 @@ def open_count() -> int:
 
 async def close_local(session_ids: list[str] | None = None, notebook: Any = None) -> int:
     """Close kernel sessions held by this process: by id, or all of ``notebook``."""
-    from .registry import apps
-
     targets = [
         e
         for e in list(_open.values())
@@ -141,8 +141,6 @@ async def close_local(session_ids: list[str] | None = None, notebook: Any = None
             if entry.session_id in app.session_ids():
                 app.close_session(entry.session_id)
     if targets:
-        from .models import LiveSession
-
         ids = [e.session_id for e in targets]
         with contextlib.suppress(DatabaseError):
             await LiveSession.objects.filter(session_id__in=ids, pid=os.getpid()).adelete()
@@ -195,8 +193,6 @@ def _activity_updates() -> dict[str, datetime]:
 
 
 def _sync_poll(updates: dict[str, datetime]) -> list[str]:
-    from .models import LiveSession
-
     for session_id, when in updates.items():
         LiveSession.objects.filter(session_id=session_id).update(last_activity=when)
     return list(
@@ -216,8 +212,6 @@ def request_close(queryset: Any) -> int:
 
 def prune_dead() -> int:
     """Delete rows of processes on this host that no longer run (a crash, a kill)."""
-    from .models import LiveSession
-
     dead = []
     for pid in LiveSession.objects.filter(host=HOST).values_list("pid", flat=True).distinct():
         try:

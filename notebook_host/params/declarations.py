@@ -25,26 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict
 from django.utils.module_loading import import_string
 
-#: Query parameters marimo's own frontend (0.25.2) and server read: never
-#: validated, never rejected, kept as they are. The names come from the
-#: frontend bundle's URL-parameter table (``session_id``, ``kiosk``, ...),
-#: its slides layout (``receiver``) and marimo's ignored keys (``refresh_token``).
-MARIMO_PARAMS: frozenset[str] = frozenset(
-    {
-        "session_id",
-        "kiosk",
-        "show-chrome",
-        "view-as",
-        "access_token",
-        "refresh_token",
-        "show-code",
-        "include-code",
-        "vscode",
-        "file",
-        "theme",
-        "receiver",
-    }
-)
+from ..marimo.protocol import FRONTEND_PARAMS
 
 #: What a notebook does with query parameters its form does not declare.
 UNKNOWN_CHOICES = ("reject", "drop", "pass")
@@ -65,7 +46,7 @@ def split_marimo(pairs: Iterable[tuple[str, str]]) -> tuple[Pairs, Pairs]:
     own: Pairs = []
     user: Pairs = []
     for key, value in pairs:
-        (own if key in MARIMO_PARAMS else user).append((key, value))
+        (own if key in FRONTEND_PARAMS else user).append((key, value))
     return own, user
 
 
@@ -293,7 +274,7 @@ class PydanticParams(ParamsAdapter):
         return found
 
     def clean(self, data: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
-        from pydantic import ValidationError
+        from pydantic import ValidationError  # optional dependency, used by models only
 
         raw: dict[str, Any] = {}
         for name in self.fields:
@@ -354,7 +335,7 @@ def _is_pydantic_model(cls: type) -> bool:
     """True for a Pydantic model, without importing Pydantic for a form."""
     if not any(base.__module__.startswith("pydantic") for base in cls.__mro__):
         return False
-    from pydantic import BaseModel
+    from pydantic import BaseModel  # optional dependency: only once a class looks like one
 
     return issubclass(cls, BaseModel)
 

@@ -12,26 +12,20 @@ Unknown and foreign session ids get the same 404, so an id cannot be probed.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from . import limits, marimo_adapter
-from .notebooks import Notebook
-from .owners import owner_key
-from .sessions import SessionRecord, directory
+from ..admission import limits
+from ..marimo import protocol
+from ..runtime import session_directory
+from ..runtime.owners import owner_key
+from ..runtime.session_directory import SessionRecord
+from ..targets.notebook import ServedNotebook
 
 logger = logging.getLogger(__name__)
-
-#: marimo's download URL: ``@file/<length>-<kernel thread id>-<random>.<ext>``.
-_FILE = re.compile(r"^@file/\d+-(\d+)-[A-Za-z0-9]+\.[^/]+$")
-#: The empty file marimo serves to everyone.
-_EMPTY_FILE = "@file/0-empty.txt"
-
-SESSION_HEADER = "Marimo-Session-Id"
 
 
 def unknown_session() -> JsonResponse:
@@ -39,15 +33,15 @@ def unknown_session() -> JsonResponse:
 
 
 def owned_session(
-    request: HttpRequest | dict[str, Any], notebook: Notebook, session_id: str | None
+    request: HttpRequest | dict[str, Any], notebook: ServedNotebook, session_id: str | None
 ) -> SessionRecord | None:
     """The live session ``session_id`` of ``notebook`` if this request owns it.
 
     ``request`` may be a raw ASGI scope: no database query is made, so an
     ASGI-level fast path can call this before Django's middleware.
     """
-    record = directory.get(session_id, notebook)
-    if record is None or not directory.owned_by(session_id, owner_key(request)):
+    record = session_directory.directory.get(session_id, notebook)
+    if record is None or not session_directory.directory.owned_by(session_id, owner_key(request)):
         return None
     if record.app is None or not record.app.has_session(record.session_id):
         return None  # marimo closed it (its TTL ended): not a 500 from marimo
@@ -55,15 +49,15 @@ def owned_session(
 
 
 def check_session_route(
-    request: HttpRequest, notebook: Notebook, subpath: str
+    request: HttpRequest, notebook: ServedNotebook, subpath: str
 ) -> tuple[HttpResponse | None, SessionRecord | None]:
     """Refuse API calls and downloads for sessions the caller does not own.
 
     Returns (refusal, None) or (None, the owned session or None if the
     route needs none).
     """
-    if subpath.startswith("api/"):
-        session_id = request.headers.get(SESSION_HEADER)
+    if subpath.startswith(protocol.API_PREFIX):
+        session_id = request.headers.get(protocol.SESSION_HEADER)
         if session_id is None and request.method in ("GET", "HEAD"):
             return None, None  # marimo's session-less reads (version, status)
         record = owned_session(request, notebook, session_id)
@@ -71,7 +65,7 @@ def check_session_route(
             _log_refusal(request, session_id)
             return unknown_session(), None
         return None, record
-    if subpath.startswith("@file/") and subpath != _EMPTY_FILE:
+    if subpath.startswith(protocol.DOWNLOAD_PREFIX) and subpath != protocol.EMPTY_DOWNLOAD:
         record = _download_owner(request, notebook, subpath)
         if record is None:
             return unknown_session(), None
@@ -79,17 +73,18 @@ def check_session_route(
     return None, None
 
 
-def _download_owner(request: HttpRequest, notebook: Notebook, subpath: str) -> SessionRecord | None:
-    match = _FILE.match(subpath)
-    if match is None:
+def _download_owner(
+    request: HttpRequest, notebook: ServedNotebook, subpath: str
+) -> SessionRecord | None:
+    thread_id = protocol.download_thread_id(subpath)
+    if thread_id is None:
         logger.warning("Refused %s: not a kernel download URL", request.path)
         return None
-    thread_id = int(match.group(1))
-    for record in directory.live():
+    for record in session_directory.directory.live():
         if record.notebook is not notebook or record.app is None:
             continue
         if record.app.session_of_kernel_thread(thread_id) == record.session_id:
-            if directory.owned_by(record.session_id, owner_key(request)):
+            if session_directory.directory.owned_by(record.session_id, owner_key(request)):
                 return record
             _log_refusal(request, record.session_id)
             return None
@@ -109,7 +104,7 @@ def _log_refusal(request: HttpRequest, session_id: str | None) -> None:
 def page_over_limit(request: HttpRequest, user: Any) -> HttpResponse | None:
     """429 with Retry-After when opening this page would exceed a limit."""
     key = limits.limit_key(user, owner_key(request))
-    refusal = limits.check(directory, key)
+    refusal = limits.check(session_directory.directory, key)
     if refusal is None:
         return None
     logger.warning("Refused page %s for %s: %s", request.path, user, refusal.message)
@@ -142,8 +137,8 @@ def read_body(request: HttpRequest, subpath: str) -> bytes | HttpResponse:
     except RequestDataTooBig:
         logger.warning("Refused %s %s: body too large", request.method, request.path)
         return JsonResponse({"detail": "Request body too large"}, status=413)
-    if request.method == "POST" and subpath.startswith("api/"):
-        problem = marimo_adapter.api_body_problem(subpath, body)
+    if request.method == "POST" and subpath.startswith(protocol.API_PREFIX):
+        problem = protocol.api_body_problem(subpath, body)
         if problem is not None:
             logger.info("Refused %s %s: %s", request.method, request.path, problem)
             return JsonResponse({"detail": problem}, status=400)
@@ -157,5 +152,5 @@ def allow_same_origin_frames(subpath: str, response: HttpResponse) -> None:
     Django's X-Frame-Options: DENY the frame stays empty. SAMEORIGIN lets
     only pages of this site frame it; the page itself keeps DENY.
     """
-    if subpath.startswith("@file/"):
+    if subpath.startswith(protocol.DOWNLOAD_PREFIX):
         response["X-Frame-Options"] = "SAMEORIGIN"

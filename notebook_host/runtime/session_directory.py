@@ -1,7 +1,11 @@
-"""Session lookup in one place: kernel session id -> notebook and page.
+"""Where a kernel session lives: session id -> owner, notebook, page, app.
 
-The consumer records each session when its socket opens; views and, later,
-ownership checks and cross-process routing look sessions up here only.
+The admission pipeline records each session when its socket opens; the
+transports, the limits and the health endpoint look sessions up here only,
+through the :class:`SessionDirectory` interface. This process's
+implementation is :class:`InProcessSessionDirectory` (the ``directory``
+singleton); a directory shared by several processes implements the same
+interface.
 """
 
 from __future__ import annotations
@@ -9,33 +13,22 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from typing import Any, Protocol
 
-from .marimo_adapter import MarimoApp
-from .notebooks import Notebook
-from .owners import owner_key, same_owner
+from ..marimo.app import MarimoApp
+from ..targets.notebook import ServedNotebook
+from .owners import same_owner
 
-__all__ = ["SessionDirectory", "SessionRecord", "directory", "owner_key", "page_query"]
+__all__ = ["GRACE_SECONDS", "SessionDirectory", "SessionRecord", "directory"]
 
 #: Seconds a record is kept before marimo has had time to open its session.
 GRACE_SECONDS = 60.0
-
-#: Query parameters the frontend adds to the socket URL, not the page's own.
-SOCKET_ONLY_PARAMS = frozenset({"session_id"})
-
-
-def page_query(query_string: bytes) -> bytes:
-    """The page's query string, from a socket URL's query string."""
-    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if k not in SOCKET_ONLY_PARAMS]
-    return urlencode(kept, doseq=True).encode("latin-1")
 
 
 @dataclass
 class SessionRecord:
     session_id: str
-    notebook: Notebook
+    notebook: ServedNotebook
     page_query: bytes
     user_id: Any
     #: The app the session lives in (it may be retired after an edit).
@@ -49,7 +42,7 @@ class SessionRecord:
     meta: dict[str, Any] = field(default_factory=dict)
     path_params: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.monotonic)
-    #: Owner key (see owners.py) of the browser session that opened the socket.
+    #: Owner key (see runtime/owners.py) of the browser session that opened the socket.
     owner: str | None = None
     #: Whom limits count this session against: ``user:<pk>`` or the owner key.
     limit_key: str | None = None
@@ -58,8 +51,51 @@ class SessionRecord:
     left_at: float | None = None
 
 
-class SessionDirectory:
-    """Which notebook and page a live kernel session belongs to."""
+class SessionDirectory(Protocol):
+    """Which notebook, page, owner and app a live kernel session belongs to.
+
+    Every method is synchronous and cheap: the fast path and the limits call
+    them between two awaits, so a check and the record it guards cannot race.
+    """
+
+    def record(self, record: SessionRecord) -> None:
+        """Add (or replace) the record of a session whose socket just opened."""
+
+    def get(self, session_id: str | None, notebook: ServedNotebook) -> SessionRecord | None:
+        """The record of ``session_id`` if it is a session of ``notebook``."""
+
+    def lookup(self, session_id: str | None) -> SessionRecord | None:
+        """The record of a session id, whatever its notebook."""
+
+    def owned_by(self, session_id: str | None, key: str | None) -> bool:
+        """True when the owner key ``key`` owns this live session."""
+
+    def socket_opened(self, session_id: str) -> None:
+        """One more browser socket is attached to the session."""
+
+    def socket_closed(self, session_id: str) -> None:
+        """One browser socket of the session went away."""
+
+    def live(self) -> list[SessionRecord]:
+        """Every live session (connected or within its TTL)."""
+
+    def forget(self, session_id: str) -> None:
+        """Drop one record (its session was closed)."""
+
+    def prune(self) -> None:
+        """Drop records of sessions marimo has closed."""
+
+    def forget_app(self, app: MarimoApp) -> None:
+        """Drop every record of an app that was shut down."""
+
+    def apps_of(self, notebook: ServedNotebook) -> list[MarimoApp]:
+        """The apps (current or retired) holding sessions of ``notebook``."""
+
+    def __len__(self) -> int: ...
+
+
+class InProcessSessionDirectory:
+    """The session directory of one server process: a dict under a lock."""
 
     def __init__(self) -> None:
         self._records: dict[str, SessionRecord] = {}
@@ -70,7 +106,7 @@ class SessionDirectory:
             self._prune()
             self._records[record.session_id] = record
 
-    def get(self, session_id: str | None, notebook: Notebook) -> SessionRecord | None:
+    def get(self, session_id: str | None, notebook: ServedNotebook) -> SessionRecord | None:
         if not session_id:
             return None
         record = self._records.get(session_id)
@@ -83,7 +119,7 @@ class SessionDirectory:
         return self._records.get(session_id) if session_id else None
 
     def owned_by(self, session_id: str | None, key: str | None) -> bool:
-        """True when ``key`` (see :func:`owner_key`) owns this live session.
+        """True when ``key`` (see :func:`.owners.owner_key`) owns this live session.
 
         Computable from a raw ASGI scope's cookies: no database query.
         """
@@ -127,7 +163,7 @@ class SessionDirectory:
                 if record.app is app:
                     del self._records[sid]
 
-    def apps_of(self, notebook: Notebook) -> list[MarimoApp]:
+    def apps_of(self, notebook: ServedNotebook) -> list[MarimoApp]:
         """The apps (current or retired) holding sessions of ``notebook``."""
         with self._lock:
             found = {id(r.app): r.app for r in self._records.values() if r.notebook is notebook}
@@ -157,4 +193,5 @@ class SessionDirectory:
                 del self._records[sid]
 
 
-directory = SessionDirectory()
+#: This process's session directory.
+directory: InProcessSessionDirectory = InProcessSessionDirectory()

@@ -3,18 +3,19 @@
 Every request (page, API call, socket) looks its row up by slug: one query
 on the unique slug index, so an edit, a disable or a delete made by any
 process is seen at once. Each row maps to one long-lived
-:class:`~notebook_host.notebooks.Notebook` (kept per primary key) so the app
+:class:`~notebook_host.targets.notebook.Notebook` (kept per primary key) so the app
 registry and the session directory, which key on that object, keep working
 across edits: a new source retires the old app (its sessions run on) and new
 sessions get the new one.
 
 When a row is disabled, deleted or renamed, this process closes its sessions
 at once (signal) and other server processes do so on their next request for
-the slug or their next poll (see :mod:`notebook_host.livesessions`).
+the slug or their next poll (see :mod:`notebook_host.runtime.session_rows`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -31,13 +32,15 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.utils import timezone
 
-from . import livesessions
-from .access import AccessRule, parse_rule, restrict_to_groups
-from .directory import Entry
-from .notebooks import SUBPATH_KWARG, Located, Notebook
-from .params import NotebookParams
-from .registry import apps
-from .sources import SourceError, resolve_path
+from ..admission.access import AccessRule, parse_rule, restrict_to_groups
+from ..models import LiveSession
+from ..models import Notebook as NotebookRow
+from ..params.declarations import NotebookParams
+from ..runtime import session_directory, session_rows
+from ..runtime.notebook_apps import apps
+from ..sources import SourceError, resolve_path
+from .folder import Entry
+from .notebook import SUBPATH_KWARG, Located, ServedNotebook
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +63,17 @@ class _Cached:
     pk: int
     slug: str
     version: datetime
-    notebook: Notebook
+    notebook: ServedNotebook
     used: float = field(default_factory=time.monotonic)
 
 
 _by_pk: dict[int, _Cached] = {}
 _lock = threading.Lock()
-_pk_of: weakref.WeakKeyDictionary[Notebook, int] = weakref.WeakKeyDictionary()
+_pk_of: weakref.WeakKeyDictionary[ServedNotebook, int] = weakref.WeakKeyDictionary()
 
 
-def registered_pk(notebook: Notebook) -> int | None:
-    """The row a Notebook stands for, if it is a registered one."""
+def registered_pk(notebook: ServedNotebook) -> int | None:
+    """The row a ServedNotebook stands for, if it is a registered one."""
     return _pk_of.get(notebook)
 
 
@@ -97,7 +100,6 @@ class RegisteredNotebooks:
         return async_to_sync(self.alocate)(kwargs)
 
     async def alocate(self, kwargs: dict[str, Any]) -> Located | None:
-        from .models import Notebook as NotebookRow
 
         kwargs = dict(kwargs)
         slug = kwargs.pop(SLUG_KWARG)
@@ -111,12 +113,12 @@ class RegisteredNotebooks:
         notebook = await anotebook_for(row)
         if notebook is None:
             return None
-        livesessions.ensure_polling()
+        session_rows.ensure_polling()
         return Located(notebook=notebook, subpath=subpath, path_params=kwargs)
 
 
-async def anotebook_for(row: Any) -> Notebook | None:
-    """The long-lived Notebook of ``row``; a thread hop only when the row changed."""
+async def anotebook_for(row: Any) -> ServedNotebook | None:
+    """The long-lived ServedNotebook of ``row``; a thread hop only when the row changed."""
     try:
         file = source_file(row)  # a few stats, as notebook_directory() does inline
     except SourceError as exc:
@@ -147,8 +149,8 @@ def _params(row: Any, where: str) -> NotebookParams | None:
         raise SourceError(str(exc)) from exc
 
 
-def _update(row: Any, file: Path) -> Notebook:
-    """Build or bring up to date the row's Notebook (sync: queries its groups)."""
+def _update(row: Any, file: Path) -> ServedNotebook:
+    """Build or bring up to date the row's ServedNotebook (sync: queries its groups)."""
     with _lock:
         group_ids = frozenset(row.allowed_groups.values_list("pk", flat=True))
         where = f"notebook {row.slug!r}"
@@ -157,7 +159,7 @@ def _update(row: Any, file: Path) -> Notebook:
         params = _params(row, where)
         entry = _by_pk.get(row.pk)
         if entry is None:
-            notebook = Notebook(
+            notebook = ServedNotebook(
                 file=file,
                 access=rule,
                 name=row.slug,
@@ -167,7 +169,7 @@ def _update(row: Any, file: Path) -> Notebook:
             )
             _pk_of[notebook] = row.pk
             _by_pk[row.pk] = _Cached(row.pk, row.slug, row.updated, notebook)
-            livesessions.watch(_watch_rows)
+            session_rows.watch(_watch_rows)
             return notebook
         notebook = entry.notebook
         if notebook.file != file or notebook.options != options:
@@ -185,7 +187,7 @@ async def retire(pk: int) -> None:
     if entry is None:
         return
     notebook = entry.notebook
-    await livesessions.close_local(notebook=notebook)
+    await session_rows.close_local(notebook=notebook)
     for app in _apps_of(notebook):
         app.close_all_sessions()
     apps.forget(notebook)
@@ -196,10 +198,9 @@ async def retire_slug(slug: str) -> None:
         await retire(entry.pk)
 
 
-def _apps_of(notebook: Notebook) -> list[Any]:
-    from .sessions import directory
+def _apps_of(notebook: ServedNotebook) -> list[Any]:
 
-    found = {id(a): a for a in directory.apps_of(notebook)}
+    found = {id(a): a for a in session_directory.directory.apps_of(notebook)}
     current = apps.peek(notebook)
     if current is not None:
         found[id(current)] = current
@@ -211,7 +212,7 @@ async def close_all(pk: int) -> int:
     entry = _by_pk.get(pk)
     if entry is None:
         return 0
-    count = await livesessions.close_local(notebook=entry.notebook)
+    count = await session_rows.close_local(notebook=entry.notebook)
     for app in _apps_of(entry.notebook):
         count = max(count, app.session_count())
         app.close_all_sessions()
@@ -229,9 +230,8 @@ async def _watch_rows() -> None:
         if now - entry.used > CACHE_IDLE_SECONDS and not _apps_of(entry.notebook):
             _by_pk.pop(pk, None)
     if not _by_pk:
-        livesessions.unwatch(_watch_rows)
+        session_rows.unwatch(_watch_rows)
         return
-    from .models import Notebook as NotebookRow
 
     pks = list(_by_pk)
     live = {
@@ -253,11 +253,9 @@ def run_in_server(coro_factory: Any) -> None:
     server's event loop: hand the work to that loop. Without a loop (a
     shell), there is nothing of this process to close.
     """
-    loop = livesessions.server_loop()
+    loop = session_rows.server_loop()
     if loop is None or loop.is_closed():
         return
-    import asyncio
-
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
@@ -283,14 +281,13 @@ class Listing:
 
 async def registered_entries() -> Listing:
     """Every enabled row with a servable source, in title order."""
-    from .models import Notebook as NotebookRow
 
     found = []
     async for row in NotebookRow.objects.filter(enabled=True).order_by("title", "slug"):
         notebook = await anotebook_for(row)
         if notebook is not None:
             found.append(Entry(path=row.slug, title=row.title, notebook=notebook))
-    livesessions.ensure_polling()
+    session_rows.ensure_polling()
     return Listing(rows=found)
 
 
@@ -298,9 +295,8 @@ async def registered_entries() -> Listing:
 
 
 def _request_close_rows(pk: int) -> None:
-    from .models import LiveSession
 
-    livesessions.request_close(LiveSession.objects.filter(notebook_id=pk))
+    session_rows.request_close(LiveSession.objects.filter(notebook_id=pk))
 
 
 def _retire_after_commit(pk: int) -> None:
@@ -325,7 +321,6 @@ def on_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 def on_groups_changed(sender: Any, instance: Any, action: str, **kwargs: Any) -> None:
     """A group change is an edit: bump ``updated`` so servers rebuild the rule."""
-    from .models import Notebook as NotebookRow
 
     if action not in {"post_add", "post_remove", "post_clear"}:
         return
@@ -337,7 +332,6 @@ def on_groups_changed(sender: Any, instance: Any, action: str, **kwargs: Any) ->
 
 
 def connect_signals() -> None:
-    from .models import Notebook as NotebookRow
 
     post_save.connect(on_save, sender=NotebookRow, dispatch_uid="notebook_host.on_save")
     pre_delete.connect(on_delete, sender=NotebookRow, dispatch_uid="notebook_host.on_delete")

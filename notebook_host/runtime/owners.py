@@ -32,7 +32,7 @@ from django.utils.crypto import salted_hmac
 #: The anonymous browser's cookie: random, HttpOnly, SameSite=Lax.
 OWNER_COOKIE = "notebook_host_owner"
 
-_SALT = "notebook_host.owners.owner_key"
+_SALT = "notebook_host.runtime.owners.owner_key"
 
 
 def scope_cookies(scope: dict[str, Any]) -> dict[str, str]:

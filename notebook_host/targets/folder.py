@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import marimo_adapter
-from .access import AccessRule
-from .notebooks import Located, Notebook
-from .params import DirectoryParamsMap
-from .registry import apps
+from ..admission.access import AccessRule
+from ..marimo import files as notebook_files
+from ..marimo import protocol
+from ..params.declarations import DirectoryParamsMap
+from ..runtime.notebook_apps import apps
+from .notebook import Located, ServedNotebook
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +46,14 @@ class Entry:
 
     path: str  # relative, without .py: "reports/q3"
     title: str
-    notebook: Notebook
+    notebook: ServedNotebook
 
     @property
     def section(self) -> str:
         return self.path.rpartition("/")[0]
 
 
-class NotebookDirectory:
+class NotebookFolder:
     """Locates notebooks below ``root`` for URLs below ``route``."""
 
     def __init__(
@@ -73,7 +74,7 @@ class NotebookDirectory:
         self.options = options
         self.name = name
         self.params = params
-        self._notebooks: dict[Path, Notebook] = {}
+        self._notebooks: dict[Path, ServedNotebook] = {}
         self._lock = threading.Lock()
 
     # -- locating ------------------------------------------------------------
@@ -92,7 +93,7 @@ class NotebookDirectory:
         notebook, subpath = found
         return Located(notebook=notebook, subpath=subpath, path_params=kwargs)
 
-    def find(self, rel: str) -> tuple[Notebook, str | None] | None:
+    def find(self, rel: str) -> tuple[ServedNotebook, str | None] | None:
         """The notebook ``rel`` names and the sub-route after it, if safe and present."""
         if any(char in rel for char in _FORBIDDEN_CHARS):
             return None
@@ -104,7 +105,7 @@ class NotebookDirectory:
             return None
         for end in range(len(segments), 0, -1):
             name_parts, rest = segments[:end], segments[end:]
-            if rest and rest != [""] and rest[0] not in marimo_adapter.SUB_ROUTES:
+            if rest and rest != [""] and rest[0] not in protocol.SUB_ROUTES:
                 continue
             if not all(_safe_segment(part) for part in name_parts):
                 continue
@@ -132,21 +133,21 @@ class NotebookDirectory:
             logger.warning("Refused %s: it resolves outside %s", candidate, root)
             return None
         try:
-            marimo_adapter.check_notebook_file(resolved)
-        except (marimo_adapter.NotMarimoNotebook, marimo_adapter.NotebookMissing):
+            notebook_files.check_notebook_file(resolved)
+        except (notebook_files.NotMarimoNotebook, notebook_files.NotebookMissing):
             return None
-        except marimo_adapter.NotebookLoadError:
+        except notebook_files.NotebookLoadError:
             pass  # a broken notebook: served as a clear error page
         return resolved
 
-    def _notebook(self, root: Path, file: Path) -> Notebook:
+    def _notebook(self, root: Path, file: Path) -> ServedNotebook:
         notebook = self._notebooks.get(file)
         if notebook is None:
             with self._lock:
                 notebook = self._notebooks.get(file)
                 if notebook is None:
                     relative = file.relative_to(root).as_posix()
-                    notebook = Notebook(
+                    notebook = ServedNotebook(
                         file=file,
                         access=self.access,
                         route=self.route,
@@ -187,8 +188,8 @@ class NotebookDirectory:
                     continue
                 notebook = located[0]
                 try:
-                    title = marimo_adapter.check_notebook_file(notebook.file).title
-                except marimo_adapter.NotebookLoadError:
+                    title = notebook_files.check_notebook_file(notebook.file).title
+                except notebook_files.NotebookLoadError:
                     title = Path(rel).name
                 found.append(Entry(path=rel, title=title, notebook=notebook))
         yield from sorted(found, key=lambda e: (e.section, e.path))

@@ -1,0 +1,158 @@
+"""Building a notebook's marimo run-mode app, and its kernel sessions.
+
+Everything else in notebook_host talks to :class:`MarimoApp` and the
+functions below, never to ``marimo._server`` or ``marimo._session``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from marimo._config.config import PartialMarimoConfig
+from marimo._config.manager import get_default_config_manager
+from marimo._server.lsp import NoopLspServer
+from marimo._server.main import create_starlette_app
+from marimo._server.session_manager import SessionManager
+from marimo._server.tokens import AuthToken
+from marimo._server.workspace import SingleFileWorkspace
+from marimo._session.model import SessionMode
+from marimo._types.ids import SessionId
+from marimo._utils.marimo_path import MarimoPath
+
+from .files import NotebookLoadError, NotebookMissing, check_notebook_file
+from .frontend import MARIMO_VERSION
+from .patches import initialise
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from ..targets.options import NotebookOptions
+
+__all__ = ["MARIMO_VERSION", "MarimoApp", "build_app", "shutdown_apps"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class MarimoApp:
+    """One notebook file served by marimo's run-mode Starlette app."""
+
+    path: Path
+    starlette: Starlette
+    mtime_ns: int
+    last_used: float = field(default_factory=time.monotonic)
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    @property
+    def _manager(self) -> Any:
+        return self.starlette.state.session_manager
+
+    def session_count(self) -> int:
+        """Live kernel sessions (connected or waiting out their TTL)."""
+        return len(self._manager.sessions)
+
+    def session_ids(self) -> list[str]:
+        return [str(sid) for sid in self._manager.sessions]
+
+    def has_session(self, session_id: str) -> bool:
+        """True while marimo holds this session (connected or within its TTL)."""
+        return session_id in {str(sid) for sid in self._manager.sessions}
+
+    def session_of_kernel_thread(self, native_id: int) -> str | None:
+        """The session whose kernel thread has this native id, if any.
+
+        marimo names a download ``@file/<len>-<kernel thread id>-<random>.<ext>``;
+        this ties a download URL to the session that made it.
+        """
+        for sid, session in list(self._manager.sessions.items()):
+            task = getattr(getattr(session, "_kernel_manager", None), "kernel_task", None)
+            if getattr(task, "native_id", None) == native_id:
+                return str(sid)
+        return None
+
+    def close_session(self, session_id: str) -> bool:
+        """Close one kernel session now (its socket, if open, is told to go)."""
+        return bool(self._manager.close_session(SessionId(session_id)))
+
+    def close_all_sessions(self) -> None:
+        self._manager.close_all_sessions()
+
+    async def shutdown(self) -> None:
+        """Close every session and stop marimo's watchers for this file."""
+        await self._manager.shutdown()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        await self.starlette(scope, receive, send)
+
+
+def build_app(path: Path, options: NotebookOptions, *, base_url: str) -> MarimoApp:
+    """Build marimo's run-mode app for one file without requiring pyzmq.
+
+    This is what ``create_asgi_app().with_app()`` does per file, minus the
+    pyzmq requirement and the lifespan (which daphne never runs).
+    """
+    initialise()
+    info = check_notebook_file(path)
+
+    config = get_default_config_manager(current_path=None).with_overrides(
+        cast(
+            PartialMarimoConfig,
+            {"runtime": {"show_tracebacks": options.show_tracebacks}},
+        )
+    )
+    try:
+        manager = SessionManager(
+            workspace=SingleFileWorkspace.from_path(MarimoPath(str(path))),
+            mode=SessionMode.RUN,
+            quiet=options.quiet,
+            include_code=options.include_code,
+            lsp_server=NoopLspServer(),
+            config_manager=config,
+            cli_args={},
+            argv=None,
+            auth_token=AuthToken(""),
+            redirect_console_to_browser=options.redirect_console_to_browser,
+            ttl_seconds=options.session_ttl,
+        )
+    except FileNotFoundError as exc:
+        raise NotebookMissing(f"Notebook file not found: {path.name}") from exc
+    except Exception as exc:
+        raise NotebookLoadError(f"{path.name} failed to load: {exc}") from exc
+
+    app = create_starlette_app(
+        base_url="",
+        lifespan=None,
+        # Django decides who may reach this app; marimo's token is off.
+        enable_auth=False,
+        allow_origins=("*",),
+        skew_protection=options.skew_protection,
+    )
+    app.state.session_manager = manager
+    app.state.base_url = base_url
+    app.state.asset_url = options.asset_url
+    app.state.config_manager = config
+    app.state.enable_auth = False
+    app.state.html_head = options.html_head or None
+    app.state.quiet = options.quiet
+    app.state.skew_protection = options.skew_protection
+    return MarimoApp(path=path, starlette=app, mtime_ns=info.mtime_ns)
+
+
+async def shutdown_apps(apps: list[MarimoApp], timeout: float = 3.0) -> None:
+    """Close every session of every app, bounded in time."""
+    if not apps:
+        return
+    results = await asyncio.wait_for(
+        asyncio.gather(*(app.shutdown() for app in apps), return_exceptions=True),
+        timeout=timeout,
+    )
+    for app, result in zip(apps, results, strict=True):
+        if isinstance(result, BaseException):
+            logger.warning("Shutting down %s failed: %s", app.path, result)

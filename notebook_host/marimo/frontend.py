@@ -1,0 +1,70 @@
+"""marimo's built frontend files, and where a notebook page loads them from.
+
+They are the same public files for every notebook. Served below each page
+(``./assets``, as plain marimo does) or, with the staticfiles finder
+(:class:`notebook_host.finders.MarimoAssetsFinder`), collected once under
+``STATIC_URL/marimo/<version>/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import marimo
+from django.conf import settings
+from django.templatetags.static import static
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from .patches import initialise
+
+MARIMO_VERSION: str = marimo.__version__
+
+#: The finder's dotted path, as a project lists it in STATICFILES_FINDERS.
+FINDER = "notebook_host.finders.MarimoAssetsFinder"
+
+
+def frontend_dir() -> Path:
+    """marimo's built frontend: index.html and assets/."""
+    return Path(marimo.__file__).parent / "_static"
+
+
+def static_prefix() -> str:
+    """Where the files live below STATIC_URL: versioned, so they never go stale."""
+    return f"marimo/{MARIMO_VERSION}"
+
+
+def uses_staticfiles() -> bool:
+    """True when the project serves marimo's assets through staticfiles."""
+    return FINDER in getattr(settings, "STATICFILES_FINDERS", ())
+
+
+def default_asset_url() -> str | None:
+    """STATIC_URL's ``marimo/<version>`` when the finder is installed, else None.
+
+    None keeps marimo's page-relative ``./assets``: each notebook path serves
+    them (still public, sessionless), as plain marimo does.
+    """
+    if not uses_staticfiles():
+        return None
+    return static(static_prefix()).rstrip("/")
+
+
+_frontend_app: Any = None
+
+
+def frontend_files() -> Any:
+    """An ASGI app serving marimo's bundled frontend files.
+
+    They are the same public files for every notebook, so they are served
+    without building a notebook app, a session or a user lookup.
+    """
+    global _frontend_app
+    if _frontend_app is None:
+        initialise()
+        files = StaticFiles(directory=frontend_dir(), follow_symlink=True)
+        # Starlette turns StaticFiles' HTTPException into a plain 404.
+        _frontend_app = Starlette(routes=[Mount("/", app=files)])
+    return _frontend_app
