@@ -310,6 +310,30 @@ class WorkerConsumer(NotebookConsumer):
     accepted = False
     ended = False
 
+    @property
+    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        """Channels' consumer dies when its layer receive raises (Redis down): retry instead.
+
+        Frames lost meanwhile show up as a gap in the numbers, which ends the
+        socket with a reason; a blip alone must not kill every socket.
+        """
+
+        async def resilient() -> dict[str, Any]:
+            while True:
+                try:
+                    return await receive()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    logger.warning("Socket %s: layer receive failed: %s", self.scope["path"], exc)
+                    await asyncio.sleep(0.5)
+
+        self._receive_from_layer = resilient
+
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         try:
             admitted = await self._admit()

@@ -125,7 +125,7 @@ class Pump:
         """A frame did not go out (layer full, Redis down): end the socket.
 
         The front learns it from the gap in the numbers of the close frame
-        sent after it, or from the close itself; a few tries, then give up.
+        sent after it; tried for about 30 s, then given up.
         """
         self.closed = True
         self.disconnect(1011)
@@ -138,7 +138,7 @@ class Pump:
                 "reason": "A message from the kernel could not be sent",
             }
         )
-        for delay in (0.2, 1.0, 3.0):
+        for delay in (0.2, 1.0, 2.0, 4.0, 8.0, 15.0):  # Redis may be restarting
             await asyncio.sleep(delay)
             if await self.worker.send(self.front, close):
                 return
