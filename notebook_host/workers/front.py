@@ -310,6 +310,42 @@ class WorkerConsumer(NotebookConsumer):
     accepted = False
     ended = False
 
+    channel_name = ""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as exc:
+            if self.channel_name:
+                raise
+            # The layer gave no channel (the pub/sub layer subscribes at once): Redis is down.
+            await self._layer_unreachable(receive, send, state.ClusterUnavailable(exc))
+
+    async def _layer_unreachable(self, receive: Any, send: Any, exc: Exception) -> None:
+        """marimo's startup-error dialog saying why, and a reload once Redis answers."""
+        logger.error("Websocket %s: %s", self.scope.get("path"), exc)
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        text = protocol.frame(protocol.OP_STARTUP_ERROR, error=str(exc))
+        await send({"type": "websocket.send", "text": text})
+
+        async def redis_back() -> None:
+            while True:
+                await asyncio.sleep(limits.WAIT_POLL_SECONDS)
+                with contextlib.suppress(state.ClusterUnavailable):
+                    await state.workers()
+                    return
+
+        back = asyncio.ensure_future(redis_back())
+        gone = asyncio.ensure_future(receive())
+        await asyncio.wait({back, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if back.done() and not gone.done():
+            await send({"type": "websocket.send", "text": protocol.frame(protocol.OP_RELOAD)})
+            await send({"type": "websocket.close", "code": 1000})
+        for task in (back, gone):
+            task.cancel()
+
     @property
     def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
         return self._receive_from_layer
