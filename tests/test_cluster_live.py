@@ -128,7 +128,16 @@ async def test_page_from_one_front_post_to_another(
     one, two = cluster.fronts[:2]
     async with browser(one) as client, opened(one, client) as (kernel, sid, token, oid):
         async with same_browser(client, two) as other:
-            await turn(kernel, await post_knob(other, two, sid, token, oid, 7), 7)
+            response = await post_knob(other, two, sid, token, oid, 7)
+            # the kernel-API fast path took it: no Django middleware, no query
+            assert "X-Test-Middleware" not in response.headers
+            await turn(kernel, response, 7)
+            foreign = await other.post(
+                PAGE + "api/kernel/set_ui_element_value",
+                json={"objectIds": [oid], "values": [1]},
+                headers={"Origin": "http://evil.example", "Marimo-Session-Id": sid},
+            )
+            assert foreign.status_code == 403
         await turn(kernel, await post_knob(client, one, sid, token, oid, 8), 8)
     assert "placed on worker" in cluster.fronts[0].log()
 

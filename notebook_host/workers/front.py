@@ -188,16 +188,27 @@ async def forward(
     return response
 
 
-async def request_worker(
+class WorkerError(Exception):
+    """A forwarded request got no (complete) answer: status and a sentence."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+async def exchange(
     channel: str, fields: dict[str, Any], scope: dict[str, Any], body: bytes
-) -> HttpResponse:
-    """Send one HTTP request to a worker and turn its answer into a response."""
+) -> AsyncIterator[dict[str, Any]]:
+    """Send one HTTP request to a worker; yield its start, then its body pieces.
+
+    Raises WorkerError when the worker does not answer in time, a piece is
+    missing, or it answers with an error of its own.
+    """
     box = mailbox()
     reply = await box.ready()
     rid = uuid.uuid4().hex
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     box.waiting[rid] = queue
-    out = Outgoing()
     base = {
         "type": HTTP,
         "rid": rid,
@@ -207,68 +218,61 @@ async def request_worker(
     }
     layer = get_channel_layer()
     timeout = settings.timeout()
-    try:
-        for message in out.messages(base, "body", body):
-            await asyncio.wait_for(layer.send(channel, message), timeout)
-        first = await asyncio.wait_for(queue.get(), timeout)
-    except TimeoutError:
-        box.waiting.pop(rid, None)
-        return _error(504, "The notebook's worker did not answer in time")
-    except Exception as exc:
-        box.waiting.pop(rid, None)
-        return _error(503, f"Could not reach the notebook's worker ({type(exc).__name__})")
     incoming = Incoming()
     try:
-        incoming.check(first)
-    except SequenceGap:
-        box.waiting.pop(rid, None)
-        return _error(502, "A message from the notebook's worker was lost")
-    if first.get("event") == "error":
-        box.waiting.pop(rid, None)
-        return _error(int(first["status"]), str(first.get("detail", "")))
-    return await _response(first, queue, incoming, lambda: box.waiting.pop(rid, None))
-
-
-async def _response(
-    start: dict[str, Any],
-    queue: asyncio.Queue[dict[str, Any]],
-    incoming: Incoming,
-    done: Callable[[], Any],
-) -> HttpResponse:
-    """The worker's answer as a Django response; streamed when it streams."""
-    timeout = settings.timeout()
-
-    async def pieces() -> AsyncIterator[bytes]:
         try:
-            while True:
+            for message in Outgoing().messages(base, "body", body):
+                await asyncio.wait_for(layer.send(channel, message), timeout)
+        except TimeoutError as exc:
+            raise WorkerError(504, "The notebook's worker did not take the request") from exc
+        except Exception as exc:
+            detail = f"Could not reach the notebook's worker ({type(exc).__name__})"
+            raise WorkerError(503, detail) from exc
+        while True:
+            try:
                 message = await asyncio.wait_for(queue.get(), timeout)
                 incoming.check(message)
-                yield bytes(message.get("body") or b"")
-                if message.get("end"):
-                    return
-        finally:
-            done()
+            except TimeoutError as exc:
+                raise WorkerError(504, "The notebook's worker did not answer in time") from exc
+            except SequenceGap as exc:
+                raise WorkerError(502, f"A message from the worker was lost ({exc})") from exc
+            if message.get("event") == "error":
+                raise WorkerError(int(message["status"]), str(message.get("detail", "")))
+            yield message
+            if message.get("end"):
+                return
+    finally:
+        box.waiting.pop(rid, None)
 
+
+async def request_worker(
+    channel: str, fields: dict[str, Any], scope: dict[str, Any], body: bytes
+) -> HttpResponse:
+    """One forwarded request as a Django response; streamed when the body is large."""
+    replies = exchange(channel, fields, scope, body)
     chunks: list[bytes] = []
-    stream = pieces()
     try:
-        async for piece in stream:
-            chunks.append(piece)
-            if len(chunks) > 1 or sum(map(len, chunks)) > 1024 * 1024:
+        start = await anext(replies)
+        async for piece in replies:
+            chunks.append(bytes(piece.get("body") or b""))
+            if piece.get("end"):
+                response = HttpResponse(b"".join(chunks), status=int(start["status"]))
+                _apply_headers(response, start.get("headers", []))
+                return response
+            if len(chunks) > 1:
                 break
-        else:
-            response = HttpResponse(b"".join(chunks), status=int(start["status"]))
-            _apply_headers(response, start.get("headers", []))
-            return response
-    except (TimeoutError, SequenceGap) as exc:
-        done()
-        return _error(502, f"The notebook's worker answered incompletely ({exc})")
+    except WorkerError as exc:
+        await replies.aclose()
+        return _error(exc.status, str(exc))
 
     async def rest() -> AsyncIterator[bytes]:
-        for piece in chunks:
-            yield piece
-        async for piece in stream:
-            yield piece
+        for chunk in chunks:
+            yield chunk
+        try:
+            async for piece in replies:
+                yield bytes(piece.get("body") or b"")
+        except WorkerError as exc:  # the status is sent: cut the download short
+            logger.warning("Forwarded download broke off: %s", exc)
 
     streaming = StreamingHttpResponse(rest(), status=int(start["status"]))
     _apply_headers(streaming, start.get("headers", []))
