@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ import pytest
 import websockets
 
 from tests.conftest import make_folders
-from tests.live import KernelSocket, LiveServer, cookie_header, login, server_token
+from tests.live import ROOT, KernelSocket, LiveServer, cookie_header, login, server_token
 from tests.support.cluster import Cluster
 from tests.users import PASSWORD
 from tests.visitor import new_session_id
@@ -208,3 +210,59 @@ async def test_download_through_another_front(core: Cluster) -> None:
             assert got.content == b"0123456789" * 500_000
         async with browser(two) as stranger:
             assert (await stranger.get(PAGE + match.group(1))).status_code == 404
+
+
+async def test_rows_name_the_worker_and_the_command_closes_on_any_worker(core: Cluster) -> None:
+    one = core.fronts[0]
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "notebook_sessions", *args],
+            cwd=ROOT,
+            env=one.environ(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    async with browser(one, "alice") as alice:
+        async with opened(one, alice) as (kernel, sid, _, _):
+            listing = command()
+            row = next(line for line in listing.stdout.splitlines() if sid in line)
+            assert "(worker" in row, listing.stdout
+            closed = command("--close", sid, "--wait", "10")
+            assert closed.returncode == 0, closed.stderr
+            code, _ = await until_closed(kernel, 10)
+            assert code == 4001
+        # the kernel on its worker is gone too: the same id starts afresh
+        async with KernelSocket.open(one, PAGE, sid, cookies=cookie_header(alice)) as again:
+            await again.wait_for(
+                lambda k: any(m.get("op") in ("kernel-ready", "reconnected") for m in k.messages),
+                20,
+            )
+            assert any(m.get("op") == "kernel-ready" for m in again.messages)
+
+
+async def test_no_worker_shows_the_dialog_and_recovers(pubsub: Cluster) -> None:
+    front = pubsub.fronts[0]
+    for worker in list(pubsub.workers):
+        assert worker.stop() == 0
+        pubsub.workers.remove(worker)
+    deadline = time.monotonic() + 15
+    while (await health(front))["workers_alive"]:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.3)
+    assert (await health(front))["http"] == 503
+    async with browser(front) as client:
+        assert (await client.get(PAGE)).status_code == 200
+        async with KernelSocket.open(
+            front, PAGE, new_session_id(), cookies=cookie_header(client)
+        ) as waiting:
+            await waiting.wait_for(
+                lambda k: any(m.get("op") == "kernel-startup-error" for m in k.messages), 10
+            )
+            assert "No notebook worker" in texts(waiting)
+            pubsub.add_worker("worker-back")
+            await waiting.wait_for(lambda k: any(m.get("op") == "reload" for m in k.messages), 20)
+        async with opened(front, client):
+            pass

@@ -424,6 +424,7 @@ class WorkerConsumer(NotebookConsumer):
             admitted.notebook,
             admitted.user,
             registered_pk(admitted.notebook),
+            worker=placed.worker,
         )
 
     async def _place(self, admitted: Admitted) -> state.SessionEntry | str | None:
