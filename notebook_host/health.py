@@ -7,8 +7,10 @@ Answers 200 when the database answers a trivial query, 503 when it does not,
 with the live kernel session counts either way. Who may read it is
 ``NOTEBOOK_HOST["HEALTH_ACCESS"]``: "public" (the default: a load balancer
 cannot sign in, and the answer holds only counts), "login", "staff",
-"superuser", or a callable ``(request) -> bool`` (sync or async, e.g. an IP
-allow-list). Refused requests get 404, so a hidden endpoint stays hidden.
+"superuser" (or a permission: the rule is parsed by
+:func:`notebook_host.admission.access.parse_rule`, as ``access=`` is), or a
+callable ``(request) -> bool`` (sync or async, e.g. an IP allow-list).
+Refused requests get 404, so a hidden endpoint stays hidden.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from .admission.access import parse_rule
 from .conf import get_config
 from .hooks import call_hook
 from .runtime import session_directory
@@ -30,28 +32,16 @@ from .workers.settings import enabled as workers_enabled
 
 logger = logging.getLogger(__name__)
 
-_RULES = ("public", "login", "staff", "superuser")
-
 
 async def _allowed(request: HttpRequest) -> bool:
-    rule = get_config()["HEALTH_ACCESS"]
-    if callable(rule):
-        return bool(await call_hook(rule, request))
-    if rule not in _RULES:
-        raise ImproperlyConfigured(
-            f"NOTEBOOK_HOST['HEALTH_ACCESS'] must be one of {', '.join(_RULES)} "
-            f"or a callable (request) -> bool, got {rule!r}."
-        )
-    if rule == "public":
-        return True
-    user = await request.auser()
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if rule == "staff":
-        return bool(user.is_staff or user.is_superuser)
-    if rule == "superuser":
-        return bool(user.is_superuser)
-    return True
+    """HEALTH_ACCESS: a named access rule (parsed as ``access=`` is), or ``(request) -> bool``."""
+    value = get_config()["HEALTH_ACCESS"]
+    if callable(value):
+        return bool(await call_hook(value, request))
+    rule = parse_rule(value, where="NOTEBOOK_HOST['HEALTH_ACCESS']")
+    if rule.label == "public":
+        return True  # no user lookup for a load balancer
+    return await rule.allows(await request.auser(), None)
 
 
 def _database() -> str | None:

@@ -9,8 +9,9 @@ import pytest
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test import AsyncRequestFactory, RequestFactory
 
+from notebook_host.admission.scope import http_scope
 from notebook_host.transports import bridge
-from notebook_host.transports.bridge import call_http, http_scope
+from notebook_host.transports.bridge import call_http
 
 SCOPE: dict[str, Any] = {"type": "http", "method": "GET", "path": "/nb/x", "headers": []}
 

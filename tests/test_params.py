@@ -47,6 +47,12 @@ class TestBothAdapters:
     def test_blank_values_take_the_default(self, source) -> None:
         assert check(source, "limit=&offset=").query == "limit=100&offset=0&order_by=created_at"
 
+    def test_a_blank_last_value_takes_the_default(self, source) -> None:
+        # Found by tests/test_params_fuzz_live.py: the canonical query must check to itself.
+        checked = check(source, "limit=0&limit=")
+        assert checked.query == "limit=100&offset=0&order_by=created_at"
+        assert check(source, checked.query).pairs == checked.pairs
+
     def test_a_single_field_takes_the_last_value(self, source) -> None:
         # As marimo's frontend does on the socket URL, and Django's QueryDict.
         assert check(source, "limit=5&limit=7").pairs[0] == ("limit", "7")

@@ -45,7 +45,7 @@ class AccessRule:
     test: Callable[[Any, Any], Any] | None = None
     permission: str | None = None
 
-    async def allows(self, user: Any, notebook: Guarded) -> bool:
+    async def allows(self, user: Any, notebook: Guarded | None) -> bool:
         if self.label == "public":
             return True
         if not user.is_authenticated or not user.is_active:
@@ -65,7 +65,7 @@ class AccessRule:
 class CallableRule(AccessRule):
     """A project callable; sync ones run in a thread so they may use the ORM."""
 
-    async def allows(self, user: Any, notebook: Guarded) -> bool:
+    async def allows(self, user: Any, notebook: Guarded | None) -> bool:
         assert self.test is not None
         return bool(await call_hook(self.test, user, notebook))
 
@@ -81,7 +81,7 @@ class GroupRule(AccessRule):
     base: AccessRule | None = None
     group_ids: frozenset[int] = frozenset()
 
-    async def allows(self, user: Any, notebook: Guarded) -> bool:
+    async def allows(self, user: Any, notebook: Guarded | None) -> bool:
         if self.base is not None and not await self.base.allows(user, notebook):
             return False
         if not self.group_ids:

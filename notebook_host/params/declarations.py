@@ -374,8 +374,11 @@ class NotebookParams:
             else:
                 unknown.append((key, value))
         for name in declared:
+            values = data.getlist(name)
+            if not self.adapter.is_multiple(name):
+                values = values[-1:]  # what the form reads of a repeated single value
             # An absent or blank parameter takes the field's default.
-            if all(v == "" for v in data.getlist(name)):
+            if all(v == "" for v in values):
                 data.setlist(name, self._defaults.get(name, []))
         cleaned, errors = self.adapter.clean(data)
         if unknown and self.unknown == "reject":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
@@ -59,24 +60,44 @@ def close_reason(exc: InvalidParams) -> str:
 # -- the page ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Redirect:
+    """The page's query is valid but not canonical: its canonical URL."""
+
+    location: str
+
+
+def check_query(params: NotebookParams, raw: str) -> tuple[Checked, str]:
+    """(the user's parameters checked, the canonical query with marimo's own pairs)."""
+    own, user = split_marimo(parse_query(raw))
+    checked = params.check(user)
+    return checked, urlencode([*checked.pairs, *own], doseq=True) if checked.valid else ""
+
+
+def check_page_query(params: NotebookParams, raw: str, path: str) -> Checked | Redirect:
+    """The page's query checked (maybe invalid), or a redirect to its canonical URL."""
+    checked, canonical = check_query(params, raw)
+    if checked.valid and canonical != raw and _is_fixed_point(params, checked):
+        return Redirect(path + (f"?{canonical}" if canonical else ""))
+    return checked
+
+
 def check_page(request: HttpRequest, notebook: ServedNotebook) -> HttpResponse | Checked | None:
     """400 or a redirect to the canonical URL, else the checked query to serve.
 
-    None when the notebook declares no parameters.
+    None when the notebook declares no parameters. (The admission pipeline
+    runs :func:`check_page_query` and lets the view answer.)
     """
     params = notebook.params
     if params is None:
         return None
-    raw = request.META.get("QUERY_STRING", "")
-    own, user = split_marimo(parse_query(raw))
-    checked = params.check(user)
-    if not checked.valid:
-        logger.info("Invalid parameters for %s: %s", request.path, checked.errors)
-        return invalid_answer(request, checked.errors)
-    canonical = urlencode([*checked.pairs, *own], doseq=True)
-    if canonical != raw and _is_fixed_point(params, checked):
-        return HttpResponseRedirect(request.path + (f"?{canonical}" if canonical else ""))
-    return checked
+    verdict = check_page_query(params, request.META.get("QUERY_STRING", ""), request.path)
+    if isinstance(verdict, Redirect):
+        return HttpResponseRedirect(verdict.location)
+    if not verdict.valid:
+        logger.info("Invalid parameters for %s: %s", request.path, verdict.errors)
+        return invalid_answer(request, verdict.errors)
+    return verdict
 
 
 def _is_fixed_point(params: NotebookParams, checked: Checked) -> bool:

@@ -1,9 +1,9 @@
 """Carry a Django request to marimo's ASGI app and its answer back.
 
-marimo's app is a Starlette app; the notebook view hands it an ASGI scope
-built from the Django request (real path and ``root_path``, DESIGN.md
-pitfall 7) and turns what it sends into a Django response, streaming when
-marimo streams (downloads).
+marimo's app is a Starlette app; the notebook view hands it the kernel scope
+the admission pipeline built from the Django request
+(:mod:`notebook_host.admission.scope`) and turns what it sends into a Django
+response, streaming when marimo streams (downloads).
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.http.request import split_domain_port
-
-from ..userinfo import visible_headers
+from django.http import HttpResponse, StreamingHttpResponse
 
 logger = logging.getLogger(__name__)
 
@@ -26,49 +23,6 @@ ASGIApp = Callable[[dict, Any, Any], Awaitable[None]]
 
 #: Chunks buffered between marimo and a slow client before marimo waits.
 STREAM_BUFFER = 8
-
-
-def _headers(request: HttpRequest) -> list[tuple[bytes, bytes]]:
-    scope = getattr(request, "scope", None)
-    if scope is not None and "headers" in scope:
-        return list(scope["headers"])
-    return [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in request.headers.items()
-    ]
-
-
-def http_scope(
-    request: HttpRequest,
-    *,
-    root_path: str,
-    extra: dict[str, Any],
-) -> dict[str, Any]:
-    """An ASGI HTTP scope for marimo that shows the real URL of the request."""
-    original = getattr(request, "scope", {}) or {}
-    query = original.get("query_string")
-    if query is None:  # not an ASGI request: Django's META holds it decoded
-        query = request.META.get("QUERY_STRING", "")
-    if isinstance(query, str):
-        query = query.encode("utf-8")
-    host, port = split_domain_port(request.get_host())
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": original.get("http_version", "1.1"),
-        "method": request.method,
-        "scheme": request.scheme,
-        "path": request.path,
-        "raw_path": request.path.encode("utf-8"),
-        "root_path": root_path,
-        "query_string": query,
-        "headers": visible_headers(_headers(request)),
-        "client": original.get("client") or (request.META.get("REMOTE_ADDR", ""), 0),
-        "server": original.get("server") or (host, int(port or request.get_port())),
-        "state": {},
-    }
-    scope.update(extra)
-    return scope
 
 
 def _apply_headers(response: HttpResponse | StreamingHttpResponse, raw: list) -> None:
@@ -86,21 +40,32 @@ def _apply_headers(response: HttpResponse | StreamingHttpResponse, raw: list) ->
             response.headers[name] = value
 
 
+def replaying(body: bytes, receive: Any) -> Any:
+    """A ``receive`` that gives ``body`` first, then listens to ``receive``."""
+    sent = False
+
+    async def again() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
+
+
 async def call_http(app: ASGIApp, scope: dict[str, Any], body: bytes) -> HttpResponse:
     """Run ``app`` for one request and return its response as Django's."""
     start: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
     chunks: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue(STREAM_BUFFER)
     finished = asyncio.Event()
-    request_sent = False
 
-    async def receive() -> dict[str, Any]:
-        nonlocal request_sent
-        if not request_sent:
-            request_sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        # Later reads are disconnect listeners: answer when the client is done.
+    async def client_done() -> dict[str, Any]:
+        # Reads after the body are disconnect listeners: answer when the client is done.
         await finished.wait()
         return {"type": "http.disconnect"}
+
+    receive = replaying(body, client_done)
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":

@@ -18,7 +18,9 @@ Django path would check holds without a database query:
   DATA_UPLOAD_MAX_MEMORY_SIZE, and is JSON marimo can take (else the view
   answers 400, see :func:`notebook_host.marimo.protocol.api_body_problem`).
 
-Anything else goes through Django unchanged, so the fast path never refuses a
+The checks are the admission pipeline's
+(:func:`notebook_host.admission.pipeline.admit_kernel_call`). Anything it
+refuses goes through Django unchanged, so the fast path never refuses a
 request: refusals and error pages stay the view's. Access rules are checked
 when the socket opens (as marimo's own websocket does), not on each call.
 ``NOTEBOOK_HOST["KERNEL_API_FAST_PATH"] = False`` turns it off.
@@ -30,12 +32,12 @@ import io
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.http import JsonResponse
 
 from ..admission.origin import origin_allowed
+from ..admission.pipeline import Refused, _body_size_ok, _header, admit_kernel_call
 from ..conf import get_config
 from ..marimo.protocol import (
     KERNEL_API_INFIX,
@@ -43,74 +45,23 @@ from ..marimo.protocol import (
     SESSION_HEADER_RAW,
     api_body_problem,
 )
-from ..runtime import session_directory, session_rows
+from ..runtime import session_rows
 from ..runtime.owners import owner_key, same_owner
 from ..runtime.session_directory import SessionRecord
 from ..userinfo import visible_headers
 from ..workers.settings import enabled as workers_enabled
-from .bridge import ASGIApp
+from .bridge import ASGIApp, replaying
 
 logger = logging.getLogger(__name__)
 
 
-def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value
-    return None
-
-
-def _body_size_ok(scope: dict[str, Any]) -> bool:
-    length = _header(scope, b"content-length")
-    if length is None or not length.isdigit():
-        return False
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return limit is None or int(length) <= limit
-
-
 def session_for(scope: dict[str, Any]) -> tuple[SessionRecord, dict[str, Any]] | None:
     """The session record and marimo scope for a call the fast path may take."""
-    if scope["type"] != "http" or scope.get("method") != "POST":
+    admitted = admit_kernel_call(scope)
+    if isinstance(admitted, Refused):
         return None
-    if KERNEL_API_INFIX not in scope.get("path", ""):
-        return None
-    raw_id = _header(scope, SESSION_HEADER_RAW)
-    if not raw_id:
-        return None
-    record = session_directory.directory.lookup(raw_id.decode("latin-1"))
-    if record is None or record.app is None or record.prefix is None:
-        return None
-    if not _body_size_ok(scope):
-        return None
-    request = ASGIRequest(scope, io.BytesIO())
-    path = request.path
-    if not path.startswith(record.prefix + KERNEL_API_INFIX):
-        return None
-    try:
-        request.get_host()
-    except DisallowedHost:
-        return None
-    if not origin_allowed(request):
-        return None
-    if not session_directory.directory.owned_by(record.session_id, owner_key(request)):
-        return None
-    if not record.app.has_session(record.session_id):
-        return None  # closed: the view answers that
-    if not record.notebook.file.is_file():
-        return None  # deleted: the view decides (a folder's notebook is gone)
-    marimo_scope = {
-        **scope,
-        "path": path,
-        "raw_path": path.encode("utf-8"),
-        "root_path": record.prefix,
-        "headers": visible_headers(list(scope.get("headers", ()))),
-        "state": {},
-        "user": record.user_info,
-        "meta": record.meta,
-        "path_params": record.path_params,
-        PAGE_SCOPE_KEY: {"path": record.prefix + "/", "query_string": record.page_query},
-    }
-    return record, marimo_scope
+    assert admitted.record is not None and admitted.scope is not None
+    return admitted.record, admitted.scope
 
 
 async def read_body(receive: Any) -> bytes | None:
@@ -123,20 +74,6 @@ async def read_body(receive: Any) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)
-
-
-def replaying(body: bytes, receive: Any) -> Any:
-    """A ``receive`` that gives ``body`` first, then listens to the client."""
-    sent = False
-
-    async def again() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return again
 
 
 async def _send_json(send: Any, status: int, detail: str) -> None:

@@ -1,4 +1,8 @@
-"""The async views: a notebook page with its HTTP sub-routes, and listings."""
+"""The async views: a notebook page with its HTTP sub-routes, and listings.
+
+The notebook view asks the admission pipeline (:func:`notebook_host.admission.pipeline.admit`)
+and only turns a refusal into an HTTP answer (:func:`answer`).
+"""
 
 from __future__ import annotations
 
@@ -17,20 +21,17 @@ from django.http import (
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
-from ..admission import guards
 from ..admission.access import Decision, decide
-from ..admission.origin import origin_allowed
-from ..marimo import files, frontend, protocol
+from ..admission.limits import OverLimit
+from ..admission.pipeline import Arrival, Kind, Reason, Refused, admit, admit_front
+from ..admission.scope import http_scope
+from ..marimo import frontend, protocol
 from ..params import gate
-from ..runtime import session_rows
-from ..runtime.notebook_apps import apps
 from ..runtime.owners import ensure_owner_cookie
-from ..runtime.session_directory import SessionRecord
 from ..targets.notebook import ServedNotebook, Target, locate
 from ..targets.registered import registered_entries
-from ..userinfo import request_meta, user_info
 from ..workers.settings import enabled as workers_enabled
-from .bridge import call_http, http_scope
+from .bridge import call_http
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +60,73 @@ def redirect_to_slash(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(request.path + "/" + (f"?{query}" if query else ""))
 
 
-def refusal(request: HttpRequest, decision: Decision, *, is_page: bool) -> HttpResponse:
-    """The answer for a request ``decide`` did not allow."""
-    if decision is Decision.LOGIN:
-        if is_page:
-            return redirect_to_login(request.get_full_path())
-        return JsonResponse({"detail": "Authentication required"}, status=401)
-    if decision is Decision.FORBIDDEN:
-        return JsonResponse({"detail": "Permission denied"}, status=403)
+def over_limit(request: HttpRequest, over: OverLimit) -> HttpResponse:
+    """429 with Retry-After; the HTML page tries again by itself when the wait is over."""
+    if wants_json(request):
+        response: HttpResponse = JsonResponse(
+            {"detail": over.message, "retry_after": over.retry_after}, status=429
+        )
+    else:
+        html = render_to_string(
+            "notebook_host/error.html",
+            {
+                "title": "Too many open sessions",
+                "message": over.message,
+                "detail": "",
+                "refresh": over.retry_after,
+            },
+        )
+        response = HttpResponse(html, status=429)
+    response["Retry-After"] = str(over.retry_after)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def login_needed(request: HttpRequest, *, is_page: bool) -> HttpResponse:
+    """A page sends the visitor to the login page; anything else answers 401."""
+    if is_page:
+        return redirect_to_login(request.get_full_path())
+    return JsonResponse({"detail": "Authentication required"}, status=401)
+
+
+def answer(request: HttpRequest, refused: Refused, kind: Kind) -> HttpResponse:
+    """The HTTP answer to a refusal of the admission pipeline."""
+    reason = refused.reason
+    if reason is Reason.LOGIN:
+        return login_needed(request, is_page=kind is Kind.PAGE)
+    if reason is Reason.ADD_SLASH:
+        return redirect_to_slash(request)
+    if reason is Reason.NOT_CANONICAL:
+        assert refused.location is not None
+        return HttpResponseRedirect(refused.location)
+    if reason is Reason.INVALID_PARAMS:
+        return gate.invalid_answer(request, refused.errors or {})
+    if reason is Reason.OVER_LIMIT:
+        assert refused.over is not None
+        return over_limit(request, refused.over)
+    if reason is Reason.NOTEBOOK_MISSING:
+        return error_page(404, "Notebook not found", refused.detail)
+    if reason is Reason.LOAD_ERROR:
+        return error_page(
+            500,
+            "This notebook cannot be shown",
+            "The notebook failed to load; the error has been logged for the site's administrators.",
+            detail=refused.detail,
+        )
+    if reason in _JSON_ANSWERS:
+        status, detail = _JSON_ANSWERS[reason]
+        return JsonResponse({"detail": detail or refused.detail}, status=status)
     return not_found(request)
+
+
+#: Refusals answered with a JSON ``detail`` ("" takes the refusal's own detail).
+_JSON_ANSWERS: dict[Reason, tuple[int, str]] = {
+    Reason.FORBIDDEN: (403, "Permission denied"),
+    Reason.BAD_ORIGIN: (403, "Cross-origin request refused"),
+    Reason.NOT_OWNER: (404, "Unknown or expired session"),
+    Reason.BODY_TOO_LARGE: (413, "Request body too large"),
+    Reason.BAD_BODY: (400, ""),
+}
 
 
 async def serve_frontend_file(request: HttpRequest, subpath: str) -> HttpResponse:
@@ -79,91 +138,48 @@ async def serve_frontend_file(request: HttpRequest, subpath: str) -> HttpRespons
 async def serve(
     request: HttpRequest, notebook: ServedNotebook, subpath: str | None, path_params: dict
 ) -> HttpResponse:
-    """Check access, then hand the request to the notebook's marimo app."""
-    first = (subpath or "").split("/", 1)[0]
-    if first in protocol.PUBLIC_FILE_ROUTES:
+    """Admit the request (admission.pipeline), then hand it to the notebook's marimo app."""
+    if (subpath or "").split("/", 1)[0] in protocol.PUBLIC_FILE_ROUTES:
         return await serve_frontend_file(request, subpath or "")
-
-    user = await request.auser()
-    is_page = not subpath
-    decision = await decide(user, notebook, request)
-    if decision is not Decision.ALLOW:
-        logger.info("Refused %s to %s: %s", request.path, user, decision.value)
-        return refusal(request, decision, is_page=is_page)
-    if subpath is None:
-        return redirect_to_slash(request)
-    if not origin_allowed(request):
-        logger.warning("Refused %s %s: cross-origin", request.method, request.path)
-        return JsonResponse({"detail": "Cross-origin request refused"}, status=403)
-    checked = gate.check_page(request, notebook) if is_page else None
-    if isinstance(checked, HttpResponse):
-        return checked  # invalid (400) or not canonical (redirect)
-
-    prefix = request.path[: len(request.path) - len(subpath)].rstrip("/")
-    if is_page:
-        over = guards.page_over_limit(request, user)
-        if over is not None:
-            return over
-    if workers_enabled():
+    arrival = await Arrival.from_request(request, notebook, subpath, path_params)
+    if workers_enabled() and arrival.kind in (Kind.API, Kind.DOWNLOAD):
         from ..workers import front  # needs channels_redis: only with KERNELS = "workers"
 
-        if front.needs_worker(request, subpath):
-            response = await front.forward(request, subpath, prefix, path_params, user)
-            guards.allow_same_origin_frames(subpath, response)
-            return response
-    refused, session = guards.check_session_route(request, notebook, subpath)
-    if refused is not None:
-        return refused
-    body = guards.read_body(request, subpath)
-    if isinstance(body, HttpResponse):
-        return body
-    session_rows.touch(session.session_id if session else None)
-    try:
-        if not is_page and session is not None and session.app is not None:
-            app = session.app  # the session may live in an app retired by an edit
-            app.touch()
-        else:
-            app = apps.get(notebook, base_url=prefix)
-    except files.NotebookMissing as exc:
-        logger.warning("%s: %s", request.path, exc)
-        return error_page(404, "Notebook not found", str(exc))
-    except files.NotebookLoadError as exc:
-        logger.error("%s: %s", request.path, exc, exc_info=exc.__cause__)
-        return error_page(
-            500,
-            "This notebook cannot be shown",
-            "The notebook failed to load; the error has been logged for the site's administrators.",
-            detail=str(exc),
-        )
-
-    extra = {
-        "user": await _user_info_for(user, session),
-        "meta": await request_meta(request),
-        "path_params": path_params,
-    }
-    scope = http_scope(request, root_path=prefix, extra=extra)
-    scope[protocol.PAGE_SCOPE_KEY] = {
-        "path": prefix + "/",
-        "query_string": session.page_query if session else scope["query_string"],
-    }
-    response = await call_http(app, scope, body)
-    if is_page:
+        if front.needs_worker(request, subpath or ""):
+            return await _forward(request, arrival, front)
+    admitted = await admit(arrival)
+    if isinstance(admitted, Refused):
+        return answer(request, admitted, arrival.kind)
+    assert admitted.app is not None and admitted.scope is not None
+    response = await call_http(admitted.app, admitted.scope, admitted.body)
+    if arrival.kind is Kind.PAGE:
         ensure_owner_cookie(request, response)
-    guards.allow_same_origin_frames(subpath, response)
-    if checked is not None:
-        gate.after_page(response, request, notebook, checked, prefix)
+        if admitted.checked is not None:
+            gate.after_page(response, request, notebook, admitted.checked, admitted.prefix)
+    if arrival.kind is Kind.DOWNLOAD:
+        allow_same_origin_frames(response)
     return response
 
 
-async def _user_info_for(user: Any, session: SessionRecord | None) -> dict[str, Any]:
-    """The session's user dict when the same user calls its API, else a fresh one."""
-    if (
-        session is not None
-        and session.user_info is not None
-        and session.user_id == getattr(user, "pk", None)
-    ):
-        return session.user_info
-    return await user_info(user)
+async def _forward(request: HttpRequest, arrival: Arrival, front: Any) -> HttpResponse:
+    """An API call or download of a session in a worker: admitted here, answered there."""
+    admitted = await admit_front(arrival)
+    if isinstance(admitted, Refused):
+        return answer(request, admitted, arrival.kind)
+    response = await front.forward(request, arrival, admitted)
+    if arrival.kind is Kind.DOWNLOAD:
+        allow_same_origin_frames(response)
+    return response
+
+
+def allow_same_origin_frames(response: HttpResponse) -> None:
+    """Let the notebook's own page frame its downloads (``mo.iframe``, ``mo.pdf``).
+
+    marimo serves that HTML or PDF as ``./@file/...`` and frames it; under
+    Django's X-Frame-Options: DENY the frame stays empty. SAMEORIGIN lets
+    only pages of this site frame it; the page itself keeps DENY.
+    """
+    response["X-Frame-Options"] = "SAMEORIGIN"
 
 
 async def listing(request: HttpRequest, target: Any) -> HttpResponse:
@@ -180,7 +196,7 @@ async def listing(request: HttpRequest, target: Any) -> HttpResponse:
     ]
     if not visible and not user.is_authenticated and target.access.label != "public":
         # Nothing for strangers in a folder that needs a login: ask for one.
-        return refusal(request, Decision.LOGIN, is_page=not wants_json(request))
+        return login_needed(request, is_page=not wants_json(request))
     if wants_json(request):
         return JsonResponse({"notebooks": rows})
     sections: dict[str, list[dict]] = {}

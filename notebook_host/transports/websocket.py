@@ -1,7 +1,9 @@
 """The websocket consumer: a message pump between the browser and a kernel.
 
-It finds its notebook by resolving the socket's path through the Django
-URLconf, so page and socket always agree on notebook, access and options.
+The admission pipeline finds its notebook by resolving the socket's path
+through the Django URLconf, so page and socket always agree on notebook,
+access and options; the consumer only turns a refusal into a close code
+(or, over a limit, a message and a wait for a free slot).
 """
 
 from __future__ import annotations
@@ -10,31 +12,27 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
-from django.contrib.auth.models import AnonymousUser
-from django.urls import Resolver404, resolve
 
 from ..admission import limits
-from ..admission.access import Decision, decide
-from ..marimo import files, protocol
+from ..admission.pipeline import Arrival, Reason, Refused, admit, socket_arrival
+from ..marimo import protocol
 from ..marimo.app import MarimoApp
 from ..params import gate
 from ..runtime import session_directory, session_rows, shutdown
-from ..runtime.notebook_apps import apps
-from ..runtime.owners import owner_key
-from ..runtime.session_directory import SessionRecord
-from ..targets.notebook import ServedNotebook, locate
+from ..targets.notebook import ServedNotebook
 from ..targets.registered import registered_pk
-from ..userinfo import request_meta, user_info, visible_headers
 
 logger = logging.getLogger(__name__)
 
 #: Seconds to let marimo finish its side after the browser went away.
 DRAIN_TIMEOUT = 5.0
+
+#: Close code of a socket the pipeline refused (not found, no access, not the owner...).
+CLOSE_REFUSED = 4004
 
 #: Consumers with a running kernel socket, so shutdown can end them cleanly.
 _live: weakref.WeakSet[NotebookConsumer] = weakref.WeakSet()
@@ -59,42 +57,6 @@ async def close_all(timeout: float) -> None:
 shutdown.on_shutdown(close_all, order=shutdown.SOCKETS)
 
 
-async def resolve_notebook(scope: dict[str, Any]) -> tuple[ServedNotebook, str, dict] | None:
-    """The notebook, sub-route and path params a socket path maps to."""
-    path = scope["path"]
-    root = scope.get("root_path", "")
-    path_info = path[len(root) :] if root and path.startswith(root) else path
-    try:
-        match = resolve(path_info)
-    except Resolver404:
-        return None
-    target = getattr(match.func, "target", None)
-    if target is None:
-        return None
-    located = await locate(target, match.kwargs)
-    if located is None or located.notebook is None:
-        return None
-    return located.notebook, located.subpath or "", located.path_params
-
-
-@dataclass
-class Admitted:
-    """A socket the access, parameter and origin checks let through."""
-
-    notebook: ServedNotebook
-    prefix: str
-    path_params: dict[str, Any]
-    session_id: str
-    owner: str | None
-    user: Any
-    #: The page's query string, and what the kernel gets as user and meta.
-    query: bytes
-    info: dict[str, Any]
-    meta: dict[str, Any]
-    #: The ASGI scope marimo's app gets for this socket.
-    kernel_scope: dict[str, Any]
-
-
 class NotebookConsumer(AsyncConsumer):
     """Pumps frames between the browser socket and marimo's ``/ws``."""
 
@@ -111,24 +73,20 @@ class NotebookConsumer(AsyncConsumer):
     waiting: asyncio.Task[None] | None = None
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
-        try:
-            kernel_scope = await self._authorise()
-        except gate.InvalidParams as exc:
-            await self._refuse_params(exc)
+        arrival = await socket_arrival(self.scope)
+        admitted = await admit(arrival) if isinstance(arrival, Arrival) else arrival
+        if isinstance(admitted, Refused):
+            await self._refuse(admitted)
             return
-        if isinstance(kernel_scope, limits.OverLimit):
-            await self._refuse_over_limit(kernel_scope)
-            return
-        if kernel_scope is None:
-            await self.send({"type": "websocket.close", "code": 4004})
-            return
-        app, scope = kernel_scope
+        assert admitted.app is not None and admitted.scope is not None
+        self.notebook = admitted.notebook
+        self.session_id = admitted.counted
         self.queue = asyncio.Queue()
         self.queue.put_nowait(message)
-        self.task = asyncio.create_task(self._run(app, scope))
+        self.task = asyncio.create_task(self._run(admitted.app, admitted.scope))
         _live.add(self)
         self.live_id = self.session_id
-        if self.live_id and self.notebook is not None:
+        if self.live_id:
             await session_rows.opened(
                 self,
                 self.live_id,
@@ -137,17 +95,20 @@ class NotebookConsumer(AsyncConsumer):
                 registered_pk(self.notebook),
             )
 
-    async def _refuse_params(self, exc: gate.InvalidParams) -> None:
-        logger.info("Refused websocket %s: invalid parameters %s", self.scope["path"], exc)
-        # Accepted first, so the client reads the code and the reason.
-        await self.send({"type": "websocket.accept"})
-        await self.send(
-            {
-                "type": "websocket.close",
-                "code": gate.CLOSE_INVALID,
-                "reason": gate.close_reason(exc),
-            }
-        )
+    async def _refuse(self, refused: Refused) -> None:
+        """Close with a code the page understands; over a limit, wait for a slot."""
+        if refused.reason is Reason.INVALID_PARAMS:
+            # Accepted first, so the client reads the code and the reason.
+            await self.send({"type": "websocket.accept"})
+            await self.send(
+                {"type": "websocket.close", "code": gate.CLOSE_INVALID, "reason": refused.detail}
+            )
+        elif refused.reason is Reason.OVER_LIMIT:
+            assert refused.over is not None
+            self.limit_key = refused.limit_key or ""
+            await self._refuse_over_limit(refused.over)
+        else:
+            await self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
 
     async def end(self, code: int) -> None:
         """Close the browser socket and let marimo see a disconnect."""
@@ -195,136 +156,6 @@ class NotebookConsumer(AsyncConsumer):
                     await self._send_op(protocol.OP_RELOAD)
                     await self.send({"type": "websocket.close", "code": 1000})
                     return
-
-    async def _admit(self) -> Admitted | None:
-        """Notebook, access and parameters of this socket, and its kernel scope.
-
-        None when the socket must be refused (unknown path, no access);
-        raises InvalidParams when its parameters fail the notebook's form.
-        """
-        found = await resolve_notebook(self.scope)
-        if found is None:
-            return None
-        notebook, subpath, path_params = found
-        self.notebook = notebook
-        if subpath not in protocol.WEBSOCKET_ROUTES:
-            return None
-        user = self.scope.get("user") or AnonymousUser()
-        if await decide(user, notebook, self.scope) is not Decision.ALLOW:
-            logger.info("Refused websocket %s for %s", self.scope["path"], user)
-            return None
-        # Raises InvalidParams; else the kernel gets the cleaned query only.
-        checked = gate.check_socket(self.scope, notebook)
-        prefix = self.scope["path"][: -len(subpath)].rstrip("/")
-        raw_query = self.scope.get("query_string", b"")
-        scope = {
-            key: self.scope[key]
-            for key in (
-                "type",
-                "asgi",
-                "http_version",
-                "scheme",
-                "path",
-                "raw_path",
-                "query_string",
-                "headers",
-                "client",
-                "server",
-                "subprotocols",
-            )
-            if key in self.scope
-        }
-        query = protocol.page_query(raw_query)
-        if checked is not None:
-            scope["query_string"], query = checked
-        info = await user_info(user)
-        meta = await request_meta(self.scope)
-        scope["headers"] = visible_headers(list(self.scope.get("headers", [])))
-        scope.update(
-            {protocol.PAGE_SCOPE_KEY: {"path": prefix + "/", "query_string": query}},
-            root_path=prefix,
-            state={},
-            user=info,
-            meta=meta,
-            path_params=path_params,
-        )
-        return Admitted(
-            notebook=notebook,
-            prefix=prefix,
-            path_params=path_params,
-            session_id=protocol.socket_session_id(raw_query),
-            owner=owner_key(self.scope),
-            user=user,
-            query=query,
-            info=info,
-            meta=meta,
-            kernel_scope=scope,
-        )
-
-    async def _authorise(
-        self,
-    ) -> tuple[MarimoApp, dict] | limits.OverLimit | None:
-        admitted = await self._admit()
-        if admitted is None:
-            return None
-        notebook, session_id, owner, user = (
-            admitted.notebook,
-            admitted.session_id,
-            admitted.owner,
-            admitted.user,
-        )
-        known = session_directory.directory.lookup(session_id)
-        if known is not None and (
-            known.notebook is not notebook
-            or not session_directory.directory.owned_by(session_id, owner)
-        ):
-            logger.warning(
-                "Refused websocket %s for %s: session %s belongs to someone else",
-                self.scope["path"],
-                user,
-                session_id,
-            )
-            return None
-        resuming = known is not None and known.app is not None and known.app.has_session(session_id)
-        try:
-            if resuming:
-                assert known is not None and known.app is not None
-                app = known.app  # a reconnect: back to the app holding the kernel
-            else:
-                app = apps.get(notebook, base_url=admitted.prefix)
-        except files.NotebookLoadError as exc:
-            logger.error("Websocket %s: %s", self.scope["path"], exc)
-            return None
-        if session_id and resuming:
-            self.session_id = session_id
-            session_directory.directory.socket_opened(session_id)
-        elif session_id:
-            # No await between admitting and recording: two sockets cannot race.
-            key = self.limit_key = limits.limit_key(user, owner)
-            refusal = limits.admit(session_directory.directory, key)
-            if refusal is not None:
-                logger.warning(
-                    "Refused websocket %s for %s: %s", self.scope["path"], user, refusal.message
-                )
-                return refusal
-            self.session_id = session_id
-            session_directory.directory.record(
-                SessionRecord(
-                    session_id=session_id,
-                    notebook=notebook,
-                    page_query=admitted.query,
-                    user_id=getattr(user, "pk", None),
-                    app=app,
-                    user_info=admitted.info,
-                    owner=owner,
-                    limit_key=key,
-                    prefix=admitted.prefix,
-                    meta=admitted.meta,
-                    path_params=admitted.path_params,
-                    sockets=1,  # counted as an open tab from the start
-                )
-            )
-        return app, admitted.kernel_scope
 
     async def _run(self, app: MarimoApp, scope: dict) -> None:
         try:
@@ -379,7 +210,7 @@ class RefuseConsumer(AsyncConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         logger.info("Refused websocket to unknown path %s", self.scope["path"])
-        await self.send({"type": "websocket.close", "code": 4004})
+        await self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         raise StopConsumer()

@@ -26,23 +26,31 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from ..admission import limits
-from ..admission.guards import read_body, unknown_session
+from ..admission import limits, ownership
+from ..admission.pipeline import (
+    Admitted,
+    Arrival,
+    Kind,
+    Reason,
+    Refused,
+    admit_front,
+    socket_arrival,
+)
 from ..conf import get_config
 from ..marimo import protocol
-from ..params import gate
 from ..runtime import session_rows
-from ..runtime.owners import owner_key, same_owner
+from ..runtime.owners import same_owner
+from ..targets.notebook import ServedNotebook
 from ..targets.registered import registered_pk
-from ..transports.bridge import _apply_headers, http_scope
-from ..transports.websocket import Admitted, NotebookConsumer, _live
-from ..userinfo import request_meta, user_info
+from ..transports.bridge import _apply_headers
+from ..transports.websocket import NotebookConsumer, _live
 from . import settings, state
 from .protocol import (
     CLOSE_MESSAGE_LOST,
@@ -60,6 +68,8 @@ from .protocol import (
 
 logger = logging.getLogger(__name__)
 
+
+UNKNOWN_SESSION = "Unknown or expired session"
 
 NO_WORKER = (
     "No notebook worker can take this session right now (none is running, or all are "
@@ -134,55 +144,44 @@ def _error(status: int, detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
 
 
-async def forward(
-    request: HttpRequest, subpath: str, prefix: str, path_params: dict[str, Any], user: Any
-) -> HttpResponse:
-    """An API call or download of a session, answered by the session's worker."""
-    owner = owner_key(request)
+async def forward(request: HttpRequest, arrival: Arrival, admitted: Admitted) -> HttpResponse:
+    """An API call or download the pipeline admitted, answered by the session's worker.
+
+    The owner check is the cluster's: the session's record in Redis must name
+    this browser (its owner key) and this page.
+    """
+    owner, prefix = arrival.owner, admitted.prefix
+    subpath = arrival.subpath or ""
     try:
-        if subpath.startswith(protocol.DOWNLOAD_PREFIX):
+        if arrival.kind is Kind.DOWNLOAD:
             thread = protocol.download_thread_id(subpath)
             entries = [e for e in await state.sessions_of(owner) if e.prefix == prefix]
             if thread is None or not entries:
                 logger.warning("Refused %s: no session of this browser made it", request.path)
-                return unknown_session()
+                return _error(404, UNKNOWN_SESSION)
             extra = {"candidates": [e.session_id for e in entries], "thread": thread}
         else:
-            entry = await state.session(request.headers.get(protocol.SESSION_HEADER))
+            session_id = request.headers.get(protocol.SESSION_HEADER)
+            entry = await state.session(session_id)
             if entry is None or entry.prefix != prefix or not same_owner(entry.owner, owner):
-                logger.warning(
-                    "Refused %s %s: session %s is not this browser's",
-                    request.method,
-                    request.path,
-                    request.headers.get(protocol.SESSION_HEADER),
-                )
-                return unknown_session()
+                ownership.log_refusal(request.method, request.path, session_id)
+                return _error(404, UNKNOWN_SESSION)
             entries, extra = [entry], {"session_id": entry.session_id}
     except state.ClusterUnavailable as exc:
         return _error(503, str(exc))
-    body = read_body(request, subpath)
-    if isinstance(body, HttpResponse):
-        return body
     entry = entries[0]
-    same_user = entry.user_info is not None and entry.user_id == getattr(user, "pk", None)
-    scope = http_scope(
-        request,
-        root_path=prefix,
-        extra={
-            "user": entry.user_info if same_user else await user_info(user),
-            "meta": await request_meta(request),
-            "path_params": path_params,
-        },
-    )
+    assert admitted.scope is not None
+    scope = dict(admitted.scope)
+    if entry.user_info is not None and entry.user_id == getattr(arrival.user, "pk", None):
+        scope["user"] = entry.user_info  # what the socket's kernel saw: no query per click
     scope[protocol.PAGE_SCOPE_KEY] = {
         "path": prefix + "/",
         "query_string": entry.page_query.encode("latin-1"),
     }
     route = {"path": request.path_info, "root_path": ""}
-    channels = list(dict.fromkeys(e.channel for e in entries))
-    response: HttpResponse = unknown_session()
-    for channel in channels:  # a download: ask each worker holding one of the sessions
-        response = await request_worker(channel, {**extra, "route": route}, scope, body)
+    response: HttpResponse = _error(404, UNKNOWN_SESSION)
+    for channel in dict.fromkeys(e.channel for e in entries):  # a download: each holder
+        response = await request_worker(channel, {**extra, "route": route}, scope, admitted.body)
         if response.status_code != 404:
             break
     return response
@@ -305,6 +304,38 @@ async def cluster_health() -> dict[str, Any]:
 # -- sockets ------------------------------------------------------------------
 
 
+@dataclass
+class SocketAdmission:
+    """A socket the front's pipeline admitted: what placing and recording it need."""
+
+    notebook: ServedNotebook
+    prefix: str
+    path_params: dict[str, Any]
+    session_id: str
+    owner: str | None
+    user: Any
+    #: The page's query, and the user dict and meta the kernel gets.
+    query: bytes
+    info: dict[str, Any]
+    meta: dict[str, Any]
+    kernel_scope: dict[str, Any]
+
+    @classmethod
+    def of(cls, arrival: Arrival, scope: dict[str, Any]) -> SocketAdmission:
+        return cls(
+            notebook=arrival.notebook,
+            prefix=arrival.prefix,
+            path_params=arrival.path_params,
+            session_id=protocol.socket_session_id(arrival.scope.get("query_string", b"")),
+            owner=arrival.owner,
+            user=arrival.user,
+            query=scope[protocol.PAGE_SCOPE_KEY]["query_string"],
+            info=scope["user"],
+            meta=scope["meta"],
+            kernel_scope=scope,
+        )
+
+
 class WorkerConsumer(NotebookConsumer):
     """A notebook socket whose kernel runs in a worker (KERNELS = "workers")."""
 
@@ -375,13 +406,16 @@ class WorkerConsumer(NotebookConsumer):
         self._receive_from_layer = resilient
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
-        try:
-            admitted = await self._admit()
-        except gate.InvalidParams as exc:
-            await self._refuse_params(exc)
+        arrival = await socket_arrival(self.scope)
+        result = await admit_front(arrival) if isinstance(arrival, Arrival) else arrival
+        if isinstance(result, Refused):
+            await self._refuse(result)
             return
-        if admitted is None or not admitted.session_id:
-            await self.send({"type": "websocket.close", "code": 4004})
+        assert isinstance(arrival, Arrival) and result.scope is not None
+        admitted = SocketAdmission.of(arrival, result.scope)
+        self.notebook = admitted.notebook
+        if not admitted.session_id:
+            await self._refuse(Refused(Reason.NOT_FOUND))
             return
         self.limit_key = limits.limit_key(admitted.user, admitted.owner)
         try:
@@ -427,7 +461,7 @@ class WorkerConsumer(NotebookConsumer):
             worker=placed.worker,
         )
 
-    async def _place(self, admitted: Admitted) -> state.SessionEntry | str | None:
+    async def _place(self, admitted: SocketAdmission) -> state.SessionEntry | str | None:
         """The session's entry on its worker; a sentence when it cannot be placed.
 
         None refuses the socket: the id belongs to someone else or another page.
@@ -478,14 +512,14 @@ class WorkerConsumer(NotebookConsumer):
     def _entry_ttl(self) -> float:
         return float(get_config()["SESSION_TTL"]) + settings.expiry()
 
-    async def _refuse_and_wait(self, title: str, text: str, admitted: Admitted) -> None:
+    async def _refuse_and_wait(self, title: str, text: str, admitted: SocketAdmission) -> None:
         """marimo's startup-error dialog with ``text``; reload once a retry would work."""
         await self.send({"type": "websocket.accept"})
         await self._send_op(protocol.OP_STARTUP_ERROR, error=text)
         await self._send_op(protocol.OP_BANNER, title=title, description=text, variant="danger")
         self.waiting = asyncio.create_task(self._wait_until(lambda: self._could_place(admitted)))
 
-    async def _could_place(self, admitted: Admitted) -> bool:
+    async def _could_place(self, admitted: SocketAdmission) -> bool:
         if state.least_loaded(await state.workers()) is None:
             return False
         per_user = limits._limit("MAX_SESSIONS_PER_USER")

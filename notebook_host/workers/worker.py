@@ -25,11 +25,11 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from ..admission.pipeline import locate_path
 from ..marimo import files
 from ..marimo.app import MarimoApp
 from ..marimo.patches import initialise
 from ..runtime.notebook_apps import apps
-from ..transports.websocket import resolve_notebook
 from . import settings, state
 from .protocol import (
     CLOSE_DRAINED,
@@ -351,10 +351,10 @@ class Worker:
             if held is not None and held.has_session(session_id):
                 held.touch()
                 return held
-        found = await resolve_notebook(dict(route))
-        if found is None:
+        found = await locate_path(route["path"], route.get("root_path", ""))
+        if found is None or found.notebook is None:
             return None
-        notebook, subpath, _ = found
+        notebook, subpath = found.notebook, found.subpath or ""
         path = route["path"]
         prefix = path[: len(path) - len(subpath)].rstrip("/") if subpath else path.rstrip("/")
         return apps.get(notebook, base_url=prefix)
