@@ -23,9 +23,11 @@ import httpx
 import pytest
 import websockets
 
+from tests.browser import Problems, chromium, expect
 from tests.conftest import make_folders
 from tests.live import ROOT, KernelSocket, LiveServer, cookie_header, login, server_token
 from tests.support.cluster import Cluster
+from tests.support.nginx import Nginx
 from tests.users import PASSWORD
 from tests.visitor import new_session_id
 
@@ -266,3 +268,32 @@ async def test_no_worker_shows_the_dialog_and_recovers(pubsub: Cluster) -> None:
             await waiting.wait_for(lambda k: any(m.get("op") == "reload" for m in k.messages), 20)
         async with opened(front, client):
             pass
+
+
+async def test_browser_through_nginx_round_robin(core: Cluster) -> None:
+    """Chromium signs in and moves a slider through nginx; both fronts serve it."""
+    balancer = Nginx([f.port for f in core.fronts[:2]], folder=core.workdir / "nginx").start()
+    page_path = "/faults-login/"
+    try:
+        async with chromium() as engine:
+            context = await engine.new_context(base_url=balancer.url)
+            page = await context.new_page()
+            problems = Problems(page, balancer.url)
+            await page.goto("/accounts/login/?next=" + page_path)
+            await page.get_by_label("Username").fill("alice")
+            await page.get_by_label("Password").fill(PASSWORD)
+            await page.get_by_role("button", name="Sign in").click()
+            await expect(page).to_have_url(balancer.url + page_path)
+            slider = page.get_by_role("slider")
+            await expect(page.get_by_text("knob is 0", exact=True)).to_be_visible()
+            await slider.focus()
+            for value in range(1, 6):
+                await page.keyboard.press("ArrowRight")
+                await expect(page.get_by_text(f"knob is {value}", exact=True)).to_be_visible()
+            await context.close()
+            assert not problems.errors, problems.errors
+    finally:
+        balancer.stop()
+    calls = f"POST {page_path}api/kernel/set_ui_element_value"
+    served = [front.log().count(calls) for front in core.fronts[:2]]
+    assert sum(served) >= 5 and all(served), (served, balancer.access_log()[-2000:])
