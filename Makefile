@@ -50,6 +50,14 @@ serve: install
 	@echo "Serving the demo notebooks at http://127.0.0.1:8000/  (Ctrl-C stops)"
 	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 --websocket_connect_timeout 30 project.asgi:application
 
+# The demo with kernels in worker processes: redis-server, 2 daphne fronts,
+# 2 notebook workers and nginx balancing round-robin on 127.0.0.1:8000
+# (docs/scaling.md). Ctrl-C stops all of it.
+serve-cluster: install redis nginx
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
+	$(PY) -m tests.support.serve_cluster
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
