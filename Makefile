@@ -79,6 +79,13 @@ test: install chromium postgres redis nginx lint
 bench: install chromium
 	$(PY) -m bench.compare --production-static
 
+# Kernels in worker processes (bench/cluster.py, ~15 min): plain marimo,
+# local kernels, 1 and 2 workers behind nginx; prints a table, writes
+# bench/results/<date>-cluster-<layer>.json. LAYER=core measures the core layer.
+LAYER ?= pubsub
+bench-cluster: install chromium redis nginx
+	$(PY) -m bench.cluster --layer $(LAYER)
+
 # Load and soak (bench/soak.py, ~8 min): 100 simulated users open, use and
 # close dashboard tabs for 5 minutes on a real daphne; prints the figures and
 # PASS/FAIL per check (exit 1 on a FAIL), writes bench/results/soak-<date>.json.

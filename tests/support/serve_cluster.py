@@ -19,6 +19,9 @@ from tests.support.nginx import Nginx
 from tests.support.redis import RedisServer
 
 PORT = int(os.environ.get("NOTEBOOK_HOST_CLUSTER_PORT", "8000"))
+#: bench/cluster.py runs its own settings and worker count through these.
+SETTINGS = os.environ.get("NOTEBOOK_HOST_CLUSTER_SETTINGS", "project.settings_cluster")
+WORKERS = int(os.environ.get("NOTEBOOK_HOST_CLUSTER_WORKERS", "2"))
 
 
 def main() -> int:
@@ -26,8 +29,8 @@ def main() -> int:
     redis = RedisServer(folder)
     env = {
         "NOTEBOOK_HOST_REDIS_URL": redis.url,
-        "DJANGO_SQLITE_PATH": str(ROOT / "db.sqlite3"),
-        "DJANGO_MEDIA_ROOT": str(ROOT / "media"),
+        "DJANGO_SQLITE_PATH": os.environ.get("DJANGO_SQLITE_PATH", str(ROOT / "db.sqlite3")),
+        "DJANGO_MEDIA_ROOT": os.environ.get("DJANGO_MEDIA_ROOT", str(ROOT / "media")),
     }
     fronts = [
         Front(
@@ -45,12 +48,15 @@ def main() -> int:
         redis.start()
         for front in fronts:
             front.start()
-        for index in (1, 2):
+        for index in range(1, WORKERS + 1):
             worker_env = {**fronts[0].environ(), **env}
             workers.append(WorkerProcess(f"worker{index}", worker_env, folder).start())
         balancer = Nginx([f.port for f in fronts], port=PORT, folder=folder / "nginx").start()
         print(f"Serving the demo at {balancer.url}/ through nginx (round robin over 2 fronts,")
-        print(f"2 workers, Redis {redis.url}); logs in {folder}. Ctrl-C stops all.")
+        print(
+            f"{WORKERS} workers, Redis {redis.url}); logs in {folder}. Ctrl-C stops all.",
+            flush=True,
+        )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while all(p.proc is not None and p.proc.poll() is None for p in [*fronts, *workers]):
             time.sleep(0.5)
