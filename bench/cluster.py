@@ -50,6 +50,7 @@ from tests.live import ROOT, LiveServer, free_port, read_log, stop_process
 from tests.support.redis import binary as redis_binary
 
 PLAIN, LOCAL, ONE, TWO = "plain_marimo", "local_kernels", "workers_1", "workers_2"
+TARGETS = (PLAIN, LOCAL, ONE, TWO)
 
 
 class ClusterProcess:
@@ -139,34 +140,39 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run(workdir: Path, plan: Plan, layer: str) -> dict[str, Any]:
+def run(workdir: Path, plan: Plan, layer: str, only: set[str]) -> dict[str, Any]:
+    """Start each target in turn, measure it, stop it."""
     results: dict[str, Any] = {}
 
     async def one(target: Target, signed_in: bool) -> dict:
         async with Browser(plan) as browser:
             return await measure(target, plan, browser, signed_in)
 
-    plain = PlainMarimo(workdir / "plain")
-    (workdir / "plain").mkdir()
-    plain.launch()
-    try:
-        plain.wait_ready()
-        assert plain.proc is not None
-        results[PLAIN] = asyncio.run(one(Target(PLAIN, plain.port, plain.proc.pid), False))
-    finally:
-        plain.stop()
-    (workdir / "local").mkdir()
-    local = LiveServer(
-        workdir / "local", settings="bench.compare_settings", ready_path="/accounts/login/"
-    )
-    try:
-        local.prepare()
-        local.start()
-        assert local.proc is not None
-        results[LOCAL] = asyncio.run(one(Target(LOCAL, local.port, local.proc.pid), True))
-    finally:
-        local.stop()
+    if PLAIN in only:
+        (workdir / "plain").mkdir()
+        plain = PlainMarimo(workdir / "plain")
+        plain.launch()
+        try:
+            plain.wait_ready()
+            assert plain.proc is not None
+            results[PLAIN] = asyncio.run(one(Target(PLAIN, plain.port, plain.proc.pid), False))
+        finally:
+            plain.stop()
+    if LOCAL in only:
+        (workdir / "local").mkdir()
+        local = LiveServer(
+            workdir / "local", settings="bench.compare_settings", ready_path="/accounts/login/"
+        )
+        try:
+            local.prepare()
+            local.start()
+            assert local.proc is not None
+            results[LOCAL] = asyncio.run(one(Target(LOCAL, local.port, local.proc.pid), True))
+        finally:
+            local.stop()
     for name, workers in ((ONE, 1), (TWO, 2)):
+        if name not in only:
+            continue
         (workdir / name).mkdir()
         cluster = ClusterProcess(workdir / name, workers, layer)
         try:
@@ -184,12 +190,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="smoke run: N=2, 3 samples")
     parser.add_argument("--layer", choices=("pubsub", "core"), default="pubsub")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--only", default=",".join(TARGETS), help=f"comma-separated subset of {', '.join(TARGETS)}"
+    )
     args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    if not only <= set(TARGETS):
+        parser.error(f"--only takes {', '.join(TARGETS)}, got {args.only!r}")
     redis_binary()  # a clear error before anything starts
     plan = TINY if args.tiny else FULL
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="notebook-host-bench-cluster-") as folder:
-        results = run(Path(folder), plan, args.layer)
+        results = run(Path(folder), plan, args.layer, only)
     summaries = {n: summary(r) for n, r in results.items() if n != "exit_codes"}
     report = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -204,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     stem = f"{datetime.date.today().isoformat()}-cluster-{args.layer}" + (
         "-tiny" if args.tiny else ""
     )
+    if only != set(TARGETS):
+        stem += "-" + "-".join(sorted(only))
     path = args.out / f"{stem}.json"
     path.write_text(json.dumps(report, indent=1, default=str))
     print(table(summaries))

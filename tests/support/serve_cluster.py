@@ -35,7 +35,7 @@ def main() -> int:
     fronts = [
         Front(
             folder,
-            settings="project.settings_cluster",
+            settings=SETTINGS,
             env=env,
             name=f"front{i}",
             ready_path="/accounts/login/",
