@@ -22,7 +22,7 @@ chromium:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Debian's PostgreSQL for the model and admin tests (tests/postgres.py starts
+# Debian's PostgreSQL for the model and admin tests (tests/support/postgres.py starts
 # a throwaway server from it; nothing is left running).
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
@@ -70,7 +70,7 @@ format: install
 # "postgres") again on a throwaway PostgreSQL server.
 test: install chromium postgres redis nginx lint
 	$(VENV)/bin/pytest
-	$(PY) -m tests.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.settings_postgres -p no:cacheprovider
+	$(PY) -m tests.support.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.projects.postgres.settings -p no:cacheprovider
 
 # notebook_host against plain marimo (bench/compare.py, ~6 min), the demo as
 # deployed (DEBUG off, collectstatic): prints a table, writes

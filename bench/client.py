@@ -17,21 +17,21 @@ from collections.abc import AsyncIterator
 import httpx
 import websockets
 
-from tests.live import ROOT, KernelSocket
+from tests.support.live import ROOT, KernelSocket
 
 DASHBOARD = "/dashboard/"
 SLIDER_LABEL = "Points"
 
 
 def _test_password() -> str:
-    """tests.users.PASSWORD, read without importing Django's models."""
-    tree = ast.parse((ROOT / "tests" / "users.py").read_text())
+    """tests.support.users.PASSWORD, read without importing Django's models."""
+    tree = ast.parse((ROOT / "tests" / "support" / "users.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "PASSWORD" for t in node.targets
         ):
             return ast.literal_eval(node.value)
-    raise RuntimeError("tests/users.py defines no PASSWORD")
+    raise RuntimeError("tests/support/users.py defines no PASSWORD")
 
 
 PASSWORD = _test_password()

@@ -46,7 +46,7 @@ from bench.compare import (
     slider,
 )
 from bench.procfs import process_tree, scan_processes
-from tests.live import ROOT, LiveServer, free_port, read_log, stop_process
+from tests.support.live import ROOT, LiveServer, free_port, read_log, stop_process
 from tests.support.redis import binary as redis_binary
 
 PLAIN, LOCAL, ONE, TWO = "plain_marimo", "local_kernels", "workers_1", "workers_2"

@@ -4,7 +4,7 @@
 
 Starts, in one run, (a) the demo project under daphne (bench/compare_settings.py:
 project.settings without its per-user session limit, since alice opens up to
-100 sessions), as tests.live.LiveServer does, signed in as alice (sign-in is
+100 sessions), as tests.support.live.LiveServer does, signed in as alice (sign-in is
 not measured), and
 (b) plain marimo, ``marimo.create_asgi_app()`` with the same two notebooks
 (bench/plain_marimo.py) under uvicorn. Both serve notebooks/dashboard.py at
@@ -79,9 +79,9 @@ from bench.client import (
 )
 from bench.procfs import OtherLoad, proc_status, process_tree, rss_kb
 from bench.stats import percentile, summary
-from tests.browser import CHROMIUM
-from tests.browser import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
-from tests.live import (
+from tests.support.browser import CHROMIUM
+from tests.support.browser import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
+from tests.support.live import (
     ROOT,
     LiveServer,
     free_port,
@@ -100,7 +100,7 @@ HOST = "notebook_host"
 PLAIN = "plain_marimo"
 SERVERS = (HOST, PLAIN)
 
-# The browser tests' Debian Chromium and flags (tests/browser.py), and every
+# The browser tests' Debian Chromium and flags (tests/support/browser.py), and every
 # request kept on the loopback: names other than localhost do not resolve (the
 # servers are addressed as 127.0.0.1).
 CHROMIUM_ARGS = [

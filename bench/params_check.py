@@ -15,14 +15,15 @@ import timeit
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.projects.default.settings")
     import django
 
     django.setup()
-    from notebook_host.params.declarations import NotebookParams, parse_query
+    from notebook_host.params.declarations import NotebookParams
     from notebook_host.params.gate import check_socket
-    from tests.params_forms import ItemFilter, ItemModel
-    from tests.test_query_gate import notebook, page_cookie, socket_scope
+    from notebook_host.params.query import parse_query
+    from tests.support.params_forms import ItemFilter, ItemModel
+    from tests.unit.test_query_gate import notebook, page_cookie, socket_scope
 
     query = "limit=5&offset=0&order_by=created_at&tags=a&tags=b"
     pairs = parse_query(query)

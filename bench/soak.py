@@ -4,7 +4,7 @@
                          [--warmup 60] [--session-ttl 5] [--short] [--out DIR]
 
 Starts the demo project (bench/soak_settings.py: project.settings with a short
-SESSION_TTL, DEBUG off) under a real daphne, as tests.live.LiveServer does, and
+SESSION_TTL, DEBUG off) under a real daphne, as tests.support.live.LiveServer does, and
 signs in ``--users`` demo users (soak000, soak001, ...), each through Django's
 login view into its own cookie jar. Each user is a browser: one httpx client
 (cookies, keep-alive connections) for the page, the kernel websocket (its
@@ -70,7 +70,7 @@ from bench.client import (
 )
 from bench.procfs import OtherLoad, proc_status
 from bench.stats import summary
-from tests.live import ROOT, LiveServer, cookie_header, login, server_token
+from tests.support.live import ROOT, LiveServer, cookie_header, login, server_token
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SETTINGS = "bench.soak_settings"
@@ -259,7 +259,7 @@ def classify(error: Exception, tally: Tally) -> str:
         return f"websocket refused {status}"
     if isinstance(error, websockets.exceptions.InvalidMessage):
         # daphne drops a handshake the application has not accepted within its
-        # websocket_connect_timeout (tests.live sets 30 s): no HTTP answer at all.
+        # websocket_connect_timeout (tests.support.live sets 30 s): no HTTP answer at all.
         return "websocket handshake: no HTTP answer"
     if isinstance(error, websockets.exceptions.ConnectionClosed):
         code = error.rcvd.code if error.rcvd else None

@@ -1,6 +1,6 @@
 """What a notebook sees of the Django user and request in ``app_meta()``.
 
-marimo flattens a non-dict user to three fields (DESIGN.md pitfall 8), so we
+marimo flattens a non-dict user to three fields (pitfall 8 in docs/architecture.md), so we
 hand it a plain dict. Both builders are replaceable through settings.
 """
 

@@ -1,4 +1,10 @@
-"""Shared fixtures: a live daphne for the whole session, signed-in clients."""
+"""Shared fixtures (a live daphne for the whole session, signed-in clients) and the tiers.
+
+Each folder is a tier and marks its tests with it: tests/unit/ ``unit``,
+tests/live/ ``live``, tests/browser/ ``browser`` (markers registered in
+pyproject.toml). A unit test that asks for the live server is a collection
+error, so the fast tier (``pytest -m "not live and not browser"``) stays fast.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,24 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import LiveServer, login
-from tests.users import PASSWORD
+from tests.support.live import LiveServer, login
+from tests.support.users import PASSWORD
+
+TIERS = ("unit", "live", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        try:
+            tier = item.path.relative_to(here).parts[0]
+        except ValueError:
+            continue
+        if tier not in TIERS:
+            continue
+        item.add_marker(tier)
+        if tier == "unit" and "live" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} uses the live server: move it to tests/live/")
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +69,7 @@ def make_folders(workdir: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def live(live_server_dir: Path) -> Iterator[LiveServer]:
-    """One real daphne serving tests/urls.py for the whole run."""
+    """One real daphne serving tests/projects/default/urls.py for the whole run."""
     server = LiveServer(live_server_dir, env=make_folders(live_server_dir))
     server.prepare()
     server.start()

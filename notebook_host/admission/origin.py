@@ -1,6 +1,6 @@
 """The check that stands in for CSRF on marimo's POST endpoints.
 
-marimo's frontend sends no CSRF token (DESIGN.md pitfall 2), so its POSTs are
+marimo's frontend sends no CSRF token (pitfall 2 in docs/architecture.md), so its POSTs are
 CSRF-exempt only behind this: the Origin (or, failing that, the Referer) must
 be this host or one of CSRF_TRUSTED_ORIGINS.
 """

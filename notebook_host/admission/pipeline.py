@@ -50,7 +50,7 @@ from ..marimo import protocol
 from ..marimo.app import MarimoApp
 from ..marimo.files import NotebookLoadError, NotebookMissing
 from ..params import gate
-from ..params.declarations import Checked
+from ..params.query import Checked
 from ..runtime import session_directory, session_rows
 from ..runtime.notebook_apps import apps
 from ..runtime.owners import owner_key

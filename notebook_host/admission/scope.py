@@ -1,7 +1,7 @@
 """The kernel scope: the ASGI scope a notebook's marimo app gets, built here only.
 
 Page, API call, download and socket all hand marimo the same shape
-(DESIGN.md pitfalls 7 and 8, see docs/architecture.md): the real path with
+(pitfalls 7 and 8 in docs/architecture.md): the real path with
 ``root_path`` set to the page's prefix, the headers without the cookies that
 would let notebook code act as the visitor, the user as a dict, the
 project's ``meta``, the URL's path parameters, and the page URL the kernel

@@ -31,8 +31,6 @@ from .patches import initialise
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from ..targets.options import NotebookOptions
-
 __all__ = ["MARIMO_VERSION", "MarimoApp", "build_app", "shutdown_apps"]
 
 logger = logging.getLogger(__name__)
@@ -92,7 +90,21 @@ class MarimoApp:
         await self.starlette(scope, receive, send)
 
 
-def build_app(path: Path, options: NotebookOptions, *, base_url: str) -> MarimoApp:
+@dataclass(frozen=True)
+class AppOptions:
+    """The marimo options an app is built with (a notebook's: targets/options.py)."""
+
+    include_code: bool
+    session_ttl: int
+    show_tracebacks: bool
+    redirect_console_to_browser: bool
+    html_head: str
+    quiet: bool
+    skew_protection: bool
+    asset_url: str | None
+
+
+def build_app(path: Path, options: AppOptions, *, base_url: str) -> MarimoApp:
     """Build marimo's run-mode app for one file without requiring pyzmq.
 
     This is what ``create_asgi_app().with_app()`` does per file, minus the

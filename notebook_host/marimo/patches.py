@@ -1,6 +1,6 @@
 """marimo's start-up work, done by hand, and our patches of its internals.
 
-daphne runs no ASGI lifespan (DESIGN.md pitfall 3, see docs/architecture.md),
+daphne runs no ASGI lifespan (pitfall 3 in docs/architecture.md),
 so :func:`initialise` does what marimo's lifespan would: mimetypes and the
 asyncio policy. It also applies the patches below, each idempotent.
 """

@@ -28,7 +28,8 @@ from django.template.loader import render_to_string
 
 from ..marimo.protocol import SOCKET_ONLY_PARAMS
 from ..targets.notebook import ServedNotebook
-from .declarations import Checked, NotebookParams, Pairs, last_values, parse_query, split_marimo
+from .declarations import NotebookParams
+from .query import Checked, Pairs, last_values, parse_query, split_marimo
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Close every kernel session when the server stops: a registry of callbacks.
 
 daphne runs no ASGI lifespan and waits for kernel threads forever on SIGTERM
-(DESIGN.md pitfall 4, see docs/architecture.md). Under daphne we hook
+(pitfall 4 in docs/architecture.md). Under daphne we hook
 twisted's "before shutdown"; elsewhere (uvicorn, management commands, tests)
 an exit hook does the same before Python waits for the kernel threads.
 

@@ -10,21 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..conf import OPTION_KEYS, get_config
+from ..marimo.app import AppOptions
 from ..marimo.frontend import default_asset_url
 
 
 @dataclass(frozen=True)
-class NotebookOptions:
+class NotebookOptions(AppOptions):
     """The marimo options one notebook is served with."""
-
-    include_code: bool
-    session_ttl: int
-    show_tracebacks: bool
-    redirect_console_to_browser: bool
-    html_head: str
-    quiet: bool
-    skew_protection: bool
-    asset_url: str | None
 
     @classmethod
     def resolve(cls, overrides: dict[str, Any]) -> NotebookOptions:

@@ -14,8 +14,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.live import ROOT, LiveServer, read_log, stop_process
+from tests.support.live import ROOT, LiveServer, read_log, stop_process
 from tests.support.redis import RedisServer
+
+SETTINGS = "tests.projects.cluster.settings"
 
 #: Seconds a worker gets to announce itself.
 WORKER_START_TIMEOUT = 60.0
@@ -105,7 +107,9 @@ class Cluster:
         return self
 
     def add_front(self, name: str) -> Front:
-        front = Front(self.workdir, settings="tests.settings_cluster", env=self.env(), name=name)
+        front = Front(
+            self.workdir, settings="tests.projects.cluster.settings", env=self.env(), name=name
+        )
         if not self.fronts:
             front.prepare()
         self.fronts.append(front.start())

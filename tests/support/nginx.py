@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.live import free_port, stop_process
+from tests.support.live import free_port, stop_process
 
 #: Access log line: ``<request> -> <upstream address> <status>``.
 LOG_FORMAT = "'$request -> $upstream_addr $status'"

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.live import free_port, stop_process
+from tests.support.live import free_port, stop_process
 
 #: Seconds redis-server gets to answer PING after it starts.
 START_TIMEOUT = 15.0

@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.live import ROOT
 from tests.support.cluster import Front, WorkerProcess
+from tests.support.live import ROOT
 from tests.support.nginx import Nginx
 from tests.support.redis import RedisServer
 

@@ -1,0 +1,53 @@
+"""bench/compare.py in its smoke mode, so the benchmark cannot rot.
+
+Runs ``python -m bench.compare --tiny`` (a real daphne, plain marimo under
+uvicorn, headless Chromium) and checks it wrote figures for both servers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.live import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+SERVERS = ("notebook_host", "plain_marimo")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (make chromium)")
+@pytest.mark.timeout(170)
+def test_tiny_benchmark_writes_both_servers_figures(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.compare", "--tiny", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "notebook_host" in run.stdout and "plain marimo" in run.stdout
+
+    written = sorted(tmp_path.glob("*.json"))
+    assert len(written) == 1, written
+    results = json.loads(written[0].read_text())
+    assert (tmp_path / f"{written[0].stem}.png").stat().st_size > 0
+
+    assert results["mode"] == "tiny"
+    for server in SERVERS:
+        figures = results["summary"][server]
+        assert figures, server
+        for key, value in figures.items():
+            assert isinstance(value, int | float) and not isinstance(value, bool), (server, key)
+            if key.endswith("rss_per_session_mb"):
+                continue  # with N=2 the RSS growth is within noise, even negative
+            assert value > 0, (server, key, value)
+        # Every concurrent session came up and every change was seen.
+        for round_ in results["concurrency"][server]:
+            assert round_["sessions_up"] == round_["sessions"], round_
+            assert round_["success_rate"] == 1.0, round_
+        assert results["bytes"][server]["dashboard"]["not_loopback"] == []

@@ -1,0 +1,39 @@
+"""Settings for the test suite: the demo project plus test notebooks and hooks."""
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from project.settings import *  # noqa: F403
+from project.settings import MIDDLEWARE
+
+ROOT_URLCONF = "tests.projects.default.urls"
+MIDDLEWARE = [*MIDDLEWARE, "tests.support.hooks.HeaderMiddleware"]
+_NB = Path(__file__).resolve().parents[2] / "notebooks"
+# The live server keeps uploads in its workdir; in-process tests in a temp dir.
+MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT")
+if not MEDIA_ROOT:
+    MEDIA_ROOT = tempfile.mkdtemp(prefix="nh-media-")
+    atexit.register(shutil.rmtree, MEDIA_ROOT, True)
+NOTEBOOK_HOST = {
+    "DEFAULT_ACCESS": "login",
+    "SESSION_TTL": 30,
+    "REQUEST_META": "tests.support.hooks.request_meta",
+    # One live server serves the whole suite; limits are tested on their own
+    # server (tests/live/test_limits_live.py).
+    "MAX_SESSIONS": None,
+    "MAX_SESSIONS_PER_USER": None,
+    "ALLOWED_DIRS": [os.environ.get("NOTEBOOK_HOST_TEST_APPS", _NB / "apps")],
+    "LIVE_SESSION_POLL": 0.5,
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"notebook_host": {"handlers": ["console"], "level": "DEBUG", "propagate": False}},
+}
+SILENCED_SYSTEM_CHECKS = ["notebook_host.W001", "notebook_host.W002"]  # deliberate
+SERVESTATIC_USE_FINDERS = True  # no collectstatic needed in tests

@@ -1,3 +1,0 @@
-from tests.settings import *  # noqa: F403
-
-ROOT_URLCONF = "tests.urls_misconfigured"

@@ -1,0 +1,43 @@
+"""Docstrings that cite a pitfall point to one that docs/architecture.md lists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+
+
+def listed_pitfalls() -> set[int]:
+    text = ARCHITECTURE.read_text()
+    section = text.split("## Pitfalls", 1)[1].split("\n## ", 1)[0]
+    return {int(n) for n in re.findall(r"^(\d+)\. ", section, flags=re.M)}
+
+
+def cited_pitfalls() -> dict[str, set[int]]:
+    found: dict[str, set[int]] = {}
+    for path in sorted((ROOT / "notebook_host").rglob("*.py")):
+        text = path.read_text()
+        for match in re.finditer(r"pitfalls? ([\d, and]+?) in docs/architecture\.md", text):
+            numbers = {int(n) for n in re.findall(r"\d+", match.group(1))}
+            found.setdefault(str(path.relative_to(ROOT)), set()).update(numbers)
+    return found
+
+
+def test_every_cited_pitfall_is_listed() -> None:
+    listed = listed_pitfalls()
+    assert listed == set(range(1, len(listed) + 1)), "pitfalls are numbered 1..N"
+    cited = cited_pitfalls()
+    assert cited, "the code cites its pitfalls"
+    unknown = {path: numbers - listed for path, numbers in cited.items() if numbers - listed}
+    assert not unknown, f"pitfalls cited but not in docs/architecture.md: {unknown}"
+
+
+def test_no_docstring_points_outside_the_repository() -> None:
+    outside = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "notebook_host").rglob("*.py")
+        if "DESIGN.md" in path.read_text()
+    ]
+    assert not outside, f"DESIGN.md is not in the repository; cite docs/architecture.md: {outside}"

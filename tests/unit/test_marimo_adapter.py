@@ -1,0 +1,106 @@
+"""The marimo adapter: file checks, app building and option wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notebook_host.marimo import files, frontend, patches, protocol
+from notebook_host.marimo.app import build_app
+from notebook_host.targets.options import NotebookOptions
+
+NB = Path(__file__).parent.parent / "notebooks"
+
+
+def options(**overrides) -> NotebookOptions:
+    return NotebookOptions.resolve(overrides)
+
+
+def test_check_notebook_file_accepts_a_notebook() -> None:
+    files.check_notebook_file(NB / "app1.py")
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        ("missing.py", files.NotebookMissing, "not found"),
+        ("broken.py", files.NotebookLoadError, "does not parse"),
+        ("not_marimo.py", files.NotebookLoadError, "not a marimo notebook"),
+    ],
+)
+def test_check_notebook_file_errors(name: str, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        files.check_notebook_file(NB / name)
+
+
+def test_non_utf8_file_is_a_load_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_bytes(b"\xff\xfe import marimo")
+    with pytest.raises(files.NotebookLoadError, match="Cannot read"):
+        files.check_notebook_file(bad)
+
+
+def test_build_app_wires_options() -> None:
+    app = build_app(
+        NB / "app1.py",
+        options(
+            include_code=True,
+            session_ttl=7,
+            redirect_console_to_browser=True,
+            skew_protection=False,
+            html_head="<meta x>",
+            quiet=True,
+        ),
+        base_url="/x",
+    )
+    manager = app.starlette.state.session_manager
+    assert manager.ttl_seconds == 7
+    assert manager.include_code is True
+    assert manager.redirect_console_to_browser is True
+    assert manager.quiet is True
+    assert app.starlette.state.html_head == "<meta x>"
+    assert app.starlette.state.skew_protection is False
+    assert app.starlette.state.base_url == "/x"
+    assert app.session_count() == 0
+
+
+def test_build_app_refuses_bad_files() -> None:
+    with pytest.raises(files.NotebookMissing):
+        build_app(NB / "missing.py", options(), base_url="")
+    with pytest.raises(files.NotebookLoadError):
+        build_app(NB / "not_marimo.py", options(), base_url="")
+
+
+def test_frontend_dir_holds_the_built_frontend() -> None:
+    root = frontend.frontend_dir()
+    assert (root / "index.html").is_file()
+    assert any((root / "assets").iterdir())
+    for name in protocol.PUBLIC_FILE_ROUTES - {"assets"}:
+        assert (root / name).is_file(), name
+
+
+def test_public_routes_are_sub_routes() -> None:
+    assert protocol.PUBLIC_FILE_ROUTES <= protocol.SUB_ROUTES
+    assert protocol.WEBSOCKET_ROUTES <= protocol.SUB_ROUTES
+
+
+def test_kernel_sees_the_page_url_for_marked_scopes() -> None:
+    from marimo._runtime.commands import HTTPRequest  # the adapter patches this
+    from starlette.requests import Request
+
+    patches.initialise()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/page/api/kernel/set_ui_element_value",
+        "query_string": b"",
+        "headers": [(b"host", b"example.com")],
+        protocol.PAGE_SCOPE_KEY: {"path": "/page/", "query_string": b"a=1&a=2"},
+    }
+    request = HTTPRequest.from_request(Request(scope))
+    assert request.url["path"] == "/page/"
+    assert request.query_params == {"a": ["1", "2"]}
+    del scope[protocol.PAGE_SCOPE_KEY]
+    plain = HTTPRequest.from_request(Request(scope))
+    assert plain.url["path"] == "/page/api/kernel/set_ui_element_value"

@@ -1,6 +1,0 @@
-"""A URLconf with a typo in an access rule: the server must refuse to start."""
-
-from notebook_host.urls import notebook
-from tests.urls import NB
-
-urlpatterns = [notebook("oops/", NB / "app1.py", access="staf")]
