@@ -180,6 +180,8 @@ def run(workdir: Path, plan: Plan, layer: str, only: set[str]) -> dict[str, Any]
             assert cluster.proc is not None
             target = Target(name, cluster.port, cluster.proc.pid)
             results[name] = asyncio.run(one(target, True))
+            partial = workdir.parent / f"{workdir.name}-partial.json"
+            partial.write_text(json.dumps(results, default=str))  # survives a later failure
         finally:
             results.setdefault("exit_codes", {})[name] = cluster.stop()
     return results
