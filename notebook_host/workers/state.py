@@ -20,6 +20,7 @@ import weakref
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import redis as redis_sync
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -152,6 +153,27 @@ async def beat(info: WorkerInfo, expiry: float, counted: list[str]) -> None:
     if counted:
         pipe.zrem(PREFIX + "reserved:" + info.name, *counted)
     await _call(pipe.execute())
+
+
+def beat_sync(info: WorkerInfo, expiry: float, counted: list[str]) -> None:
+    """:func:`beat` from a plain thread (the worker's heartbeat thread), bounded."""
+    global _sync_client
+    if _sync_client is None:
+        _sync_client = redis_sync.Redis.from_url(
+            redis_url(), socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+        )
+    pipe = _sync_client.pipeline(transaction=True)
+    pipe.set(PREFIX + "worker:" + info.name, json.dumps(asdict(info)), px=int(expiry * 1000))
+    pipe.sadd(PREFIX + "workers", info.name)
+    if counted:
+        pipe.zrem(PREFIX + "reserved:" + info.name, *counted)
+    try:
+        pipe.execute()
+    except (RedisError, OSError) as exc:
+        raise ClusterUnavailable(exc) from exc
+
+
+_sync_client: redis_sync.Redis | None = None
 
 
 async def leave(name: str) -> None:

@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from typing import Any
 
@@ -174,6 +175,10 @@ class Worker:
         self.tasks: set[asyncio.Task[Any]] = set()
         #: Sessions started since the last beat (their placement is still reserved).
         self.uncounted: list[str] = []
+        #: The heartbeat thread's latest (info, when the loop made it), and its stop.
+        self._latest: tuple[state.WorkerInfo, float] | None = None
+        self._beat_lock = threading.Lock()
+        self._beats_stop = threading.Event()
 
     # -- process ------------------------------------------------------------
 
@@ -186,8 +191,10 @@ class Worker:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        beating = asyncio.create_task(self._beat_forever())
         receiving = asyncio.create_task(self._receive_forever())
+        with contextlib.suppress(state.ClusterUnavailable):
+            await self.beat()  # announced before it says it is ready
+        beating = asyncio.create_task(self._beat_forever())
         logger.info(
             "Worker %s ready on %s (capacity %d, pid %d)",
             self.name,
@@ -199,6 +206,7 @@ class Worker:
         await self._drain()
         receiving.cancel()
         beating.cancel()
+        self._beats_stop.set()  # no beat may follow the leave below
         with contextlib.suppress(state.ClusterUnavailable):
             await state.leave(self.name)
         await apps.shutdown(3.0)
@@ -239,21 +247,51 @@ class Worker:
         )
 
     async def beat(self) -> None:
-        counted, self.uncounted = self.uncounted, []
+        """One heartbeat now, from the loop (the drain announces itself at once)."""
+        info = self.info()
+        with self._beat_lock:
+            counted, self.uncounted = self.uncounted, []
+            self._latest = (info, time.monotonic())
         try:
-            await state.beat(self.info(), settings.expiry(), counted)
+            await state.beat(info, settings.expiry(), counted)
         except state.ClusterUnavailable:
-            self.uncounted.extend(counted)
+            with self._beat_lock:
+                self.uncounted.extend(counted)
             raise
 
     async def _beat_forever(self) -> None:
-        while True:
-            try:
+        """Count kernels on the loop; a thread sends the beats (see :meth:`_beat_thread`)."""
+        beats = threading.Thread(target=self._beat_thread, name="heartbeat", daemon=True)
+        beats.start()
+        try:
+            while True:
                 self._prune_kernels()
-                await self.beat()
+                with self._beat_lock:
+                    self._latest = (self.info(), time.monotonic())
+                await asyncio.sleep(settings.heartbeat())
+        finally:
+            self._beats_stop.set()
+
+    def _beat_thread(self) -> None:
+        """Send the heartbeat from a thread, so a loop busy starting 100 kernels is not dead.
+
+        The count comes from the loop (:meth:`_beat_forever`); a loop silent for
+        three expiry periods is stuck, and a stuck worker stops beating.
+        """
+        while not self._beats_stop.wait(settings.heartbeat()):
+            with self._beat_lock:
+                latest = self._latest
+                counted, self.uncounted = self.uncounted, []
+            if latest is None or time.monotonic() - latest[1] > 3 * settings.expiry():
+                with self._beat_lock:
+                    self.uncounted.extend(counted)
+                continue
+            try:
+                state.beat_sync(latest[0], settings.expiry(), counted)
             except state.ClusterUnavailable as exc:
+                with self._beat_lock:
+                    self.uncounted.extend(counted)
                 logger.warning("Heartbeat failed: %s", exc)
-            await asyncio.sleep(settings.heartbeat())
 
     def session_count(self) -> int:
         """Kernels alive here: connected, or waiting out their TTL for a reconnect.
@@ -385,7 +423,8 @@ class Worker:
             old.disconnect(1001)
         self.pumps[stream] = pump
         self.kernels[session_id] = app
-        self.uncounted.append(session_id)
+        with self._beat_lock:
+            self.uncounted.append(session_id)
         pump.task = asyncio.create_task(pump.run(app, asgi_scope(message["scope"])))
         pump.task.add_done_callback(lambda _: self._pump_done(pump))
 
