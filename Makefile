@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium postgres serve test lint format bench soak docs docs-build matrix screenshot
+.PHONY: install chromium postgres redis nginx serve serve-cluster test lint format bench bench-cluster soak docs docs-build matrix screenshot
 
 install: $(STAMP)
 
@@ -30,11 +30,33 @@ postgres:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
+# Debian's redis-server and nginx for the cluster tests and `make serve-cluster`
+# (tests/support/redis.py starts a throwaway server; nothing is left running).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; }
+
 serve: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
 	@echo "Serving the demo notebooks at http://127.0.0.1:8000/  (Ctrl-C stops)"
 	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 --websocket_connect_timeout 30 project.asgi:application
+
+# The demo with kernels in worker processes: redis-server, 2 daphne fronts,
+# 2 notebook workers and nginx balancing round-robin on 127.0.0.1:8000
+# (docs/scaling.md). Ctrl-C stops all of it.
+serve-cluster: install redis nginx
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
+	$(PY) -m tests.support.serve_cluster
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -45,10 +67,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 # The docs built strictly; the whole suite on SQLite (the package test
-# included: it builds the wheel and serves it from a fresh venv); the model
+# included: it builds the wheel and serves it from a fresh venv; the cluster
+# tier starts its own redis-server, fronts, workers and nginx); the model
 # and admin tests (marker "postgres") again on a throwaway PostgreSQL server;
 # then the unit and live tiers on the other Python/Django combinations (nox).
-test: install chromium postgres lint docs-build
+test: install chromium postgres redis nginx lint docs-build
 	$(VENV)/bin/pytest
 	$(PY) -m tests.support.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.projects.postgres.settings -p no:cacheprovider
 	$(VENV)/bin/nox -s subset
@@ -76,6 +99,13 @@ screenshot: install chromium
 # runs the demo as `make serve` does.
 bench: install chromium
 	$(PY) -m bench.compare --production-static
+
+# Kernels in worker processes (bench/cluster.py, ~15 min): plain marimo,
+# local kernels, 1 and 2 workers behind nginx; prints a table, writes
+# bench/results/<date>-cluster-<layer>.json. LAYER=core measures the core layer.
+LAYER ?= pubsub
+bench-cluster: install chromium redis nginx
+	$(PY) -m bench.cluster --layer $(LAYER)
 
 # Load and soak (bench/soak.py, ~8 min): 100 simulated users open, use and
 # close dashboard tabs for 5 minutes on a real daphne; prints the figures and

@@ -106,8 +106,8 @@ class NotebookAdmin(admin.ModelAdmin):
 
 @admin.register(LiveSession)
 class LiveSessionAdmin(admin.ModelAdmin):
-    list_display = ["label", "notebook", "username", "created", "idle", "host", "pid"]
-    list_filter = ["notebook", "host"]
+    list_display = ["label", "notebook", "username", "created", "idle", "host", "pid", "worker"]
+    list_filter = ["notebook", "host", "worker"]
     readonly_fields = [f.name for f in LiveSession._meta.fields]
     actions = ["close"]
 

@@ -60,6 +60,20 @@ DEFAULTS: dict[str, Any] = {
     # frame notebook pages (CSP frame-ancestors); {% notebook %} frames work
     # on the site's own pages without any.
     "FRAME_ANCESTORS": [],
+    # Where kernels run: "local" (threads of the daphne process that served
+    # the page) or "workers" (manage.py notebook_worker processes, reached
+    # through the channel layer; docs/scaling.md).
+    "KERNELS": "local",
+    # Redis holding the session directory, limits and worker heartbeats with
+    # KERNELS = "workers"; None: the first host of CHANNEL_LAYERS["default"].
+    "REDIS_URL": None,
+    # Sessions one worker takes unless `notebook_worker --max-sessions` says.
+    "WORKER_MAX_SESSIONS": 50,
+    # Seconds between worker heartbeats, and after which a silent worker is dead.
+    "WORKER_HEARTBEAT": 2.0,
+    "WORKER_EXPIRY": 6.0,
+    # Seconds a front waits for a worker's answer to a forwarded request.
+    "WORKER_TIMEOUT": 15.0,
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).

@@ -1,5 +1,8 @@
 """The health endpoint for load balancers: process up, database, live sessions.
 
+With ``KERNELS = "workers"`` it also lists the live workers with their session
+counts, and is unhealthy (503) when none is alive or Redis is unreachable.
+
 Answers 200 when the database answers a trivial query, 503 when it does not,
 with the live kernel session counts either way. Who may read it is
 ``NOTEBOOK_HOST["HEALTH_ACCESS"]``: "public" (the default: a load balancer
@@ -25,6 +28,7 @@ from .admission.access import parse_rule
 from .conf import get_config
 from .hooks import call_hook
 from .runtime import session_directory
+from .workers.settings import enabled as workers_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -72,4 +76,13 @@ async def health(request: HttpRequest) -> JsonResponse:
     }
     if error is not None:
         logger.error("Health check: database unreachable: %s", error)
-    return JsonResponse(body, status=200 if error is None else 503)
+    healthy = error is None
+    if workers_enabled():
+        from .workers.front import cluster_health  # needs redis: only with KERNELS = "workers"
+
+        cluster = await cluster_health()
+        body.update(cluster)
+        if cluster["workers_alive"] == 0:
+            body["status"] = "unavailable"
+            healthy = False
+    return JsonResponse(body, status=200 if healthy else 503)

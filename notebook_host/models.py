@@ -178,6 +178,8 @@ class LiveSession(models.Model):
     last_activity = models.DateTimeField()
     host = models.CharField(max_length=255)
     pid = models.PositiveIntegerField()
+    #: The notebook_worker running the kernel (KERNELS = "workers"); blank: the front.
+    worker = models.CharField(max_length=255, blank=True, default="")
     #: Set by the admin or the command; the owning process closes the session.
     close_requested = models.BooleanField(default=False, db_index=True)
 

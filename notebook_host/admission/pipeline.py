@@ -55,7 +55,7 @@ from ..runtime import session_directory, session_rows
 from ..runtime.notebook_apps import apps
 from ..runtime.owners import owner_key
 from ..runtime.session_directory import SessionRecord
-from ..targets.notebook import ServedNotebook, locate
+from ..targets.notebook import Located, ServedNotebook, locate
 from ..userinfo import request_meta, user_info
 from . import limits, ownership
 from .access import Decision, decide
@@ -197,17 +197,27 @@ def http_kind(subpath: str | None) -> Kind:
     return Kind.ROUTE
 
 
-async def socket_arrival(scope: dict[str, Any]) -> Arrival | Refused:
-    """The notebook a socket's path maps to, through the same URLconf as its page."""
-    path = scope["path"]
-    root = scope.get("root_path", "")
-    path_info = path[len(root) :] if root and path.startswith(root) else path
+async def locate_path(path: str, root_path: str = "") -> Located | None:
+    """The notebook (and sub-route) a path maps to through the URLconf, if any.
+
+    Sockets and, with KERNELS = "workers", the workers find their notebook
+    this way, so page, socket and worker always agree on it.
+    """
+    path_info = path[len(root_path) :] if root_path and path.startswith(root_path) else path
     try:
         match = resolve(path_info)
     except Resolver404:
-        return Refused(Reason.NOT_FOUND)
+        return None
     target = getattr(match.func, "target", None)
     located = await locate(target, match.kwargs) if target is not None else None
+    if located is None or located.notebook is None:
+        return None
+    return located
+
+
+async def socket_arrival(scope: dict[str, Any]) -> Arrival | Refused:
+    """The notebook a socket's path maps to, through the same URLconf as its page."""
+    located = await locate_path(scope["path"], scope.get("root_path", ""))
     if located is None or located.notebook is None:
         return Refused(Reason.NOT_FOUND)
     if (located.subpath or "") not in protocol.WEBSOCKET_ROUTES:
@@ -413,25 +423,7 @@ async def _kernel_scope(
     body: bytes,
 ) -> Admitted | Refused:
     prefix = arrival.prefix
-    if arrival.kind is Kind.SOCKET:
-        assert query.for_marimo is not None and query.page is not None
-        info = await user_info(arrival.user)
-        base = socket_base(arrival.scope, query.for_marimo)
-        page_query = query.page
-    else:
-        assert arrival.request is not None
-        info = await _user_info_for(arrival.user, record)
-        base = http_scope(arrival.request, root_path=prefix, extra={})
-        page_query = record.page_query if record is not None else base["query_string"]
-    meta = await request_meta(arrival.carrier)
-    scope = kernel_scope(
-        base,
-        prefix=prefix,
-        page_query=page_query,
-        user=info,
-        meta=meta,
-        path_params=arrival.path_params,
-    )
+    scope, info, meta, page_query = await _scope_for(arrival, query, record)
     admitted = Admitted(
         notebook=arrival.notebook,
         app=app,
@@ -446,6 +438,61 @@ async def _kernel_scope(
         return _record_socket(arrival, admitted, info, meta, page_query)
     session_rows.touch(record.session_id if record is not None else None)
     return admitted
+
+
+async def _scope_for(
+    arrival: Arrival, query: _Query, record: SessionRecord | None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], bytes]:
+    """The kernel scope, and the user dict, meta and page query it carries."""
+    if arrival.kind is Kind.SOCKET:
+        assert query.for_marimo is not None and query.page is not None
+        info = await user_info(arrival.user)
+        base = socket_base(arrival.scope, query.for_marimo)
+        page_query = query.page
+    else:
+        assert arrival.request is not None
+        info = await _user_info_for(arrival.user, record)
+        base = http_scope(arrival.request, root_path=arrival.prefix, extra={})
+        page_query = record.page_query if record is not None else base["query_string"]
+    meta = await request_meta(arrival.carrier)
+    scope = kernel_scope(
+        base,
+        prefix=arrival.prefix,
+        page_query=page_query,
+        user=info,
+        meta=meta,
+        path_params=arrival.path_params,
+    )
+    return scope, info, meta, page_query
+
+
+async def admit_front(arrival: Arrival) -> Admitted | Refused:
+    """What a front decides itself when kernels run in workers (KERNELS = "workers").
+
+    Steps 1-4 and 7 of :func:`admit` (access, slash, origin, params, body)
+    and the kernel scope. The owner and limit checks (5, 6 and a socket's
+    record) are made against the cluster's Redis directory by
+    :mod:`notebook_host.workers.front`, and no app is built: the session's
+    worker holds it.
+    """
+    refused = await _access(arrival) or _slash(arrival) or _origin(arrival)
+    if refused is not None:
+        return refused
+    query = _params(arrival)
+    if isinstance(query, Refused):
+        return query
+    body = _body(arrival)
+    if isinstance(body, Refused):
+        return body
+    scope, _, _, _ = await _scope_for(arrival, query, None)
+    return Admitted(
+        notebook=arrival.notebook,
+        app=None,
+        scope=scope,
+        body=body,
+        checked=query.checked,
+        prefix=arrival.prefix,
+    )
 
 
 async def _user_info_for(user: Any, record: SessionRecord | None) -> dict[str, Any]:

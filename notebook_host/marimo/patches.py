@@ -13,6 +13,7 @@ import ast
 import builtins
 import dataclasses
 import functools
+import hashlib
 import logging
 import os
 import platform
@@ -25,6 +26,7 @@ from urllib.parse import parse_qs
 
 from marimo._ast import compiler, transformers
 from marimo._runtime.commands import HTTPRequest
+from marimo._server.tokens import SkewProtectionToken
 from marimo._server.utils import initialize_asyncio, initialize_mimetypes
 
 from .protocol import PAGE_SCOPE_KEY
@@ -44,6 +46,7 @@ def initialise() -> None:
         initialize_mimetypes()
         show_page_url_to_kernel()
         install_ast_guard()
+        deterministic_skew_token()
         try:
             initialize_asyncio()
         except RuntimeError:  # pragma: no cover - a loop policy is already set
@@ -145,3 +148,26 @@ def install_ast_guard(
         platform.python_version(),
     )
     return True
+
+
+def skew_token(code: str) -> str:
+    """The skew-protection token of a notebook's code, the same in every process."""
+    return hashlib.sha256(b"skew:" + code.encode("utf-8")).hexdigest()
+
+
+def deterministic_skew_token() -> None:
+    """Derive marimo's skew token from a real hash of the notebook's code.
+
+    marimo 0.25.2 uses ``str(hash("skew:" + code))`` (``_server/tokens.py``),
+    random per process (PYTHONHASHSEED), so a page from one daphne and a
+    POST to another would be refused. With kernels in workers, every process
+    must agree.
+    """
+    if getattr(SkewProtectionToken.from_code, "_notebook_host", False):
+        return
+
+    def from_code(code: str) -> SkewProtectionToken:
+        return SkewProtectionToken(skew_token(code))
+
+    from_code._notebook_host = True  # type: ignore[attr-defined]
+    SkewProtectionToken.from_code = staticmethod(from_code)  # type: ignore[method-assign]

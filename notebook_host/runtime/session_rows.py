@@ -73,11 +73,17 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
 
 
 async def opened(
-    consumer: Any, session_id: str, notebook: ServedNotebook, user: Any, notebook_id: int | None
+    consumer: Any,
+    session_id: str,
+    notebook: ServedNotebook,
+    user: Any,
+    notebook_id: int | None,
+    worker: str = "",
 ) -> None:
     """Record a kernel socket that just opened (a reconnect replaces its row).
 
-    ``notebook_id`` is the registered notebook's row, if the session is of one.
+    ``notebook_id`` is the registered notebook's row, if the session is of one;
+    ``worker`` the notebook_worker running its kernel (KERNELS = "workers").
     """
     if not session_id:
         return
@@ -94,6 +100,7 @@ async def opened(
                 "last_activity": timezone.now(),
                 "host": HOST,
                 "pid": os.getpid(),
+                "worker": worker,
                 "close_requested": False,
             },
         )

@@ -28,15 +28,32 @@ when the socket opens (as marimo's own websocket does), not on each call.
 
 from __future__ import annotations
 
+import io
+import logging
 from typing import Any
 
-from ..admission.pipeline import Refused, admit_kernel_call
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
+from django.http import JsonResponse
+
+from ..admission.origin import origin_allowed
+from ..admission.pipeline import Refused, _body_size_ok, _header, admit_kernel_call
 from ..conf import get_config
-from ..marimo.protocol import api_body_problem
+from ..marimo.protocol import (
+    KERNEL_API_INFIX,
+    PAGE_SCOPE_KEY,
+    SESSION_HEADER_RAW,
+    api_body_problem,
+)
 from ..runtime import session_rows
+from ..runtime.owners import owner_key, same_owner
 from ..runtime.session_directory import SessionRecord
+from ..userinfo import visible_headers
+from ..workers.settings import enabled as workers_enabled
 from .bridge import ASGIApp, replaying
 from .embedding import framing_send
+
+logger = logging.getLogger(__name__)
 
 
 def session_for(scope: dict[str, Any]) -> tuple[SessionRecord, dict[str, Any]] | None:
@@ -60,6 +77,100 @@ async def read_body(receive: Any) -> bytes | None:
             return b"".join(chunks)
 
 
+async def _send_json(send: Any, status: int, detail: str) -> None:
+    answer = JsonResponse({"detail": detail}, status=status)
+    content_type = answer["Content-Type"].encode("latin-1")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type)],
+        }
+    )
+    await send({"type": "http.response.body", "body": answer.content})
+
+
+async def forward_to_worker(
+    scope: dict[str, Any], receive: Any, send: Any, django_app: ASGIApp
+) -> bool:
+    """The kernel-API fast path with workers: an owner's call, no database query.
+
+    The same checks as :func:`session_for`, against the Redis directory;
+    False lets Django's view answer (refusals, errors).
+    """
+    # Redis and the channel layer are needed only with KERNELS = "workers".
+    from ..workers import front, state
+    from ..workers.state import ClusterUnavailable
+
+    if scope["type"] != "http" or scope.get("method") != "POST":
+        return False
+    if KERNEL_API_INFIX not in scope.get("path", ""):
+        return False
+    raw_id = _header(scope, SESSION_HEADER_RAW)
+    if not raw_id or not _body_size_ok(scope):
+        return False
+    try:
+        entry = await state.session(raw_id.decode("latin-1"))
+    except ClusterUnavailable:
+        return False  # the view says so
+    if entry is None:
+        return False
+    request = ASGIRequest(scope, io.BytesIO())
+    if not request.path.startswith(entry.prefix + KERNEL_API_INFIX):
+        return False
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return False
+    if not origin_allowed(request) or not same_owner(entry.owner, owner_key(request)):
+        return False
+    body = await read_body(receive)
+    if body is None:
+        return True  # nobody is waiting for an answer
+    subpath = request.path[len(entry.prefix) + 1 :]
+    if api_body_problem(subpath, body) is not None:
+        await django_app(scope, replaying(body, receive), send)
+        return True
+    marimo_scope = {
+        **scope,
+        "path": request.path,
+        "raw_path": request.path.encode("utf-8"),
+        "root_path": entry.prefix,
+        "headers": visible_headers(list(scope.get("headers", ()))),
+        "user": entry.user_info,
+        "meta": entry.meta,
+        "path_params": entry.path_params,
+        PAGE_SCOPE_KEY: {
+            "path": entry.prefix + "/",
+            "query_string": entry.page_query.encode("latin-1"),
+        },
+    }
+    session_rows.touch(entry.session_id)
+    fields = {"session_id": entry.session_id, "route": {"path": request.path_info, "root_path": ""}}
+    replies = front.exchange(entry.channel, fields, marimo_scope, body)
+    try:
+        start = await anext(replies)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": int(start["status"]),
+                "headers": [(bytes(k), bytes(v)) for k, v in start.get("headers", [])],
+            }
+        )
+    except front.WorkerError as exc:
+        await _send_json(send, exc.status, str(exc))
+        return True
+    try:
+        async for piece in replies:
+            more = not piece.get("end")
+            body_message = {"type": "http.response.body", "body": bytes(piece.get("body") or b"")}
+            await send({**body_message, "more_body": more})
+    except front.WorkerError as exc:
+        logger.warning("Forwarded %s broke off: %s", request.path, exc)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    return True
+
+
 class KernelAPIFastPath:
     """ASGI middleware in front of Django's HTTP app (see the module docstring)."""
 
@@ -67,6 +178,10 @@ class KernelAPIFastPath:
         self.django_app = django_app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if get_config()["KERNEL_API_FAST_PATH"] and workers_enabled():
+            if not await forward_to_worker(scope, receive, framing_send(send), self.django_app):
+                await self.django_app(scope, receive, send)
+            return
         found = session_for(scope) if get_config()["KERNEL_API_FAST_PATH"] else None
         if found is None:
             await self.django_app(scope, receive, send)

@@ -23,13 +23,14 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..admission.access import Decision, decide
 from ..admission.limits import OverLimit
-from ..admission.pipeline import Arrival, Kind, Reason, Refused, admit
+from ..admission.pipeline import Arrival, Kind, Reason, Refused, admit, admit_front
 from ..admission.scope import http_scope
 from ..marimo import frontend, protocol
 from ..params import gate
 from ..runtime.owners import ensure_owner_cookie
 from ..targets.notebook import ServedNotebook, Target, locate
 from ..targets.registered import registered_entries
+from ..workers.settings import enabled as workers_enabled
 from . import embedding
 from .bridge import call_http
 
@@ -146,6 +147,11 @@ async def serve(
     if (subpath or "").split("/", 1)[0] in protocol.PUBLIC_FILE_ROUTES:
         return await serve_frontend_file(request, subpath or "")
     arrival = await Arrival.from_request(request, notebook, subpath, path_params)
+    if workers_enabled() and arrival.kind in (Kind.API, Kind.DOWNLOAD):
+        from ..workers import front  # needs channels_redis: only with KERNELS = "workers"
+
+        if front.needs_worker(request, subpath or ""):
+            return await _forward(request, arrival, front)
     admitted = await admit(arrival)
     if isinstance(admitted, Refused):
         return answer(request, admitted, arrival.kind)
@@ -157,6 +163,14 @@ async def serve(
             gate.after_page(response, request, notebook, admitted.checked, admitted.prefix)
         embedding.inject(response, embed)
     return response
+
+
+async def _forward(request: HttpRequest, arrival: Arrival, front: Any) -> HttpResponse:
+    """An API call or download of a session in a worker: admitted here, answered there."""
+    admitted = await admit_front(arrival)
+    if isinstance(admitted, Refused):
+        return answer(request, admitted, arrival.kind)
+    return await front.forward(request, arrival, admitted)
 
 
 async def listing(request: HttpRequest, target: Any) -> HttpResponse:

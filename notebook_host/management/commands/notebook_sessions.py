@@ -90,7 +90,7 @@ class Command(BaseCommand):
                     row.username or "(anonymous)",
                     _duration((now - row.created).total_seconds()),
                     _duration((now - row.last_activity).total_seconds()),
-                    f"{row.host}:{row.pid}",
+                    f"{row.host}:{row.pid}" + (f" ({row.worker})" if row.worker else ""),
                     "yes" if row.close_requested else "",
                 )
             )

@@ -1,0 +1,238 @@
+"""Kernels in worker processes against local kernels and plain marimo, on this machine.
+
+    python -m bench.cluster [--tiny] [--layer pubsub|core] [--out DIR]
+
+Starts, in one run: (a) plain marimo ``create_asgi_app()`` under uvicorn
+(bench/plain_marimo.py), (b) the demo under one daphne with local kernels
+(bench/compare_settings.py), (c) the demo with KERNELS = "workers": 2 daphne
+fronts behind nginx (round robin) and 1 worker, then (d) the same with 2
+workers (tests/support/serve_cluster.py with bench/cluster_settings.py, a
+throwaway redis-server). Each is measured with bench/compare.py's own
+functions: POST round trip p50 (set_ui_element_value, the next one waits for
+the output), then N = 20, 50, 100 concurrent sessions making K = 20 widget
+changes each, all at once (changes/s, change latency p50/p95, session start =
+first output p50), server CPU seconds and RSS per session (the whole process
+tree: fronts, workers, Redis and nginx included), and the slider p50 in
+Chromium. Prints a table and writes bench/results/<date>-cluster[-tiny].json.
+``--tiny`` (N=2, 3 samples) runs in the test suite so this cannot rot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.compare import (
+    FULL,
+    RESULTS_DIR,
+    TINY,
+    Browser,
+    PlainMarimo,
+    Plan,
+    Target,
+    concurrent_round,
+    post_round_trips,
+    read_token,
+    sign_in,
+    slider,
+)
+from bench.procfs import process_tree, scan_processes
+from tests.support.live import ROOT, LiveServer, free_port, read_log, stop_process
+from tests.support.redis import binary as redis_binary
+
+PLAIN, LOCAL, ONE, TWO = "plain_marimo", "local_kernels", "workers_1", "workers_2"
+TARGETS = (PLAIN, LOCAL, ONE, TWO)
+
+
+class ClusterProcess:
+    """tests/support/serve_cluster.py in a child process: its tree is the whole cluster."""
+
+    def __init__(self, workdir: Path, workers: int, layer: str) -> None:
+        self.workdir = workdir
+        self.workers = workers
+        self.layer = layer
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log_path = workdir / "cluster.log"
+
+    def start(self, timeout: float = 180) -> ClusterProcess:
+        prep = LiveServer(self.workdir, settings="bench.cluster_settings")
+        prep.prepare()  # migrate, test users (alice)
+        env = {
+            **prep.environ(),
+            "NOTEBOOK_HOST_CLUSTER_PORT": str(self.port),
+            "NOTEBOOK_HOST_CLUSTER_SETTINGS": "bench.cluster_settings",
+            "NOTEBOOK_HOST_CLUSTER_WORKERS": str(self.workers),
+            "NOTEBOOK_HOST_LAYER": self.layer,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.serve_cluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while "Serving the demo at" not in read_log(self.log_path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"cluster did not start:\n{read_log(self.log_path)[-3000:]}")
+            time.sleep(0.3)
+        return self
+
+    def stop(self) -> int | None:
+        return stop_process(self.proc, timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    processes = scan_processes()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(processes[p][1] for p in process_tree(pid, processes) if p in processes) / ticks
+
+
+async def measure(target: Target, plan: Plan, browser: Browser, signed_in: bool) -> dict:
+    if signed_in:
+        await sign_in(target)
+    await read_token(target)
+    results: dict[str, Any] = {"slider": await slider(browser, target, plan)}
+    results["post"] = await post_round_trips(target, plan)
+    results["rounds"] = []
+    for n in plan.sessions:
+        before = cpu_seconds(target.pid)
+        round_ = await concurrent_round(target, n, plan)
+        round_["cpu_s_per_session"] = round((cpu_seconds(target.pid) - before) / n, 3)
+        results["rounds"].append(round_)
+    return results
+
+
+def summary(results: dict[str, Any]) -> dict[str, Any]:
+    figures: dict[str, Any] = {
+        "slider_p50_ms": results["slider"].get("p50"),
+        "post_p50_ms": results["post"].get("p50"),
+    }
+    for round_ in results["rounds"]:
+        n = round_["sessions"]
+        figures[f"n{n}_changes_per_s"] = round_["changes_per_s"]
+        figures[f"n{n}_change_p50_ms"] = round_["change_ms"].get("p50")
+        figures[f"n{n}_change_p95_ms"] = round_["change_ms"].get("p95")
+        figures[f"n{n}_success_rate"] = round_["success_rate"]
+        figures[f"n{n}_start_p50_ms"] = round_["first_output_ms"].get("p50")
+        figures[f"n{n}_cpu_s_per_session"] = round_["cpu_s_per_session"]
+        figures[f"n{n}_rss_mb_per_session"] = round_["rss_per_session_mb"]
+    return figures
+
+
+def table(summaries: dict[str, dict[str, Any]]) -> str:
+    names = list(summaries)
+    keys = list(next(iter(summaries.values())))
+    lines = ["| figure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for key in keys:
+        cells = [str(summaries[n].get(key, "")) for n in names]
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run(workdir: Path, plan: Plan, layer: str, only: set[str]) -> dict[str, Any]:
+    """Start each target in turn, measure it, stop it."""
+    results: dict[str, Any] = {}
+
+    async def one(target: Target, signed_in: bool) -> dict:
+        async with Browser(plan) as browser:
+            return await measure(target, plan, browser, signed_in)
+
+    if PLAIN in only:
+        (workdir / "plain").mkdir()
+        plain = PlainMarimo(workdir / "plain")
+        plain.launch()
+        try:
+            plain.wait_ready()
+            assert plain.proc is not None
+            results[PLAIN] = asyncio.run(one(Target(PLAIN, plain.port, plain.proc.pid), False))
+        finally:
+            plain.stop()
+    if LOCAL in only:
+        (workdir / "local").mkdir()
+        local = LiveServer(
+            workdir / "local", settings="bench.compare_settings", ready_path="/accounts/login/"
+        )
+        try:
+            local.prepare()
+            local.start()
+            assert local.proc is not None
+            results[LOCAL] = asyncio.run(one(Target(LOCAL, local.port, local.proc.pid), True))
+        finally:
+            local.stop()
+    for name, workers in ((ONE, 1), (TWO, 2)):
+        if name not in only:
+            continue
+        (workdir / name).mkdir()
+        cluster = ClusterProcess(workdir / name, workers, layer)
+        try:
+            cluster.start()
+            assert cluster.proc is not None
+            target = Target(name, cluster.port, cluster.proc.pid)
+            results[name] = asyncio.run(one(target, True))
+            partial = workdir.parent / f"{workdir.name}-partial.json"
+            partial.write_text(json.dumps(results, default=str))  # survives a later failure
+        finally:
+            results.setdefault("exit_codes", {})[name] = cluster.stop()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="smoke run: N=2, 3 samples")
+    parser.add_argument("--layer", choices=("pubsub", "core"), default="pubsub")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--only", default=",".join(TARGETS), help=f"comma-separated subset of {', '.join(TARGETS)}"
+    )
+    args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    if not only <= set(TARGETS):
+        parser.error(f"--only takes {', '.join(TARGETS)}, got {args.only!r}")
+    redis_binary()  # a clear error before anything starts
+    plan = TINY if args.tiny else FULL
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="notebook-host-bench-cluster-") as folder:
+        results = run(Path(folder), plan, args.layer, only)
+    summaries = {n: summary(r) for n, r in results.items() if n != "exit_codes"}
+    report = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "layer": args.layer,
+        "plan": plan.__dict__,
+        "cpus": os.cpu_count(),
+        "seconds": round(time.monotonic() - started, 1),
+        "summary": summaries,
+        "results": results,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"{datetime.date.today().isoformat()}-cluster-{args.layer}" + (
+        "-tiny" if args.tiny else ""
+    )
+    if only != set(TARGETS):
+        stem += "-" + "-".join(sorted(only))
+    path = args.out / f"{stem}.json"
+    path.write_text(json.dumps(report, indent=1, default=str))
+    print(table(summaries))
+    print(f"wrote {path} in {report['seconds']} s")
+    failed = [
+        n
+        for n, s in summaries.items()
+        if any(v is not None and k.endswith("success_rate") and v < 1 for k, v in s.items())
+    ]
+    if failed:
+        print(f"sessions failed on: {', '.join(failed)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

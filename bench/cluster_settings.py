@@ -1,0 +1,26 @@
+"""Settings for bench/cluster.py: bench/compare_settings.py with kernels in workers.
+
+``NOTEBOOK_HOST_REDIS_URL`` and ``NOTEBOOK_HOST_LAYER`` ("pubsub" or "core")
+as in project/settings_cluster.py.
+"""
+
+import os
+
+from bench.compare_settings import *  # noqa: F403
+from bench.compare_settings import NOTEBOOK_HOST as _BASE
+
+_LAYERS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": _LAYERS[os.environ.get("NOTEBOOK_HOST_LAYER", "pubsub")],
+        # The core layer's capacity is shared by every consumer of a process.
+        "CONFIG": {
+            "hosts": [os.environ.get("NOTEBOOK_HOST_REDIS_URL", "redis://127.0.0.1:6379/0")],
+            **({"capacity": 1000} if os.environ.get("NOTEBOOK_HOST_LAYER") == "core" else {}),
+        },
+    }
+}
+NOTEBOOK_HOST = {**_BASE, "KERNELS": "workers", "MAX_SESSIONS": 200}

@@ -1,0 +1,59 @@
+"""``manage.py notebook_worker``: a process that runs notebook kernels for the fronts.
+
+Start as many as you like, on any machine that reaches the same Redis and
+the same notebook files (docs/scaling.md). SIGTERM drains and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from notebook_host.workers import settings
+
+
+class Command(BaseCommand):
+    help = "Run notebook kernels for the front ends (NOTEBOOK_HOST['KERNELS'] = 'workers')."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--max-sessions",
+            type=int,
+            default=None,
+            help="Kernel sessions this worker takes (default: WORKER_MAX_SESSIONS, "
+            "else MAX_SESSIONS).",
+        )
+        parser.add_argument(
+            "--name", default=None, help="Name in heartbeats and logs (default: host-pid)."
+        )
+        parser.add_argument(
+            "--drain-timeout",
+            type=float,
+            default=30.0,
+            help="Seconds SIGTERM waits for open sockets before ending them (default 30).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        problems = settings.problems()
+        if problems:
+            raise CommandError("; ".join(f"{ident}: {message}" for ident, message, _ in problems))
+        if not settings.enabled():
+            raise CommandError(
+                "NOTEBOOK_HOST['KERNELS'] is 'local': fronts run kernels themselves and "
+                "would never send work to a worker. Set it to 'workers'."
+            )
+        capacity = options["max_sessions"] or settings.default_capacity()
+        if capacity < 1:
+            raise CommandError(f"--max-sessions must be at least 1, got {capacity}")
+        drain = options["drain_timeout"]
+        if drain < 0:
+            raise CommandError(f"--drain-timeout must be >= 0, got {drain}")
+        name = options["name"] or f"{socket.gethostname()}-{os.getpid()}"
+        # The worker's own module imports the channel layer and Redis: optional deps.
+        from notebook_host.workers.worker import Worker
+
+        raise SystemExit(asyncio.run(Worker(name, capacity, drain).run()))

@@ -1,0 +1,311 @@
+"""Shared state of a cluster in Redis: worker heartbeats, sessions, limits.
+
+Everything expires by itself, so a process that dies (kill -9) leaves
+nothing behind for long: a worker's heartbeat key lives ``WORKER_EXPIRY``
+seconds after its last beat; a session's record lives while a front keeps
+refreshing it (open socket) and ``SESSION_TTL`` after; a per-user limit
+counts only the sockets whose front refreshed them in the last few seconds.
+
+Every call is bounded by short socket timeouts. When Redis cannot be reached
+the call raises :class:`ClusterUnavailable` with a sentence a page can show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis as redis_sync
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .settings import redis_url
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "notebook_host:"
+
+#: Seconds any one Redis call may take before it counts as unreachable.
+REDIS_TIMEOUT = 2.0
+
+# KEYS[1]: the limit's sorted set (session id -> hold-until, Redis time in ms).
+# ARGV: session id, limit (0: none), hold milliseconds. Returns 1 admitted, 0 full.
+_ADMIT = """
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
+local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local limit = tonumber(ARGV[2])
+if (not held) and limit > 0 and redis.call('ZCARD', KEYS[1]) >= limit then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+return 1
+"""
+
+
+class ClusterUnavailable(Exception):
+    """Redis (the cluster's shared state) did not answer in time."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(
+            "The session store (Redis) is unreachable, so no kernel can be reached "
+            f"right now; this page retries by itself. ({type(cause).__name__}: {cause})"
+        )
+
+
+@dataclass
+class WorkerInfo:
+    """What a worker's heartbeat says about it."""
+
+    name: str
+    channel: str
+    sessions: int
+    capacity: int
+    host: str = ""
+    pid: int = 0
+    draining: bool = False
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.sessions
+
+
+@dataclass
+class SessionEntry:
+    """A kernel session of the cluster: where it lives and whose it is."""
+
+    session_id: str
+    worker: str
+    channel: str
+    owner: str | None
+    limit_key: str
+    #: The socket's path and root path: the worker resolves its notebook from them.
+    route: dict[str, str]
+    prefix: str
+    page_query: str
+    user_id: Any = None
+    user_info: dict[str, Any] | None = None
+    #: The front consumer's channel and stream of the socket open now, if any.
+    front: str = ""
+    stream: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    path_params: dict[str, Any] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self), default=str)
+
+    @classmethod
+    def loads(cls, raw: bytes | str) -> SessionEntry:
+        return cls(**json.loads(raw))
+
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def client() -> aioredis.Redis:
+    """This event loop's Redis client (a client is bound to the loop it runs on)."""
+    loop = asyncio.get_running_loop()
+    found = _clients.get(loop)
+    if found is None:
+        found = aioredis.from_url(
+            redis_url(),
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            retry_on_timeout=False,
+        )
+        _clients[loop] = found
+    return found
+
+
+async def _call(coro: Any) -> Any:
+    """Await one Redis call, bounded; errors become ClusterUnavailable."""
+    try:
+        return await asyncio.wait_for(coro, REDIS_TIMEOUT * 2)
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise ClusterUnavailable(exc) from exc
+
+
+# -- workers ------------------------------------------------------------------
+
+
+#: Seconds a placement counts against a worker before its beat must have it.
+RESERVATION_SECONDS = 15.0
+
+
+async def beat(info: WorkerInfo, expiry: float, counted: list[str]) -> None:
+    """Announce a worker for ``expiry`` seconds.
+
+    ``counted``: sessions placed here that ``info.sessions`` now includes, so
+    their reservations (see :func:`placed`) stop counting in the same step.
+    """
+    pipe = client().pipeline(transaction=True)
+    pipe.set(PREFIX + "worker:" + info.name, json.dumps(asdict(info)), px=int(expiry * 1000))
+    pipe.sadd(PREFIX + "workers", info.name)
+    if counted:
+        pipe.zrem(PREFIX + "reserved:" + info.name, *counted)
+    await _call(pipe.execute())
+
+
+def beat_sync(info: WorkerInfo, expiry: float, counted: list[str]) -> None:
+    """:func:`beat` from a plain thread (the worker's heartbeat thread), bounded."""
+    global _sync_client
+    if _sync_client is None:
+        _sync_client = redis_sync.Redis.from_url(
+            redis_url(), socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+        )
+    pipe = _sync_client.pipeline(transaction=True)
+    pipe.set(PREFIX + "worker:" + info.name, json.dumps(asdict(info)), px=int(expiry * 1000))
+    pipe.sadd(PREFIX + "workers", info.name)
+    if counted:
+        pipe.zrem(PREFIX + "reserved:" + info.name, *counted)
+    try:
+        pipe.execute()
+    except (RedisError, OSError) as exc:
+        raise ClusterUnavailable(exc) from exc
+
+
+_sync_client: redis_sync.Redis | None = None
+
+
+async def leave(name: str) -> None:
+    redis = client()
+    await _call(redis.delete(PREFIX + "worker:" + name))
+    await _call(redis.srem(PREFIX + "workers", name))
+
+
+async def workers() -> list[WorkerInfo]:
+    """Live workers (their heartbeat has not expired); forgets the dead ones."""
+    redis = client()
+    names = sorted(n.decode() for n in await _call(redis.smembers(PREFIX + "workers")))
+    if not names:
+        return []
+    raws = await _call(redis.mget([PREFIX + "worker:" + n for n in names]))
+    pipe = redis.pipeline(transaction=False)
+    stale = time.time() - RESERVATION_SECONDS
+    for name in names:
+        pipe.zremrangebyscore(PREFIX + "reserved:" + name, "-inf", stale)
+        pipe.zcard(PREFIX + "reserved:" + name)
+    counts = (await _call(pipe.execute()))[1::2]
+    alive, dead = [], []
+    for name, raw, reserved in zip(names, raws, counts, strict=True):
+        if raw is None:
+            dead.append(name)
+            continue
+        info = WorkerInfo(**json.loads(raw))
+        info.sessions += int(reserved)  # placed, not yet in the worker's own count
+        alive.append(info)
+    if dead:
+        await _call(redis.srem(PREFIX + "workers", *dead))
+    return alive
+
+
+async def placed(name: str, session_id: str) -> None:
+    """Count a session against a worker from now until the worker's beat counts it."""
+    key = PREFIX + "reserved:" + name
+    await _call(client().zadd(key, {session_id: time.time()}))
+    await _call(client().expire(key, int(RESERVATION_SECONDS * 2)))
+
+
+async def worker(name: str) -> WorkerInfo | None:
+    raw = await _call(client().get(PREFIX + "worker:" + name))
+    return WorkerInfo(**json.loads(raw)) if raw is not None else None
+
+
+def least_loaded(candidates: list[WorkerInfo]) -> WorkerInfo | None:
+    """The live worker with the most free room, if any has room."""
+    open_ = [w for w in candidates if not w.draining and w.free > 0]
+    return min(open_, key=lambda w: (-w.free, w.name), default=None)
+
+
+# -- sessions -----------------------------------------------------------------
+
+
+async def record(entry: SessionEntry, ttl: float) -> None:
+    redis = client()
+    key = PREFIX + "session:" + entry.session_id
+    await _call(redis.set(key, entry.dumps(), px=int(ttl * 1000)))
+    if entry.owner:
+        index = PREFIX + "owner:" + entry.owner
+        await _call(redis.sadd(index, entry.session_id))
+        await _call(redis.pexpire(index, int(ttl * 1000)))
+
+
+async def session(session_id: str | None) -> SessionEntry | None:
+    if not session_id:
+        return None
+    raw = await _call(client().get(PREFIX + "session:" + session_id))
+    return SessionEntry.loads(raw) if raw is not None else None
+
+
+async def refresh(entry: SessionEntry, ttl: float) -> None:
+    """Keep a session's record for ``ttl`` more seconds; write it again if Redis lost it.
+
+    The front with the open socket holds the record in memory, so a Redis
+    restart costs the sessions with no open socket only.
+    """
+    redis = client()
+    if not await _call(redis.pexpire(PREFIX + "session:" + entry.session_id, int(ttl * 1000))):
+        await record(entry, ttl)
+    elif entry.owner:
+        await _call(redis.pexpire(PREFIX + "owner:" + entry.owner, int(ttl * 1000)))
+
+
+async def forget(session_id: str) -> None:
+    await _call(client().delete(PREFIX + "session:" + session_id))
+
+
+async def sessions_of(owner: str | None) -> list[SessionEntry]:
+    """The live sessions this owner key opened (for downloads, which name none)."""
+    if not owner:
+        return []
+    redis = client()
+    ids = sorted(i.decode() for i in await _call(redis.smembers(PREFIX + "owner:" + owner)))
+    if not ids:
+        return []
+    raws = await _call(redis.mget([PREFIX + "session:" + i for i in ids]))
+    gone = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
+    if gone:
+        await _call(redis.srem(PREFIX + "owner:" + owner, *gone))
+    return [SessionEntry.loads(raw) for raw in raws if raw is not None]
+
+
+async def all_sessions() -> list[SessionEntry]:
+    """Every session record (health and the management command; a SCAN)."""
+    redis = client()
+    found = []
+    async for key in redis.scan_iter(match=PREFIX + "session:*", count=500):
+        raw = await _call(redis.get(key))
+        if raw is not None:
+            found.append(SessionEntry.loads(raw))
+    return found
+
+
+# -- limits -------------------------------------------------------------------
+
+
+async def hold(limit_key: str, session_id: str, limit: int | None, seconds: float) -> bool:
+    """Count an open socket against ``limit_key`` for ``seconds``, atomically.
+
+    False (nothing counted) when ``limit`` sockets of other sessions are held
+    already. Fronts call it again while the socket stays open; a dead front's
+    holds run out by themselves.
+    """
+    result = await _call(
+        client().eval(
+            _ADMIT, 1, PREFIX + "limit:" + limit_key, session_id, limit or 0, int(seconds * 1000)
+        )
+    )
+    return bool(result)
+
+
+async def release(limit_key: str, session_id: str) -> None:
+    await _call(client().zrem(PREFIX + "limit:" + limit_key, session_id))

@@ -1,0 +1,31 @@
+"""The test project with kernels in worker processes (tests/support/cluster.py).
+
+``NOTEBOOK_HOST_TEST_REDIS`` is the throwaway redis-server's URL;
+``NOTEBOOK_HOST_TEST_LAYER`` picks the channels_redis backend: "core" or "pubsub".
+"""
+
+import os
+
+from tests.projects.default.settings import *  # noqa: F403
+from tests.projects.default.settings import NOTEBOOK_HOST as _BASE
+
+_LAYERS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+_REDIS = os.environ.get("NOTEBOOK_HOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": _LAYERS[os.environ.get("NOTEBOOK_HOST_TEST_LAYER", "core")],
+        "CONFIG": {"hosts": [_REDIS]},
+    }
+}
+NOTEBOOK_HOST = {
+    **_BASE,
+    "KERNELS": "workers",
+    # Short beats so the fault tests see a dead worker within seconds.
+    "WORKER_HEARTBEAT": 0.5,
+    "WORKER_EXPIRY": 4.0,
+    "WORKER_TIMEOUT": 10.0,
+    "MAX_SESSIONS_PER_USER": int(os.environ.get("NOTEBOOK_HOST_TEST_PER_USER", "0")) or None,
+}

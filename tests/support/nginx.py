@@ -1,0 +1,121 @@
+"""A throwaway nginx balancing round-robin (no stickiness) over daphne fronts.
+
+Debian's nginx runs with its config, logs and temp folders in one temporary
+folder, on a loopback port; its access log names the upstream of each
+request, so a test can tell which front served what.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.support.live import free_port, stop_process
+
+#: Access log line: ``<request> -> <upstream address> <status>``.
+LOG_FORMAT = "'$request -> $upstream_addr $status'"
+
+
+def binary() -> str:
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if found is None:
+        raise RuntimeError("nginx is not installed: run `make nginx` (apt nginx)")
+    return found
+
+
+def config(folder: Path, port: int, upstreams: list[int]) -> str:
+    """An nginx.conf proxying HTTP and websockets to ``upstreams`` in turn."""
+    servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=0;" for p in upstreams)
+    temp = " ".join(
+        f"{name}_temp_path {folder / name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    user = "user root;" if os.geteuid() == 0 else ""
+    return f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {folder / "nginx.pid"};
+error_log {folder / "error.log"} warn;
+events {{ worker_connections 4096; }}
+http {{
+  log_format upstreams {LOG_FORMAT};
+  access_log {folder / "access.log"} upstreams;
+  {temp}
+  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+  upstream fronts {{
+{servers}
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://fronts;
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_read_timeout 3600s;
+      proxy_buffering off;
+    }}
+  }}
+}}
+"""
+
+
+class Nginx:
+    """nginx on 127.0.0.1:``port`` (a free one by default) in front of ``upstreams``."""
+
+    def __init__(self, upstreams: list[int], port: int = 0, folder: Path | None = None) -> None:
+        self.folder = folder or Path(tempfile.mkdtemp(prefix="notebook-host-nginx-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.upstreams = upstreams
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15) -> Nginx:
+        conf = self.folder / "nginx.conf"
+        conf.write_text(config(self.folder, self.port, self.upstreams))
+        log = (self.folder / "stderr.log").open("ab")
+        self.proc = subprocess.Popen(
+            [
+                binary(),
+                "-c",
+                str(conf),
+                "-p",
+                str(self.folder),
+                "-e",
+                str(self.folder / "error.log"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited early:\n{self.errors()}")
+            if (self.folder / "nginx.pid").exists():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"nginx did not start:\n{self.errors()}")
+
+    def stop(self) -> None:
+        stop_process(self.proc, timeout=5)
+
+    def errors(self) -> str:
+        parts = [self.folder / "error.log", self.folder / "stderr.log"]
+        return "\n".join(p.read_text(errors="replace") for p in parts if p.exists())
+
+    def access_log(self) -> str:
+        path = self.folder / "access.log"
+        return path.read_text(errors="replace") if path.exists() else ""
