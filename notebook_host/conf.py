@@ -6,6 +6,7 @@ setting, in the manner of django-debug-toolbar.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -55,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_STORAGE": None,
     # Seconds between the server's checks for close requests and activity writes.
     "LIVE_SESSION_POLL": 2.0,
+    # Origins ("https://intranet.example.com") besides the site's own that may
+    # frame notebook pages (CSP frame-ancestors); {% notebook %} frames work
+    # on the site's own pages without any.
+    "FRAME_ANCESTORS": [],
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).
@@ -109,7 +114,33 @@ def get_config() -> dict[str, Any]:
         )
     config = {**DEFAULTS, **user}
     validate_options("NOTEBOOK_HOST", {key.lower(): config[key] for key in OPTION_KEYS})
+    config["FRAME_ANCESTORS"] = check_frame_ancestors(config["FRAME_ANCESTORS"])
     return config
+
+
+#: One origin as CSP frame-ancestors and postMessage take it: no path, no wildcard.
+_ORIGIN = re.compile(r"^https?://(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9-]+(?::\d{1,5})?$")
+
+
+def check_frame_ancestors(value: Any) -> list[str]:
+    """``FRAME_ANCESTORS`` as a list of origins, or a clear error.
+
+    Each entry lands in a response header and in a postMessage target, so
+    only plain ``scheme://host[:port]`` origins are accepted: no path,
+    wildcard, quote, keyword or separator.
+    """
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ImproperlyConfigured(
+            f"NOTEBOOK_HOST['FRAME_ANCESTORS'] must be a list of origins, got {value!r}."
+        )
+    for origin in value:
+        if not isinstance(origin, str) or not _ORIGIN.match(origin):
+            raise ImproperlyConfigured(
+                f"NOTEBOOK_HOST['FRAME_ANCESTORS']: {origin!r} is not an origin. Use "
+                "'https://host' or 'http://host:port' (lower case, no path, no wildcard); "
+                "the site's own origin is always allowed."
+            )
+    return list(value)
 
 
 def get_hook(name: str) -> Any:

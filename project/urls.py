@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from notebook_host.urls import notebook
 from project.params import ItemFilter
+from project.views import report
 
 NOTEBOOKS = "notebooks"
 
@@ -14,6 +15,8 @@ urlpatterns = [
     # Notebooks registered in the admin: /notebooks/ lists them, /notebooks/<slug>/
     # serves one; /notebooks/openapi.json documents every route, /notebooks/health/.
     path("notebooks/", include("notebook_host.urls")),
+    # A page of the site's own layout embedding notebooks ({% notebook %}).
+    path("report/", report, name="report"),
     notebook("dashboard/", f"{NOTEBOOKS}/dashboard.py", name="dashboard"),
     notebook("items/", f"{NOTEBOOKS}/items.py", params=ItemFilter, name="items"),
     notebook("whoami/", f"{NOTEBOOKS}/whoami.py", name="whoami"),

@@ -140,6 +140,15 @@ def frame(op: str, **data: Any) -> str:
 #: (read by :func:`notebook_host.marimo.patches.show_page_url_to_kernel`).
 PAGE_SCOPE_KEY = "notebook_host.page"
 
+# -- the run-mode page's DOM (embedded mode, notebook_host.transports.embedding) ----------
+
+#: The element that fills the page and scrolls; its children have their natural height.
+PAGE_APP_ID = "App"
+#: The page menu (the "..." button), hidden in a frame.
+PAGE_MENU_SELECTOR = '[data-testid="notebook-actions-dropdown"]'
+#: The page's own padding around the cells, dropped in a frame.
+PAGE_PADDING_SELECTORS = ("#App > div", "#App > div > .m-auto")
+
 # -- request bodies ----------------------------------------------------------------------
 
 

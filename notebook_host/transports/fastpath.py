@@ -36,6 +36,7 @@ from ..marimo.protocol import api_body_problem
 from ..runtime import session_rows
 from ..runtime.session_directory import SessionRecord
 from .bridge import ASGIApp, replaying
+from .embedding import framing_send
 
 
 def session_for(scope: dict[str, Any]) -> tuple[SessionRecord, dict[str, Any]] | None:
@@ -83,4 +84,4 @@ class KernelAPIFastPath:
         assert app is not None
         app.touch()
         session_rows.touch(record.session_id)
-        await app(marimo_scope, replaying(body, receive), send)
+        await app(marimo_scope, replaying(body, receive), framing_send(send))

@@ -30,6 +30,7 @@ from ..params import gate
 from ..runtime.owners import ensure_owner_cookie
 from ..targets.notebook import ServedNotebook, Target, locate
 from ..targets.registered import registered_entries
+from . import embedding
 from .bridge import call_http
 
 logger = logging.getLogger(__name__)
@@ -135,7 +136,11 @@ async def serve_frontend_file(request: HttpRequest, subpath: str) -> HttpRespons
 
 
 async def serve(
-    request: HttpRequest, notebook: ServedNotebook, subpath: str | None, path_params: dict
+    request: HttpRequest,
+    notebook: ServedNotebook,
+    subpath: str | None,
+    path_params: dict,
+    embed: embedding.EmbedMode | None = None,
 ) -> HttpResponse:
     """Admit the request (admission.pipeline), then hand it to the notebook's marimo app."""
     if (subpath or "").split("/", 1)[0] in protocol.PUBLIC_FILE_ROUTES:
@@ -150,19 +155,8 @@ async def serve(
         ensure_owner_cookie(request, response)
         if admitted.checked is not None:
             gate.after_page(response, request, notebook, admitted.checked, admitted.prefix)
-    if arrival.kind is Kind.DOWNLOAD:
-        allow_same_origin_frames(response)
+        embedding.inject(response, embed)
     return response
-
-
-def allow_same_origin_frames(response: HttpResponse) -> None:
-    """Let the notebook's own page frame its downloads (``mo.iframe``, ``mo.pdf``).
-
-    marimo serves that HTML or PDF as ``./@file/...`` and frames it; under
-    Django's X-Frame-Options: DENY the frame stays empty. SAMEORIGIN lets
-    only pages of this site frame it; the page itself keeps DENY.
-    """
-    response["X-Frame-Options"] = "SAMEORIGIN"
 
 
 async def listing(request: HttpRequest, target: Any) -> HttpResponse:
@@ -197,6 +191,19 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
     """The view function one notebook URL pattern calls."""
 
     async def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        # Off the query before the pipeline reads it: params, marimo, the kernel.
+        embed = embedding.take_marker(request)
+        response = await located_answer(request, kwargs, embed)
+        embedding.keep_marker(request, response, embed)
+        # Every answer of a notebook route (downloads framed by mo.iframe
+        # included) may be framed by the site and FRAME_ANCESTORS, whatever
+        # X_FRAME_OPTIONS says for the site's other pages.
+        embedding.allow_framing(response)
+        return response
+
+    async def located_answer(
+        request: HttpRequest, kwargs: dict[str, Any], embed: embedding.EmbedMode | None
+    ) -> HttpResponse:
         located = await locate(target, kwargs)
         if located is None:
             return not_found(request)
@@ -205,7 +212,7 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
                 return redirect_to_slash(request)
             return await listing(request, target)
         assert located.notebook is not None
-        return await serve(request, located.notebook, located.subpath, located.path_params)
+        return await serve(request, located.notebook, located.subpath, located.path_params, embed)
 
     view.target = target  # type: ignore[attr-defined]
     view.__name__ = view.__qualname__ = f"notebook_view[{target!r}]"

@@ -25,6 +25,7 @@ from ..params import gate
 from ..runtime import session_directory, session_rows, shutdown
 from ..targets.notebook import ServedNotebook
 from ..targets.registered import registered_pk
+from . import embedding
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class NotebookConsumer(AsyncConsumer):
     waiting: asyncio.Task[None] | None = None
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
+        # A framed page's socket URL carries its embed marker: not the kernel's.
+        embedding.take_scope_marker(self.scope)
         arrival = await socket_arrival(self.scope)
         admitted = await admit(arrival) if isinstance(arrival, Arrival) else arrival
         if isinstance(admitted, Refused):

@@ -7,7 +7,7 @@ person would, and checks that signed-out visitors are sent to the login page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -18,31 +18,11 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.support.browser import TIMEOUT_MS, Problems, chromium
+from tests.support.browser import TIMEOUT_MS, Problems
 from tests.support.live import LiveServer
 from tests.support.users import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """daphne serving the demo project (project/urls.py), with the test users."""
-    server = LiveServer(
-        workdir=tmp_path_factory.mktemp("browser"),
-        settings="project.settings",
-        ready_path="/accounts/login/",
-    )
-    server.prepare()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -7,9 +7,10 @@ import tempfile
 from pathlib import Path
 
 from project.settings import *  # noqa: F403
-from project.settings import MIDDLEWARE
+from project.settings import MIDDLEWARE, TEMPLATES
 
 ROOT_URLCONF = "tests.projects.default.urls"
+TEMPLATES = [{**TEMPLATES[0], "DIRS": [*TEMPLATES[0]["DIRS"], Path(__file__).parent / "templates"]}]
 MIDDLEWARE = [*MIDDLEWARE, "tests.support.hooks.HeaderMiddleware"]
 _NB = Path(__file__).resolve().parents[2] / "notebooks"
 # The live server keeps uploads in its workdir; in-process tests in a temp dir.
@@ -27,6 +28,8 @@ NOTEBOOK_HOST = {
     "MAX_SESSIONS_PER_USER": None,
     "ALLOWED_DIRS": [os.environ.get("NOTEBOOK_HOST_TEST_APPS", _NB / "apps")],
     "LIVE_SESSION_POLL": 0.5,
+    # tests/browser/test_embed_browser.py: a second daphne's origin allowed to frame.
+    "FRAME_ANCESTORS": os.environ.get("NOTEBOOK_HOST_TEST_FRAME_ANCESTORS", "").split(),
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {

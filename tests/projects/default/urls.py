@@ -6,6 +6,7 @@ from pathlib import Path
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
+from django.shortcuts import render
 from django.urls import include, path
 
 from notebook_host.urls import notebook, notebook_directory
@@ -19,6 +20,16 @@ SWAP = Path(os.environ.get("NOTEBOOK_HOST_TEST_SWAP", NB / "apps"))
 
 def plain_view(request):
     return HttpResponse("plain django view")
+
+
+def embed_host(request):
+    """A page of the site framing notebooks with {% notebook %} (tests/*/test_embed*.py)."""
+    return render(request, "embed/host.html", {"bad": {"limit": 0}})
+
+
+def embed_foreign(request):
+    """A page framing ``?src=`` as another site would (the browser must refuse)."""
+    return render(request, "embed/foreign.html", {"src": request.GET.get("src", "")})
 
 
 def only_alice(user, notebook):
@@ -51,6 +62,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("plain/", plain_view, name="plain"),
+    path("embed/host/", embed_host, name="embed-host"),
+    path("embed/foreign/", embed_foreign),
+    notebook("grow/", NB / "grow.py", access="public", name="grow"),
     notebook("app1/", NB / "app1.py", access="public", name="app1"),
     notebook("app2/", NB / "app2.py", access="public", name="app2"),
     notebook("default/", NB / "app1.py"),
