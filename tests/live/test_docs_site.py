@@ -119,9 +119,7 @@ def test_option_keys_are_in_the_options_table() -> None:
 def test_checks_page_lists_the_registered_check_ids() -> None:
     registered = set()
     for module in PACKAGE.rglob("*.py"):
-        registered |= set(
-            re.findall(r"""["'](notebook_host\.[EW]\d{3})["']""", module.read_text())
-        )
+        registered |= set(re.findall(r"""["'](notebook_host\.[EW]\d{3})["']""", module.read_text()))
     documented = set(re.findall(r"`(notebook_host\.[EW]\d{3})`", (DOCS / "checks.md").read_text()))
     assert registered, "no system check ids found in the package"
     assert registered == documented
