@@ -250,9 +250,15 @@ async def test_redis_down_10s_clear_errors_then_resumes(cluster: Cluster) -> Non
         finally:
             if not cluster.redis.ping():
                 cluster.redis.start()
-        # service resumes by itself: a new tab gets a kernel
-        async with browser(front) as again, opened(front, again):
-            pass
+        # service resumes by itself: a new tab gets a kernel (the pub/sub layer
+        # may take a few seconds to subscribe again; the page's reconnect retries)
+        deadline = time.monotonic() + 40
+        while True:
+            try:
+                async with browser(front) as again, opened(front, again):
+                    break
+            except (websockets.ConnectionClosed, TimeoutError):
+                assert time.monotonic() < deadline, "no kernel 40 s after Redis came back"
         # the open tab works again, or was closed with a reason (never silently wrong)
         try:
             response = await post_knob(client, front, sid, token, oid, 4)
