@@ -259,6 +259,7 @@ async def test_redis_down_10s_clear_errors_then_resumes(cluster: Cluster) -> Non
                     break
             except (websockets.ConnectionClosed, TimeoutError):
                 assert time.monotonic() < deadline, "no kernel 40 s after Redis came back"
+                await asyncio.sleep(1)
         # the open tab works again, or was closed with a reason (never silently wrong)
         try:
             response = await post_knob(client, front, sid, token, oid, 4)
