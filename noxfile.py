@@ -3,10 +3,13 @@
 - ``nox -s tests`` (``make matrix``): every combination, the whole suite,
   then the model and admin tests on a throwaway PostgreSQL.
 - ``nox -s subset`` (part of ``make test``, which runs the whole suite on
-  ``.venv``'s Python 3.11 x Django 5.2): on the other four combinations, the
-  unit tier everywhere, and the live tier on two of them chosen so that each
-  Python and each Django gets it (3.12 x 6.0, 3.13 x 5.2): the budget of a
-  CI run does not hold the live tier four more times.
+  ``.venv``'s Python 3.11 x Django 5.2): on two more combinations chosen so
+  that each Python and each Django gets a run (3.12 x 6.0, 3.13 x 5.2), the
+  unit tier and the live tests of the Django/Channels/daphne seams (views,
+  consumers, ASGI start-up, shutdown, framing). The whole live tier takes
+  ~13 minutes a run: the budget of a CI run does not hold it twice more, so
+  the cluster, fault and other live tests run on the other combinations only
+  in ``make matrix``.
 
 Django 6.0 needs Python 3.12+, so Python 3.11 runs Django 5.2 only. Django
 6.1 is left out because channels 4.3 does not declare it. Interpreters come
@@ -33,19 +36,24 @@ COMBINATIONS = [
 ]
 # make test runs the whole suite in .venv: Python 3.11 (the machine's default) x Django 5.2.
 DEFAULT = ("3.11", "5.2")
-# Tiers are markers of the test folders (tests/conftest.py). Left out of the
-# subset: browser and package tests, the PostgreSQL pass, the docs tests (the same on
-# every interpreter) and the benchmark (a measurement rather than a test).
-SUBSET_IGNORE = ["--ignore=tests/live/test_docs_site.py", "--ignore=tests/live/test_bench.py"]
+# Tiers are markers of the test folders (tests/conftest.py). The subset runs
+# tests/unit and the live seams below; browser, package, docs, benchmark and
+# cluster tests and the PostgreSQL pass run once, on the default combination.
 UNIT_TIER = ["-m", "unit"]
-LIVE_TIERS = ["-m", "(unit or live) and not package"]
-# Combinations that get the live tier in make test (each Python, each Django once).
-LIVE_IN_SUBSET = {("3.12", "6.0"), ("3.13", "5.2")}
-# Installed for the whole suite, not needed by the subset's tiers: browser,
-# benchmark plot and plain-marimo anchor, PostgreSQL driver, docs and build tools.
+# The live tests of the seams a Python or Django release can break.
+LIVE_SEAMS = [
+    "tests/live/test_views_live.py",
+    "tests/live/test_consumers_live.py",
+    "tests/live/test_asgi_live.py",
+    "tests/live/test_shutdown.py",
+    "tests/live/test_embed_live.py",
+]
+# Combinations make test runs besides the default (each Python, each Django once).
+IN_SUBSET = [("3.12", "6.0"), ("3.13", "5.2")]
+# Installed for the whole suite, not needed by the subset's tests: benchmark
+# plot and plain-marimo anchor, PostgreSQL driver, docs and build tools.
 SUBSET_SKIPS = frozenset(
     {
-        "playwright",
         "matplotlib",
         "uvicorn",
         "pyzmq",
@@ -105,16 +113,16 @@ def tests(session: nox.Session, django: str) -> None:
     )  # fmt: skip
 
 
-SUBSET = [c for c in COMBINATIONS if c != DEFAULT]
+SUBSET = [c for c in COMBINATIONS if c in IN_SUBSET]
 
 
 @nox.session
 @nox.parametrize("python,django", SUBSET, ids=[f"{p}-django{d}" for p, d in SUBSET])
 def subset(session: nox.Session, django: str) -> None:
-    """The unit tier, and on some combinations the live tier, where make test runs no full suite."""
+    """The unit tier and the live seams, on combinations where make test runs no full suite."""
     _install(session, django, SUBSET_SKIPS)
-    tiers = LIVE_TIERS if (session.python, django) in LIVE_IN_SUBSET else UNIT_TIER
-    _pytest(session, *tiers, *SUBSET_IGNORE)
+    _pytest(session, "tests/unit", *UNIT_TIER)
+    _pytest(session, *LIVE_SEAMS)
 
 
 if __name__ == "__main__":
