@@ -235,12 +235,17 @@ async def socket_arrival(scope: dict[str, Any]) -> Arrival | Refused:
 # -- the pipeline -----------------------------------------------------------------
 
 
-async def admit(arrival: Arrival) -> Admitted | Refused:
-    """Run every check in order (see the module docstring); the first refusal wins."""
+async def _first_checks(arrival: Arrival) -> Any:
+    """Steps 1-4 of :func:`admit` and :func:`admit_front`: the cleaned query, or a refusal."""
     refused = await _access(arrival) or _slash(arrival) or _origin(arrival)
     if refused is not None:
         return refused
-    query = _params(arrival)
+    return _params(arrival)
+
+
+async def admit(arrival: Arrival) -> Admitted | Refused:
+    """Run every check in order (see the module docstring); the first refusal wins."""
+    query = await _first_checks(arrival)
     if isinstance(query, Refused):
         return query
     record = _owner(arrival)
@@ -475,10 +480,7 @@ async def admit_front(arrival: Arrival) -> Admitted | Refused:
     :mod:`notebook_host.workers.front`, and no app is built: the session's
     worker holds it.
     """
-    refused = await _access(arrival) or _slash(arrival) or _origin(arrival)
-    if refused is not None:
-        return refused
-    query = _params(arrival)
+    query = await _first_checks(arrival)
     if isinstance(query, Refused):
         return query
     body = _body(arrival)
