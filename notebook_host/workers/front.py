@@ -61,6 +61,7 @@ from .protocol import (
     HTTP,
     WS_CONNECT,
     WS_IN,
+    WS_PING,
     Incoming,
     Outgoing,
     SequenceGap,
@@ -345,6 +346,8 @@ class WorkerConsumer(NotebookConsumer):
     watchdog: asyncio.Task[None] | None = None
     accepted = False
     ended = False
+    #: Redis failed while this socket was open: frames may be gone unnoticed.
+    outage = False
 
     channel_name = ""
 
@@ -402,6 +405,7 @@ class WorkerConsumer(NotebookConsumer):
                     raise
                 except Exception as exc:
                     logger.warning("Socket %s: layer receive failed: %s", self.scope["path"], exc)
+                    self.outage = True
                     await asyncio.sleep(0.5)
 
         self._receive_from_layer = resilient
@@ -572,7 +576,19 @@ class WorkerConsumer(NotebookConsumer):
                 await state.hold(self.limit_key, self.entry.session_id, None, _limit_seconds())
             except state.ClusterUnavailable as exc:
                 logger.warning("Socket %s: %s", self.scope["path"], exc)
-                continue  # the kernel may well be fine; keep the socket
+                self.outage = True
+                continue  # the kernel may well be fine; keep the socket until Redis is back
+            if self.outage:
+                # The pub/sub layer drops what is published while a subscriber
+                # reconnects, and a restart empties the core layer's queues: a
+                # frame lost last leaves no gap to notice. Reconnecting resumes.
+                await self._lost(
+                    CLOSE_MESSAGE_LOST,
+                    "Redis was unreachable, so messages between this page and its kernel "
+                    "may have been lost; reconnecting resumes the session",
+                )
+                return
+            await self._to_worker({"type": WS_PING, "stream": self.stream})
             if alive is None:
                 with contextlib.suppress(state.ClusterUnavailable):
                     await state.forget(self.entry.session_id)

@@ -22,6 +22,11 @@ HTTP = "notebook_host.http"
 WS_CONNECT = "notebook_host.ws.connect"
 WS_IN = "notebook_host.ws.in"
 CLOSE_SESSION = "notebook_host.session.close"
+#: A socket's front says it still holds the browser (unnumbered, every heartbeat):
+#: a worker ends a pump that hears nothing for PUMP_SILENCE heartbeats (at least
+#: three expiry periods: a loop busy starting kernels reads its pings late).
+WS_PING = "notebook_host.ws.ping"
+PUMP_SILENCE = 5
 #: Worker -> front (a consumer's channel, or the front's mailbox).
 WS_OUT = "notebook_host.ws.out"
 HTTP_REPLY = "notebook_host.http.reply"

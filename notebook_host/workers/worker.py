@@ -38,9 +38,11 @@ from .protocol import (
     CLOSE_SESSION,
     HTTP,
     HTTP_REPLY,
+    PUMP_SILENCE,
     WS_CONNECT,
     WS_IN,
     WS_OUT,
+    WS_PING,
     Incoming,
     Outgoing,
     SequenceGap,
@@ -67,6 +69,8 @@ class Pump:
         self.task: asyncio.Task[None] | None = None
         self.closed = False
         self.started = time.monotonic()
+        #: When the front last spoke for this socket (a frame or a ping).
+        self.heard = self.started
 
     async def run(self, app: MarimoApp, scope: dict[str, Any]) -> None:
         self.queue.put_nowait({"type": "websocket.connect"})
@@ -78,6 +82,7 @@ class Pump:
 
     def feed(self, message: dict[str, Any]) -> None:
         """A frame from the front; a missing one ends the socket with a reason."""
+        self.heard = time.monotonic()
         try:
             whole = self.incoming.accept(message, "text")
         except SequenceGap as exc:
@@ -174,9 +179,9 @@ class Worker:
         self.requests: dict[str, tuple[Incoming, dict[str, Any], list[bytes]]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         #: Sessions started since the last beat (their placement is still reserved).
-        self.uncounted: list[str] = []
-        #: The heartbeat thread's latest (info, when the loop made it), and its stop.
-        self._latest: tuple[state.WorkerInfo, float] | None = None
+        self.uncounted: set[str] = set()
+        #: The loop's latest count for the heartbeat thread: (info, made at, placements it has).
+        self._latest: tuple[state.WorkerInfo, float, frozenset[str]] | None = None
         self._beat_lock = threading.Lock()
         self._beats_stop = threading.Event()
 
@@ -224,7 +229,10 @@ class Worker:
         with contextlib.suppress(state.ClusterUnavailable):
             await self.beat()  # fronts stop placing sessions here now
         deadline = time.monotonic() + self.drain_timeout
-        while self.pumps and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            self._forget_silent_pumps()
+            if not self.pumps:
+                break
             await asyncio.sleep(0.2)
         reason = "This notebook's worker is shutting down; reconnecting starts a fresh kernel"
         for pump in list(self.pumps.values()):
@@ -246,18 +254,28 @@ class Worker:
             draining=self.draining,
         )
 
+    def _snapshot(self) -> tuple[state.WorkerInfo, frozenset[str]]:
+        """This worker's count, and the placements it includes, taken together.
+
+        A reservation may only be dropped by a beat whose count has its
+        session: sending a count made earlier with a later list of sessions
+        let a worker look empty, and two placements both land on it.
+        """
+        with self._beat_lock:
+            info = self.info()
+            covered = frozenset(self.uncounted)
+            self._latest = (info, time.monotonic(), covered)
+        return info, covered
+
+    def _counted(self, covered: frozenset[str]) -> None:
+        with self._beat_lock:
+            self.uncounted -= covered
+
     async def beat(self) -> None:
         """One heartbeat now, from the loop (the drain announces itself at once)."""
-        info = self.info()
-        with self._beat_lock:
-            counted, self.uncounted = self.uncounted, []
-            self._latest = (info, time.monotonic())
-        try:
-            await state.beat(info, settings.expiry(), counted)
-        except state.ClusterUnavailable:
-            with self._beat_lock:
-                self.uncounted.extend(counted)
-            raise
+        info, covered = self._snapshot()
+        await state.beat(info, settings.expiry(), sorted(covered))
+        self._counted(covered)
 
     async def _beat_forever(self) -> None:
         """Count kernels on the loop; a thread sends the beats (see :meth:`_beat_thread`)."""
@@ -265,9 +283,9 @@ class Worker:
         beats.start()
         try:
             while True:
+                self._forget_silent_pumps()
                 self._prune_kernels()
-                with self._beat_lock:
-                    self._latest = (self.info(), time.monotonic())
+                self._snapshot()
                 await asyncio.sleep(settings.heartbeat())
         finally:
             self._beats_stop.set()
@@ -275,23 +293,25 @@ class Worker:
     def _beat_thread(self) -> None:
         """Send the heartbeat from a thread, so a loop busy starting 100 kernels is not dead.
 
-        The count comes from the loop (:meth:`_beat_forever`); a loop silent for
+        The count comes from the loop (:meth:`_snapshot`); a loop silent for
         three expiry periods is stuck, and a stuck worker stops beating.
         """
         while not self._beats_stop.wait(settings.heartbeat()):
-            with self._beat_lock:
-                latest = self._latest
-                counted, self.uncounted = self.uncounted, []
-            if latest is None or time.monotonic() - latest[1] > 3 * settings.expiry():
-                with self._beat_lock:
-                    self.uncounted.extend(counted)
-                continue
-            try:
-                state.beat_sync(latest[0], settings.expiry(), counted)
-            except state.ClusterUnavailable as exc:
-                with self._beat_lock:
-                    self.uncounted.extend(counted)
-                logger.warning("Heartbeat failed: %s", exc)
+            self._beat_latest()
+
+    def _beat_latest(self) -> None:
+        """One beat of the thread: the loop's latest count, if the loop is not stuck."""
+        with self._beat_lock:
+            latest = self._latest
+        if latest is None or time.monotonic() - latest[1] > 3 * settings.expiry():
+            return
+        info, _, covered = latest
+        try:
+            state.beat_sync(info, settings.expiry(), sorted(covered))
+        except state.ClusterUnavailable as exc:
+            logger.warning("Heartbeat failed: %s", exc)
+            return
+        self._counted(covered)
 
     def session_count(self) -> int:
         """Kernels alive here: connected, or waiting out their TTL for a reconnect.
@@ -302,6 +322,22 @@ class Worker:
         for app in apps.loaded():
             ids.update(app.session_ids())
         return len(ids)
+
+    def _silent(self, pump: Pump) -> bool:
+        silence = max(PUMP_SILENCE * settings.heartbeat(), 3 * settings.expiry())
+        return time.monotonic() - pump.heard > silence
+
+    def _forget_silent_pumps(self) -> None:
+        """A pump whose front went quiet lost its browser (front killed, disconnect lost).
+
+        marimo is told the socket went, so it keeps the kernel for its TTL (a
+        reconnect through any front resumes it) instead of holding it forever.
+        """
+        for pump in [p for p in self.pumps.values() if self._silent(p)]:
+            logger.warning("Socket %s: its front went silent; disconnecting", pump.stream)
+            pump.closed = True
+            pump.disconnect(1001)
+            del self.pumps[pump.stream]
 
     def _prune_kernels(self) -> None:
         """Forget kernels marimo closed (TTL); a socket's own, maybe still starting, stay."""
@@ -346,7 +382,11 @@ class Worker:
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == WS_IN:
+        if kind == WS_PING:
+            pump = self.pumps.get(message.get("stream", ""))
+            if pump is not None:
+                pump.heard = time.monotonic()
+        elif kind == WS_IN:
             pump = self.pumps.get(message.get("stream", ""))
             if pump is not None:
                 pump.feed(message)
@@ -424,7 +464,7 @@ class Worker:
         self.pumps[stream] = pump
         self.kernels[session_id] = app
         with self._beat_lock:
-            self.uncounted.append(session_id)
+            self.uncounted.add(session_id)
         pump.task = asyncio.create_task(pump.run(app, asgi_scope(message["scope"])))
         pump.task.add_done_callback(lambda _: self._pump_done(pump))
 

@@ -146,10 +146,6 @@ async def test_page_from_one_front_post_to_another(
     assert "placed on worker" in cluster.fronts[0].log()
 
 
-@pytest.mark.skip(
-    reason="known race (docs/scaling.md, Known limits): two sessions placed in quick "
-    "succession can both go to one idle worker; placement to be fixed"
-)
 async def test_sessions_go_to_the_least_loaded_worker(core: Cluster) -> None:
     one = core.fronts[0]
     # Kernels of earlier tests wait out their SESSION_TTL (30 s): one expiring
