@@ -12,8 +12,10 @@ functions: POST round trip p50 (set_ui_element_value, the next one waits for
 the output), then N = 20, 50, 100 concurrent sessions making K = 20 widget
 changes each, all at once (changes/s, change latency p50/p95, session start =
 first output p50), server CPU seconds and RSS per session (the whole process
-tree: fronts, workers, Redis and nginx included), and the slider p50 in
-Chromium. Prints a table and writes bench/results/<date>-cluster[-tiny].json.
+tree: fronts, workers, Redis and nginx included), the slider p50 in
+Chromium, and one session's change p50 quiet and while another session's
+cell spins for 20 s (bench/notebooks/busy.py; with 2 workers, on the other
+worker). Prints a table and writes bench/results/<date>-cluster[-tiny].json.
 ``--tiny`` (N=2, 3 samples) runs in the test suite so this cannot rot.
 """
 
@@ -21,16 +23,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.client import (
+    DASHBOARD,
+    SLIDER_LABEL,
+    api_headers,
+    marker,
+    new_session_id,
+    next_value,
+    set_value,
+)
 from bench.compare import (
     FULL,
     RESULTS_DIR,
@@ -46,7 +60,8 @@ from bench.compare import (
     slider,
 )
 from bench.procfs import process_tree, scan_processes
-from tests.support.live import ROOT, LiveServer, free_port, read_log, stop_process
+from bench.stats import summary as stats_summary
+from tests.support.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
 from tests.support.redis import binary as redis_binary
 
 PLAIN, LOCAL, ONE, TWO = "plain_marimo", "local_kernels", "workers_1", "workers_2"
@@ -91,6 +106,11 @@ class ClusterProcess:
     def stop(self) -> int | None:
         return stop_process(self.proc, timeout=30)
 
+    def logs_folder(self) -> Path | None:
+        """The fronts' and workers' log folder tests/support/serve_cluster.py printed."""
+        found = re.search(r"logs in (\S+?)\. Ctrl-C", read_log(self.log_path))
+        return Path(found.group(1)) if found else None
+
 
 def cpu_seconds(pid: int) -> float:
     processes = scan_processes()
@@ -98,12 +118,112 @@ def cpu_seconds(pid: int) -> float:
     return sum(processes[p][1] for p in process_tree(pid, processes) if p in processes) / ticks
 
 
-async def measure(target: Target, plan: Plan, browser: Browser, signed_in: bool) -> dict:
+BUSY = "/busy/"
+#: Seconds the busy-loop notebook spins (bench/notebooks/busy.py), all on one thread.
+SPIN_SECONDS = 20
+TINY_SPIN_SECONDS = 3
+
+
+async def changes(
+    client: Any, target: Target, kernel: Any, session: str, object_id: str, plan: Plan
+) -> list[float]:
+    """``plan.changes`` dashboard changes of one session: POST, then its output; ms each."""
+    latencies: list[float] = []
+    for i in range(plan.changes):
+        value = next_value(i)
+        kernel.outputs.clear()
+        start = time.perf_counter()
+        response = await set_value(
+            client, DASHBOARD, target.api_headers(session), object_id, value, []
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"POST {response.status_code} {response.text[:100]}")
+        await kernel.output_containing(marker(value), timeout=plan.change_timeout)
+        latencies.append((time.perf_counter() - start) * 1000)
+    return latencies
+
+
+async def busy_round(
+    target: Target, plan: Plan, placement: Callable[[str], str], spread: bool
+) -> dict:
+    """One session's change p50, quiet and while another session's cell spins.
+
+    With ``spread`` the busy session is opened until it lands on a worker
+    other than the probe's (``placement`` reads where a session went; "" with
+    local kernels); then its cell spins for SPIN_SECONDS on its kernel's thread.
+    """
+    spin = TINY_SPIN_SECONDS if plan is TINY else SPIN_SECONDS
+    probe = new_session_id()
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(target.client())
+        kernel = await stack.enter_async_context(target.socket(DASHBOARD, probe))
+        await kernel.output_containing(marker(10), timeout=60)
+        knob = kernel.object_id(SLIDER_LABEL)
+        quiet = await changes(client, target, kernel, probe, knob, plan)
+        probe_on = placement(probe)
+        for _ in range(4):
+            busy = new_session_id()
+            spinner = await stack.enter_async_context(target.socket(BUSY, busy))
+            await spinner.output_containing("spun 0 s", timeout=60)
+            busy_on = placement(busy)
+            if not spread or busy_on != probe_on:
+                break
+        page = await client.get(BUSY)  # its own server token (a hash of its code)
+        page.raise_for_status()
+        response = await set_value(
+            client,
+            BUSY,
+            api_headers(target.url, busy, server_token(page.text)),
+            spinner.object_id("Spin seconds"),
+            spin,
+            [],
+        )
+        assert response.status_code == 200, response.text
+        await asyncio.sleep(0.5)  # the cell is running now
+        started = time.monotonic()
+        loaded = await changes(client, target, kernel, probe, knob, plan)
+        within = time.monotonic() - started < spin - 0.5
+        await spinner.output_containing(f"spun {spin} s", timeout=spin + 30)
+    return {
+        "quiet_ms": stats_summary(quiet),
+        "busy_ms": stats_summary(loaded),
+        "probe_worker": probe_on,
+        "busy_worker": busy_on,
+        "measured_while_spinning": within,
+    }
+
+
+def log_placement(folder_of: Callable[[], Path | None]) -> Callable[[str], str]:
+    """Where a session was placed, from the fronts' "placed on worker" log lines."""
+
+    def placement(session_id: str) -> str:
+        folder = folder_of()
+        if folder is None:
+            return ""
+        needle = f"Session {session_id} placed on worker "
+        for log in folder.glob("front*.log"):
+            for line in read_log(log).splitlines():
+                if needle in line:
+                    return line.rsplit(" ", 1)[-1]
+        return ""
+
+    return placement
+
+
+async def measure(
+    target: Target,
+    plan: Plan,
+    browser: Browser,
+    signed_in: bool,
+    placement: Callable[[str], str] = lambda _: "",
+    spread: bool = False,
+) -> dict:
     if signed_in:
         await sign_in(target)
     await read_token(target)
     results: dict[str, Any] = {"slider": await slider(browser, target, plan)}
     results["post"] = await post_round_trips(target, plan)
+    results["busy"] = await busy_round(target, plan, placement, spread)
     results["rounds"] = []
     for n in plan.sessions:
         before = cpu_seconds(target.pid)
@@ -117,6 +237,8 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "slider_p50_ms": results["slider"].get("p50"),
         "post_p50_ms": results["post"].get("p50"),
+        "busy_other_change_p50_ms": results["busy"]["busy_ms"].get("p50"),
+        "quiet_change_p50_ms": results["busy"]["quiet_ms"].get("p50"),
     }
     for round_ in results["rounds"]:
         n = round_["sessions"]
@@ -144,9 +266,14 @@ def run(workdir: Path, plan: Plan, layer: str, only: set[str]) -> dict[str, Any]
     """Start each target in turn, measure it, stop it."""
     results: dict[str, Any] = {}
 
-    async def one(target: Target, signed_in: bool) -> dict:
+    async def one(
+        target: Target,
+        signed_in: bool,
+        placement: Callable[[str], str] = lambda _: "",
+        spread: bool = False,
+    ) -> dict:
         async with Browser(plan) as browser:
-            return await measure(target, plan, browser, signed_in)
+            return await measure(target, plan, browser, signed_in, placement, spread)
 
     if PLAIN in only:
         (workdir / "plain").mkdir()
@@ -179,7 +306,8 @@ def run(workdir: Path, plan: Plan, layer: str, only: set[str]) -> dict[str, Any]
             cluster.start()
             assert cluster.proc is not None
             target = Target(name, cluster.port, cluster.proc.pid)
-            results[name] = asyncio.run(one(target, True))
+            placement = log_placement(cluster.logs_folder)
+            results[name] = asyncio.run(one(target, True, placement, spread=workers > 1))
             partial = workdir.parent / f"{workdir.name}-partial.json"
             partial.write_text(json.dumps(results, default=str))  # survives a later failure
         finally:

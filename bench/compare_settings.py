@@ -3,10 +3,12 @@
 The concurrency rounds open up to 100 kernel sessions as one signed-in user
 (alice); the demo's ``MAX_SESSIONS_PER_USER`` (20) would refuse most of them,
 and plain marimo has no such limit. Everything else is project.settings,
-DJANGO_DEBUG and DJANGO_STATIC_ROOT included.
+DJANGO_DEBUG and DJANGO_STATIC_ROOT included; the URLconf adds /busy/.
 """
 
 from project.settings import *  # noqa: F403
 from project.settings import NOTEBOOK_HOST as DEMO_NOTEBOOK_HOST
 
 NOTEBOOK_HOST = {**DEMO_NOTEBOOK_HOST, "MAX_SESSIONS_PER_USER": None}
+#: The demo's URLs plus /busy/, the busy-loop notebook of bench/cluster.py.
+ROOT_URLCONF = "bench.demo_urls"

@@ -4,9 +4,10 @@
 
 marimo's own multi-notebook ASGI app (``marimo.create_asgi_app``, the
 "Running the marimo backend programmatically" recipe) with the same two
-notebooks notebook_host's demo serves, under uvicorn, with marimo's defaults
-(session TTL 120 s like the demo, no skew protection, no auth, assets below
-each notebook's path). ``create_asgi_app`` needs pyzmq.
+notebooks notebook_host's demo serves and bench/notebooks/busy.py, under
+uvicorn, with marimo's defaults (session TTL 120 s like the demo, no skew
+protection, no auth, assets below each notebook's path).
+``create_asgi_app`` needs pyzmq.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ app = (
     marimo.create_asgi_app(quiet=True)
     .with_app(path="/dashboard", root=str(NOTEBOOKS / "dashboard.py"))
     .with_app(path="/whoami", root=str(NOTEBOOKS / "whoami.py"))
+    .with_app(path="/busy", root=str(Path(__file__).resolve().parent / "notebooks" / "busy.py"))
     .build()
 )
 

@@ -202,6 +202,8 @@ async def exchange(
 ) -> AsyncIterator[dict[str, Any]]:
     """Send one HTTP request to a worker; yield its start, then its body pieces.
 
+    A small answer comes as one "whole" message, yielded as the same two.
+
     Raises WorkerError when the worker does not answer in time, a piece is
     missing, or it answers with an error of its own.
     """
@@ -237,8 +239,13 @@ async def exchange(
                 raise WorkerError(504, "The notebook's worker did not answer in time") from exc
             except SequenceGap as exc:
                 raise WorkerError(502, f"A message from the worker was lost ({exc})") from exc
-            if message.get("event") == "error":
+            event = message.get("event")
+            if event == "error":
                 raise WorkerError(int(message["status"]), str(message.get("detail", "")))
+            if event == "whole":  # start and the whole body in one message
+                yield {k: v for k, v in message.items() if k != "body"} | {"event": "start"}
+                yield {"event": "body", "body": message.get("body") or b"", "end": True}
+                return
             yield message
             if message.get("end"):
                 return

@@ -33,6 +33,7 @@ from ..marimo.patches import initialise
 from ..runtime.notebook_apps import apps
 from . import settings, state
 from .protocol import (
+    CHUNK,
     CLOSE_DRAINED,
     CLOSE_MESSAGE_LOST,
     CLOSE_SESSION,
@@ -549,7 +550,10 @@ class Worker:
             await done.wait()
             return {"type": "http.disconnect"}
 
+        start: dict[str, Any] | None = None
+
         async def send(message: dict[str, Any]) -> None:
+            nonlocal start
             if message["type"] == "http.response.start":
                 start = {
                     **base,
@@ -557,11 +561,19 @@ class Worker:
                     "status": int(message["status"]),
                     "headers": [[bytes(k), bytes(v)] for k, v in message.get("headers", [])],
                 }
-                await self.send(request["reply"], out.message(start))
             elif message["type"] == "http.response.body":
                 data = bytes(message.get("body") or b"")
-                frames = out.messages({**base, "event": "body"}, "body", data)
                 last = not message.get("more_body", False)
+                if start is not None and last and len(data) <= CHUNK:
+                    # The usual API answer: status, headers and body in one message.
+                    whole, start = {**start, "event": "whole", "body": data}, None
+                    await self.send(request["reply"], out.message(whole))
+                    done.set()
+                    return
+                if start is not None:
+                    await self.send(request["reply"], out.message(start))
+                    start = None
+                frames = out.messages({**base, "event": "body"}, "body", data)
                 for index, frame in enumerate(frames):
                     frame["end"] = last and index == len(frames) - 1
                     await self.send(request["reply"], frame)

@@ -2,7 +2,7 @@
 
 Runs ``python -m bench.cluster --tiny`` (plain marimo, local kernels, and a
 real cluster with 1 and 2 workers behind nginx) and checks every target's
-sessions all worked and its figures were written.
+sessions all worked and its figures were written, the busy-loop ones included.
 """
 
 from __future__ import annotations
@@ -38,4 +38,9 @@ def test_tiny_cluster_benchmark_measures_every_target(tmp_path: Path) -> None:
         figures = report["summary"][name]
         assert figures["n2_success_rate"] == 1.0, (name, figures)
         assert figures["post_p50_ms"] > 0 and figures["slider_p50_ms"] > 0, (name, figures)
+        busy = report["results"][name]["busy"]
+        assert busy["busy_ms"]["p50"] > 0 and busy["measured_while_spinning"], (name, busy)
+    # with 2 workers the spinning session went to the other worker
+    two = report["results"]["workers_2"]["busy"]
+    assert two["probe_worker"] and two["busy_worker"] not in ("", two["probe_worker"]), two
     assert all(code == 0 for code in report["results"]["exit_codes"].values())

@@ -24,10 +24,12 @@ import pytest
 import websockets
 
 from tests.conftest import make_folders
+from tests.support import admin_http
 from tests.support.browser import Problems, chromium, expect
 from tests.support.cluster import Cluster
 from tests.support.live import ROOT, KernelSocket, LiveServer, cookie_header, login, server_token
 from tests.support.nginx import Nginx
+from tests.support.notebook_files import titled
 from tests.support.users import PASSWORD
 from tests.support.visitor import new_session_id
 
@@ -304,3 +306,58 @@ async def test_browser_through_nginx_round_robin(core: Cluster) -> None:
     calls = f"POST {page_path}api/kernel/set_ui_element_value"
     served = [front.log().count(calls) for front in core.fronts[:2]]
     assert sum(served) >= 5 and all(served), (served, balancer.access_log()[-2000:])
+
+
+def placed_worker(front: LiveServer, sid: str) -> str:
+    line = next(x for x in front.log().splitlines() if f"Session {sid} placed" in x)
+    return line.rsplit(" ", 1)[-1]
+
+
+async def test_admin_edits_and_disables_reach_every_worker(core: Cluster) -> None:
+    """An upload and a disable saved on one front reach the kernels of both workers."""
+    one, two = core.fronts[:2]
+    slug = f"everywhere-{new_session_id()[2:8].lower()}"
+    page = f"/registered/{slug}/"
+    first, second = titled("Everywhere", "first-output"), titled("Everywhere", "second-output")
+
+    async def tab(stack: contextlib.AsyncExitStack, expected: str) -> tuple[KernelSocket, str]:
+        client = await stack.enter_async_context(browser(two))
+        assert (await client.get(page)).status_code == 200
+        sid = new_session_id()
+        kernel = await stack.enter_async_context(
+            KernelSocket.open(two, page, sid, cookies=cookie_header(client))
+        )
+        kernel.ws.close_timeout = 1
+        await kernel.output_containing(expected)
+        return kernel, placed_worker(two, sid)
+
+    async with browser(one, "root") as root, contextlib.AsyncExitStack() as stack:
+        pk = await admin_http.add(root, slug, "Everywhere", admin_http.notebook_file("e.py", first))
+        old: dict[str, KernelSocket] = {}
+        for _ in range(6):  # least-loaded placement alternates between the workers
+            kernel, worker = await tab(stack, "first-output")
+            old.setdefault(worker, kernel)
+            if len(old) == 2:
+                break
+        assert sorted(old) == sorted(w.name for w in core.workers)
+        # a new upload: new sessions on every worker run it, open ones keep theirs
+        await admin_http.change(
+            root, pk, slug, "Everywhere", admin_http.notebook_file("e.py", second)
+        )
+        new: set[str] = set()
+        for _ in range(6):
+            new.add((await tab(stack, "second-output"))[1])
+            if len(new) == 2:
+                break
+        assert new == set(old)
+        for kernel in old.values():
+            assert not any("second-output" in out for out in kernel.outputs.values())
+            assert kernel.ws.close_code is None
+        # disabled: 404 on every front, and the open sockets on both workers close
+        await admin_http.change(root, pk, slug, "Everywhere", enabled=None)
+        for front in (one, two):
+            async with browser(front) as anon:
+                assert (await anon.get(page)).status_code == 404
+        for kernel in old.values():
+            code, _ = await until_closed(kernel, 15)
+            assert code == 4001
