@@ -23,4 +23,5 @@ CHANNEL_LAYERS = {
         },
     }
 }
-NOTEBOOK_HOST = {**_BASE, "KERNELS": "workers", "MAX_SESSIONS": 200}
+# One worker takes all N = 100 sessions of a round (plain marimo has no limit).
+NOTEBOOK_HOST = {**_BASE, "KERNELS": "workers", "MAX_SESSIONS": 200, "WORKER_MAX_SESSIONS": 200}

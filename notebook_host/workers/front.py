@@ -301,6 +301,7 @@ async def cluster_health() -> dict[str, Any]:
             {
                 "name": w.name,
                 "sessions": w.sessions,
+                "idle": w.idle,
                 "capacity": w.capacity,
                 "draining": w.draining,
                 "host": w.host,

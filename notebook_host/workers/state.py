@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import weakref
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import redis as redis_sync
@@ -71,10 +71,19 @@ class WorkerInfo:
     host: str = ""
     pid: int = 0
     draining: bool = False
+    #: Of ``sessions``, kernels with no socket (waiting out their TTL): the
+    #: worker closes them when their room is needed, so they leave room.
+    idle: int = 0
 
     @property
     def free(self) -> int:
-        return self.capacity - self.sessions
+        return self.capacity - self.sessions + self.idle
+
+    @classmethod
+    def loads(cls, raw: bytes | str) -> WorkerInfo:
+        """A heartbeat, ignoring fields a newer worker added (rolling upgrades)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in json.loads(raw).items() if k in known})
 
 
 @dataclass
@@ -200,7 +209,7 @@ async def workers() -> list[WorkerInfo]:
         if raw is None:
             dead.append(name)
             continue
-        info = WorkerInfo(**json.loads(raw))
+        info = WorkerInfo.loads(raw)
         info.sessions += int(reserved)  # placed, not yet in the worker's own count
         alive.append(info)
     if dead:
@@ -217,7 +226,7 @@ async def placed(name: str, session_id: str) -> None:
 
 async def worker(name: str) -> WorkerInfo | None:
     raw = await _call(client().get(PREFIX + "worker:" + name))
-    return WorkerInfo(**json.loads(raw)) if raw is not None else None
+    return WorkerInfo.loads(raw) if raw is not None else None
 
 
 def least_loaded(candidates: list[WorkerInfo]) -> WorkerInfo | None:

@@ -249,6 +249,7 @@ class Worker:
             name=self.name,
             channel=self.channel,
             sessions=self.session_count(),
+            idle=self.idle_count(),
             capacity=self.capacity,
             host=socket.gethostname(),
             pid=os.getpid(),
@@ -314,15 +315,22 @@ class Worker:
             return
         self._counted(covered)
 
+    def _session_ids(self) -> set[str]:
+        ids = set(self.kernels)
+        for app in apps.loaded():
+            ids.update(app.session_ids())
+        return ids
+
     def session_count(self) -> int:
         """Kernels alive here: connected, or waiting out their TTL for a reconnect.
 
         Sessions whose socket arrived count at once, before marimo made them.
         """
-        ids = set(self.kernels)
-        for app in apps.loaded():
-            ids.update(app.session_ids())
-        return len(ids)
+        return len(self._session_ids())
+
+    def idle_count(self) -> int:
+        """Kernels with no socket here: closed first when a new one needs room."""
+        return len(self._session_ids() - {p.session_id for p in self.pumps.values()})
 
     def _silent(self, pump: Pump) -> bool:
         silence = max(PUMP_SILENCE * settings.heartbeat(), 3 * settings.expiry())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import override_settings
 
@@ -69,6 +71,17 @@ class TestPlacement:
         assert chosen is not None and chosen.name == "a"
         assert least_loaded([workers[1], workers[2]]) is None
         assert least_loaded([]) is None
+
+    def test_idle_kernels_leave_room(self) -> None:
+        # full of kernels waiting out their TTL: the worker closes them for a new one
+        idle = WorkerInfo("a", "ca", sessions=10, capacity=10, idle=7)
+        busy = WorkerInfo("b", "cb", sessions=5, capacity=10)
+        assert idle.free == 7 and least_loaded([idle, busy]) is idle
+        assert least_loaded([WorkerInfo("c", "cc", sessions=10, capacity=10)]) is None
+
+    def test_a_heartbeat_with_unknown_fields_still_reads(self) -> None:
+        raw = json.dumps({"name": "a", "channel": "ca", "sessions": 1, "capacity": 2, "new": 1})
+        assert WorkerInfo.loads(raw) == WorkerInfo("a", "ca", sessions=1, capacity=2)
 
 
 class TestSettings:
