@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium postgres redis nginx serve serve-cluster test lint format bench bench-cluster soak docs docs-build matrix screenshot
+.PHONY: install chromium postgres redis nginx serve serve-cluster test lint format bench bench-cluster bench-hops soak docs docs-build matrix screenshot
 
 install: $(STAMP)
 
@@ -106,6 +106,11 @@ bench: install chromium
 LAYER ?= pubsub
 bench-cluster: install chromium redis nginx
 	$(PY) -m bench.cluster --layer $(LAYER)
+
+# Where a forwarded POST spends its time with 1 worker (bench/hops.py, ~2 min):
+# py-spy samples the fronts and the worker; writes bench/results/<date>-hops-<layer>.json.
+bench-hops: install redis nginx
+	$(PY) -m bench.hops --layer $(LAYER)
 
 # Load and soak (bench/soak.py, ~8 min): 100 simulated users open, use and
 # close dashboard tabs for 5 minutes on a real daphne; prints the figures and

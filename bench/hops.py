@@ -1,0 +1,187 @@
+"""Where a POST's time goes with kernels in a worker: py-spy profiles of every process.
+
+    python -m bench.hops [--posts N] [--layer pubsub|core] [--out DIR]
+
+Starts the demo with 1 worker and 2 fronts behind nginx (as bench/cluster.py
+does), then makes N widget changes of one session (POST set_ui_element_value,
+then its output on the socket, as post_round_trips measures) while py-spy
+samples the fronts and the worker (``--nonblocking``, 500 Hz, busy threads
+only). Prints, per process, the CPU seconds per change and the share of the
+samples spent in each part of the stack (channels_redis and redis-py,
+msgpack, daphne/twisted, Django, Channels, asyncio, marimo, notebook_host,
+other), innermost part first; and a Redis PUBLISH round trip measured in the
+same run, the floor of one hop. Writes bench/results/<date>-hops-<layer>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import redis
+
+from bench.cluster import ClusterProcess
+from bench.compare import FULL, RESULTS_DIR, Target, post_round_trips, read_token, sign_in
+from bench.procfs import process_tree, scan_processes
+from tests.support.live import read_log
+
+#: Stack parts by the file a frame comes from, checked in this order.
+PARTS = (
+    ("channels_redis", "channels_redis/"),
+    ("redis-py", "/redis/"),
+    ("msgpack", "msgpack"),
+    ("daphne/twisted", "daphne/"),
+    ("daphne/twisted", "twisted/"),
+    ("django", "django/"),
+    ("channels", "channels/"),
+    ("marimo", "marimo/"),
+    ("starlette/uvicorn", "starlette/"),
+    ("notebook_host", "notebook_host/"),
+    ("asyncio", "asyncio/"),
+)
+
+
+SPY_ARGS = ("--rate", "500", "--nonblocking", "--format", "raw")
+
+
+def part_of(frame: str) -> str:
+    for name, needle in PARTS:
+        if needle in frame:
+            return name
+    return "other"
+
+
+def innermost_parts(raw: Path) -> Counter[str]:
+    """Samples by the innermost stack part that is not "other" (py-spy's raw format)."""
+    counts: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, number = line.rpartition(" ")
+        if not stack or not number.isdigit():
+            continue
+        parts = [part_of(frame) for frame in stack.split(";")]
+        named = [p for p in parts if p != "other"]
+        counts[named[-1] if named else "other"] += int(number)
+    return counts
+
+
+def roles(root_pid: int) -> dict[str, int]:
+    """The cluster's Python processes by role: front1, front2, worker1."""
+    processes = scan_processes()
+    found: dict[str, int] = {}
+    fronts = 0
+    for pid in sorted(process_tree(root_pid, processes)):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [w.decode(errors="replace") for w in cmdline]
+        if "daphne" in words[:3]:  # python -m daphne ...
+            fronts += 1
+            found[f"front{fronts}"] = pid
+        elif "notebook_worker" in words:
+            found["worker1"] = pid
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def publish_round_trip(url: str, samples: int = 300) -> float:
+    """p50 ms of PUBLISH to a channel this client reads back: one hop's floor."""
+    client = redis.Redis.from_url(url)
+    pubsub = client.pubsub()
+    pubsub.subscribe("bench-hop")
+    pubsub.get_message(timeout=1)
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        client.publish("bench-hop", b"x" * 1024)
+        while pubsub.get_message(timeout=1) is None:
+            pass
+        times.append((time.perf_counter() - start) * 1000)
+    pubsub.close()
+    return round(statistics.median(times), 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=400)
+    parser.add_argument("--layer", choices=("pubsub", "core"), default="pubsub")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    plan = replace(FULL, posts=args.posts)
+    with tempfile.TemporaryDirectory(prefix="notebook-host-hops-") as folder:
+        cluster = ClusterProcess(Path(folder), 1, args.layer).start()
+        try:
+            assert cluster.proc is not None
+            target = Target("workers_1", cluster.port, cluster.proc.pid)
+            asyncio.run(sign_in(target))
+            asyncio.run(read_token(target))
+            pids = roles(cluster.proc.pid)
+            found = re.search(r"Redis (redis://\S+?)\)", read_log(cluster.log_path))
+            redis_url = found.group(1) if found else ""
+            raws = {role: Path(folder) / f"{role}.txt" for role in pids}
+            before = {role: cpu_seconds(pid) for role, pid in pids.items()}
+            spies = [
+                subprocess.Popen(
+                    [spy, "record", "--pid", str(pid), *SPY_ARGS, "--output", str(raws[role])],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for role, pid in pids.items()
+            ]
+            time.sleep(1.0)
+            posts = asyncio.run(post_round_trips(target, plan))
+            after = {role: cpu_seconds(pid) for role, pid in pids.items()}
+            for spy_proc in spies:
+                spy_proc.send_signal(2)  # py-spy writes its file on SIGINT
+            for spy_proc in spies:
+                spy_proc.wait(30)
+            hop = publish_round_trip(redis_url) if redis_url else None
+        finally:
+            cluster.stop()
+        changes = plan.posts + plan.post_warmup
+        report = {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "layer": args.layer,
+            "posts": posts,
+            "publish_round_trip_p50_ms": hop,
+            "processes": {},
+        }
+        for role in pids:
+            counts = innermost_parts(raws[role]) if raws[role].exists() else Counter()
+            total = sum(counts.values()) or 1
+            report["processes"][role] = {
+                "cpu_ms_per_change": round((after[role] - before[role]) * 1000 / changes, 2),
+                "parts_percent": {k: round(100 * v / total, 1) for k, v in counts.most_common()},
+            }
+    print(f"POST p50 {posts.get('p50')} ms, p95 {posts.get('p95')} ms ({args.layer} layer)")
+    print(f"Redis PUBLISH round trip p50: {hop} ms")
+    for role, figures in report["processes"].items():
+        parts = ", ".join(f"{k} {v} %" for k, v in figures["parts_percent"].items())
+        print(f"{role}: {figures['cpu_ms_per_change']} ms CPU per change; {parts}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{datetime.date.today().isoformat()}-hops-{args.layer}.json"
+    path.write_text(json.dumps(report, indent=1, default=str))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
