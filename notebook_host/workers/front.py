@@ -54,6 +54,7 @@ from ..transports.bridge import _apply_headers
 from ..transports.websocket import NotebookConsumer, _live
 from . import settings, state
 from .protocol import (
+    BATCH,
     CLOSE_MESSAGE_LOST,
     CLOSE_NO_ANSWER,
     CLOSE_SESSION,
@@ -629,6 +630,10 @@ class WorkerConsumer(NotebookConsumer):
         """A frame from the worker's marimo app, checked for gaps and joined."""
         if message.get("stream") != self.stream or self.ended:
             return  # a previous socket's leftovers
+        if message.get("event") == BATCH:  # frames that queued up on the worker
+            for frame in message.get("frames") or []:
+                await self.notebook_host_ws_out(frame)
+            return
         if message.get("seq") == -1:  # the worker does not know this socket any more
             await self._lost(CLOSE_MESSAGE_LOST, str(message.get("reason")))
             return

@@ -29,6 +29,8 @@ WS_PING = "notebook_host.ws.ping"
 PUMP_SILENCE = 5
 #: Worker -> front (a consumer's channel, or the front's mailbox).
 WS_OUT = "notebook_host.ws.out"
+#: The ``event`` of a WS_OUT carrying several numbered frames in ``frames``.
+BATCH = "batch"
 HTTP_REPLY = "notebook_host.http.reply"
 
 #: Largest payload piece in one message (the spec's cap is 1 MB).

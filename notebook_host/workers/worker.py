@@ -33,6 +33,7 @@ from ..marimo.patches import initialise
 from ..runtime.notebook_apps import apps
 from . import settings, state
 from .protocol import (
+    BATCH,
     CHUNK,
     CLOSE_DRAINED,
     CLOSE_MESSAGE_LOST,
@@ -52,8 +53,12 @@ from .protocol import (
 
 logger = logging.getLogger(__name__)
 
-#: Seconds a send to the layer may take before the message counts as lost.
-SEND_TIMEOUT = 5.0
+#: Frames a socket may queue for its front before marimo's sends wait.
+OUTBOX_FRAMES = 64
+
+
+def _size(frame: dict[str, Any]) -> int:
+    return len(frame.get("text") or "")
 
 
 class Pump:
@@ -68,6 +73,9 @@ class Pump:
         self.incoming = Incoming()
         self.outgoing = Outgoing()
         self.task: asyncio.Task[None] | None = None
+        #: Numbered frames not yet sent to the front, and the task sending them.
+        self.outbox: list[dict[str, Any]] = []
+        self.flusher: asyncio.Task[None] | None = None
         self.closed = False
         self.started = time.monotonic()
         #: When the front last spoke for this socket (a frame or a ping).
@@ -123,8 +131,35 @@ class Pump:
             ]
         else:
             return
-        for frame in frames:
-            if not await self.worker.send(self.front, frame):
+        self.outbox.extend(frames)
+        if self.flusher is None or self.flusher.done():
+            self.flusher = asyncio.create_task(self._flush())
+        if len(self.outbox) > OUTBOX_FRAMES:
+            await self.sent()  # the front is slow: marimo waits (bounded memory)
+
+    async def sent(self) -> None:
+        """Wait until every frame handed to :meth:`to_front` went out (or failed)."""
+        if self.flusher is not None:
+            await asyncio.shield(self.flusher)
+
+    async def _flush(self) -> None:
+        """Send the outbox, many frames per message when they queue up.
+
+        One layer message per frame costs a Redis round trip on a loop that
+        shares its GIL with every kernel of this worker; under load frames
+        wait here and go out together, numbered one by one as before.
+        """
+        while self.outbox:
+            batch, size = [], 0
+            while self.outbox and (not batch or size + _size(self.outbox[0]) <= CHUNK):
+                frame = self.outbox.pop(0)
+                batch.append(frame)
+                size += _size(frame)
+            message = batch[0]
+            if len(batch) > 1:
+                message = {"type": WS_OUT, "stream": self.stream, "event": BATCH, "frames": batch}
+            if not await self.worker.send(self.front, message):
+                self.outbox.clear()
                 await self._send_failed()
                 return
 
@@ -154,6 +189,7 @@ class Pump:
         """End the browser socket with a reason and let marimo see it go."""
         if not self.closed:
             await self.to_front({"type": "websocket.close", "code": code, "reason": reason})
+            await self.sent()
         self.closed = True
         self.disconnect(code)
 
@@ -363,7 +399,7 @@ class Worker:
     async def send(self, channel: str, message: dict[str, Any]) -> bool:
         """Send on the layer; False when it failed (full, Redis down, too slow)."""
         try:
-            await asyncio.wait_for(self.layer.send(channel, message), SEND_TIMEOUT)
+            await asyncio.wait_for(self.layer.send(channel, message), settings.timeout())
         except Exception as exc:
             logger.warning("Could not send to %s: %s: %s", channel, type(exc).__name__, exc)
             return False

@@ -206,7 +206,12 @@ class KernelSocket:
         headers = {"Origin": origin or server.url}
         if cookies:
             headers["Cookie"] = cookies
-        async with websockets.connect(url, additional_headers=headers, open_timeout=20) as ws:
+        # A browser reads every frame as it comes; with websockets' default
+        # flow control (16 unread frames) a socket the test is not reading
+        # stops reading TCP, misses daphne's close handshake and sees 1006.
+        async with websockets.connect(
+            url, additional_headers=headers, open_timeout=20, max_queue=None
+        ) as ws:
             yield cls(ws)
 
     async def next(self, timeout: float = 20) -> dict[str, Any]:

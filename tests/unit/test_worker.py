@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from typing import Any
 
 import pytest
 
-from notebook_host.workers import state, worker
+from notebook_host.workers import protocol, state, worker
 from notebook_host.workers.worker import Pump, Worker
 
 
@@ -99,3 +101,70 @@ def test_a_ping_keeps_a_pump(beats: list) -> None:
     node._dispatch({"type": worker.WS_PING, "stream": "a"})
     node._forget_silent_pumps()
     assert list(node.pumps) == ["a"]
+
+
+class Sent:
+    """A worker's layer sends, recorded instead of published."""
+
+    def __init__(self, node: Worker, ok: bool = True) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.ok = ok
+        node.send = self.send  # type: ignore[method-assign]
+
+    async def send(self, channel: str, message: dict[str, Any]) -> bool:
+        self.messages.append(message)
+        await asyncio.sleep(0)  # a real publish yields to the loop
+        return self.ok
+
+
+def frames_of(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        out.extend(message["frames"] if message.get("event") == protocol.BATCH else [message])
+    return out
+
+
+async def test_frames_that_queue_up_go_out_together_in_order() -> None:
+    node = Worker("w1", capacity=4, drain_timeout=1)
+    sent = Sent(node)
+    pump = Pump(node, "a", "s1", "front")
+    await pump.to_front({"type": "websocket.accept"})
+    for i in range(5):  # marimo sends without waiting for the layer
+        await pump.to_front({"type": "websocket.send", "text": f"m{i}"})
+    await pump.close(1000, "bye")
+    assert len(sent.messages) < 7  # batched
+    into = protocol.Incoming()
+    joined = [into.accept(frame, "text") for frame in frames_of(sent.messages)]
+    assert [f["event"] for f in joined] == ["accept"] + ["send"] * 5 + ["close"]
+    assert [f.get("text") for f in joined[1:6]] == [f"m{i}" for i in range(5)]
+
+
+async def test_a_large_frame_goes_alone() -> None:
+    node = Worker("w1", capacity=4, drain_timeout=1)
+    sent = Sent(node)
+    pump = Pump(node, "a", "s1", "front")
+    await pump.to_front({"type": "websocket.send", "text": "x" * protocol.CHUNK})
+    await pump.to_front({"type": "websocket.send", "text": "small"})
+    await pump.sent()
+    assert all(len(json.dumps(m)) < protocol.CHUNK + 4096 for m in sent.messages)
+    assert [f.get("text", "")[:5] for f in frames_of(sent.messages)] == ["xxxxx", "small"]
+
+
+async def test_a_failed_send_ends_the_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asyncio, "sleep", _no_sleep)
+    node = Worker("w1", capacity=4, drain_timeout=1)
+    sent = Sent(node, ok=False)
+    pump = Pump(node, "a", "s1", "front")
+    await pump.to_front({"type": "websocket.send", "text": "lost"})
+    await pump.sent()
+    assert pump.closed and pump.outbox == []
+    assert pump.queue.get_nowait()["type"] == "websocket.disconnect"
+    assert sent.messages[-1]["event"] == "close"
+    assert sent.messages[-1]["code"] == protocol.CLOSE_MESSAGE_LOST
+
+
+_real_sleep = asyncio.sleep
+
+
+async def _no_sleep(_: float) -> None:
+    await _real_sleep(0)
