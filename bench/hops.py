@@ -9,8 +9,9 @@ samples the fronts and the worker (``--nonblocking``, 500 Hz, busy threads
 only). Prints, per process, the CPU seconds per change and the share of the
 samples spent in each part of the stack (channels_redis and redis-py,
 msgpack, daphne/twisted, Django, Channels, asyncio, marimo, notebook_host,
-other), innermost part first; and a Redis PUBLISH round trip measured in the
-same run, the floor of one hop. Writes bench/results/<date>-hops-<layer>.json.
+other), innermost part first, and the innermost frames most samples were
+in; and a Redis PUBLISH round trip measured in the same run, the floor of
+one hop. Writes bench/results/<date>-hops-<layer>.json.
 """
 
 from __future__ import annotations
@@ -75,6 +76,17 @@ def innermost_parts(raw: Path) -> Counter[str]:
         named = [p for p in parts if p != "other"]
         counts[named[-1] if named else "other"] += int(number)
     return counts
+
+
+def leaves(raw: Path, top: int = 8, depth: int = 4) -> list[tuple[str, float]]:
+    """Where most samples were: the innermost ``depth`` frames, with their share in %."""
+    counts: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, number = line.rpartition(" ")
+        if stack and number.isdigit():
+            counts[" < ".join(reversed(stack.split(";")[-depth:]))] += int(number)
+    total = sum(counts.values()) or 1
+    return [(frame, round(100 * n / total, 1)) for frame, n in counts.most_common(top)]
 
 
 def roles(root_pid: int) -> dict[str, int]:
@@ -170,12 +182,15 @@ def main(argv: list[str] | None = None) -> int:
             report["processes"][role] = {
                 "cpu_ms_per_change": round((after[role] - before[role]) * 1000 / changes, 2),
                 "parts_percent": {k: round(100 * v / total, 1) for k, v in counts.most_common()},
+                "top_functions": leaves(raws[role]) if raws[role].exists() else [],
             }
     print(f"POST p50 {posts.get('p50')} ms, p95 {posts.get('p95')} ms ({args.layer} layer)")
     print(f"Redis PUBLISH round trip p50: {hop} ms")
     for role, figures in report["processes"].items():
         parts = ", ".join(f"{k} {v} %" for k, v in figures["parts_percent"].items())
         print(f"{role}: {figures['cpu_ms_per_change']} ms CPU per change; {parts}")
+        for frame, share in figures["top_functions"]:
+            print(f"    {share:5.1f} %  {frame}")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{datetime.date.today().isoformat()}-hops-{args.layer}.json"
     path.write_text(json.dumps(report, indent=1, default=str))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,25 @@ def test_kernel_sees_the_page_url_for_marked_scopes() -> None:
     del scope[protocol.PAGE_SCOPE_KEY]
     plain = HTTPRequest.from_request(Request(scope))
     assert plain.url["path"] == "/page/api/kernel/set_ui_element_value"
+
+
+def test_entry_points_are_read_once_per_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    from marimo._entrypoints import registry
+    from marimo._runtime.executor import evaluator
+
+    patches.initialise()
+    calls: list[object] = []
+    real = importlib.metadata.entry_points
+
+    def counting() -> object:
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(registry, "entry_points", counting)
+    group = "notebook_host.test.unused"  # a group no earlier lookup filled
+    assert list(registry.get_entry_points(group)) == []  # type: ignore[arg-type]
+    registry.get_entry_points(group)  # type: ignore[arg-type]
+    assert len(calls) == 1
+    for _ in range(3):  # what marimo does on every cell run
+        evaluator.resolve_executor()
+    assert len(calls) <= 2  # the executor group: read at most once more
