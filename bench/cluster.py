@@ -3,7 +3,8 @@
     python -m bench.cluster [--tiny] [--layer pubsub|core] [--out DIR]
 
 Starts, in one run: (a) plain marimo ``create_asgi_app()`` under uvicorn
-(bench/plain_marimo.py), (b) the demo under one daphne with local kernels
+(bench/plain_marimo.py), and again with notebook_host's entry-point patch
+alone (docs/performance.md), (b) the demo under one daphne with local kernels
 (bench/compare_settings.py), (c) the demo with KERNELS = "workers": 2 daphne
 fronts behind nginx (round robin) and 1 worker, then (d) the same with 2
 workers (tests/support/serve_cluster.py with bench/cluster_settings.py, a
@@ -65,7 +66,10 @@ from tests.support.live import ROOT, LiveServer, free_port, read_log, server_tok
 from tests.support.redis import binary as redis_binary
 
 PLAIN, LOCAL, ONE, TWO = "plain_marimo", "local_kernels", "workers_1", "workers_2"
-TARGETS = (PLAIN, LOCAL, ONE, TWO)
+#: Plain marimo with notebook_host's entry-point patch alone: it shows how much
+#: of a figure is that patch (it speeds every kernel) and how much the cores.
+PATCHED = "plain_marimo_patched"
+TARGETS = (PLAIN, PATCHED, LOCAL, ONE, TWO)
 
 
 class ClusterProcess:
@@ -275,14 +279,16 @@ def run(workdir: Path, plan: Plan, layer: str, only: set[str]) -> dict[str, Any]
         async with Browser(plan) as browser:
             return await measure(target, plan, browser, signed_in, placement, spread)
 
-    if PLAIN in only:
-        (workdir / "plain").mkdir()
-        plain = PlainMarimo(workdir / "plain")
+    for name, env in ((PLAIN, {}), (PATCHED, {"BENCH_ENTRY_POINTS_ONCE": "1"})):
+        if name not in only:
+            continue
+        (workdir / name).mkdir()
+        plain = PlainMarimo(workdir / name, env)
         plain.launch()
         try:
             plain.wait_ready()
             assert plain.proc is not None
-            results[PLAIN] = asyncio.run(one(Target(PLAIN, plain.port, plain.proc.pid), False))
+            results[name] = asyncio.run(one(Target(name, plain.port, plain.proc.pid), False))
         finally:
             plain.stop()
     if LOCAL in only:

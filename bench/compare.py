@@ -207,11 +207,12 @@ class Target:
 class PlainMarimo:
     """bench/plain_marimo.py under uvicorn on a free loopback port."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.log_path = workdir / "uvicorn.log"
         self.proc: subprocess.Popen | None = None
+        self.env = env or {}
 
     @property
     def url(self) -> str:
@@ -222,7 +223,7 @@ class PlainMarimo:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.plain_marimo", "--port", str(self.port)],
             cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

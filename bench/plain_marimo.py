@@ -13,12 +13,20 @@ protection, no auth, assets below each notebook's path).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import marimo
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+
+if os.environ.get("BENCH_ENTRY_POINTS_ONCE") == "1":
+    # bench/cluster.py's second anchor: plain marimo with notebook_host's one
+    # patch that changes its speed (docs/performance.md), nothing else.
+    from notebook_host.marimo.patches import look_up_entry_points_once
+
+    look_up_entry_points_once()
 
 app = (
     marimo.create_asgi_app(quiet=True)

@@ -1,8 +1,9 @@
 """bench/cluster.py in its smoke mode, so the cluster benchmark cannot rot.
 
-Runs ``python -m bench.cluster --tiny`` (plain marimo, local kernels, and a
-real cluster with 1 and 2 workers behind nginx) and checks every target's
-sessions all worked and its figures were written, the busy-loop ones included.
+Runs ``python -m bench.cluster --tiny`` (plain marimo, with and without the
+entry-point patch, local kernels, and a real cluster with 1 and 2 workers
+behind nginx) and checks every target's sessions all worked and its figures
+were written, the busy-loop ones included.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.support.live import ROOT
 
 pytestmark = pytest.mark.cluster
 
-TARGETS = ("plain_marimo", "local_kernels", "workers_1", "workers_2")
+TARGETS = ("plain_marimo", "plain_marimo_patched", "local_kernels", "workers_1", "workers_2")
 
 
 @pytest.mark.timeout(400)
