@@ -60,6 +60,7 @@ from .protocol import (
     CLOSE_SESSION,
     CLOSE_WORKER_LOST,
     HTTP,
+    WHOLE,
     WS_CONNECT,
     WS_IN,
     WS_PING,
@@ -243,7 +244,7 @@ async def exchange(
             event = message.get("event")
             if event == "error":
                 raise WorkerError(int(message["status"]), str(message.get("detail", "")))
-            if event == "whole":  # start and the whole body in one message
+            if event == WHOLE:  # start and the whole body in one message
                 yield {k: v for k, v in message.items() if k != "body"} | {"event": "start"}
                 yield {"event": "body", "body": message.get("body") or b"", "end": True}
                 return
@@ -597,7 +598,6 @@ class WorkerConsumer(NotebookConsumer):
                     "may have been lost; reconnecting resumes the session",
                 )
                 return
-            await self._to_worker({"type": WS_PING, "stream": self.stream})
             if alive is None:
                 with contextlib.suppress(state.ClusterUnavailable):
                     await state.forget(self.entry.session_id)
@@ -607,6 +607,7 @@ class WorkerConsumer(NotebookConsumer):
                     "reconnecting starts a fresh kernel on another worker",
                 )
                 return
+            await self._to_worker({"type": WS_PING, "stream": self.stream})
 
     async def _lost(self, code: int, reason: str) -> None:
         """Tell the page why, then close its socket so marimo reconnects."""

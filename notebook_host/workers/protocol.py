@@ -31,6 +31,8 @@ PUMP_SILENCE = 5
 WS_OUT = "notebook_host.ws.out"
 #: The ``event`` of a WS_OUT carrying several numbered frames in ``frames``.
 BATCH = "batch"
+#: The ``event`` of an HTTP_REPLY holding status, headers and the whole body.
+WHOLE = "whole"
 HTTP_REPLY = "notebook_host.http.reply"
 
 #: Largest payload piece in one message (the spec's cap is 1 MB).

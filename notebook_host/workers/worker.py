@@ -41,6 +41,7 @@ from .protocol import (
     HTTP,
     HTTP_REPLY,
     PUMP_SILENCE,
+    WHOLE,
     WS_CONNECT,
     WS_IN,
     WS_OUT,
@@ -610,7 +611,7 @@ class Worker:
                 last = not message.get("more_body", False)
                 if start is not None and last and len(data) <= CHUNK:
                     # The usual API answer: status, headers and body in one message.
-                    whole, start = {**start, "event": "whole", "body": data}, None
+                    whole, start = {**start, "event": WHOLE, "body": data}, None
                     await self.send(request["reply"], out.message(whole))
                     done.set()
                     return
