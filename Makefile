@@ -100,7 +100,7 @@ screenshot: install chromium
 bench: install chromium
 	$(PY) -m bench.compare --production-static
 
-# Kernels in worker processes (bench/cluster.py, ~15 min): plain marimo,
+# Kernels in worker processes (bench/cluster.py, ~7 min): plain marimo (and with the entry-point patch),
 # local kernels, 1 and 2 workers behind nginx; prints a table, writes
 # bench/results/<date>-cluster-<layer>.json. LAYER=core measures the core layer.
 LAYER ?= pubsub
