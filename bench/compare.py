@@ -551,13 +551,125 @@ async def transferred(browser: Browser, targets: dict[str, Target]) -> dict:
     return out
 
 
+class SliderTrace:
+    """Where a slider move's time goes: CDP timing of its POST and socket frames.
+
+    CDP stamps events on a monotonic clock in seconds; the page stamps the key
+    and the DOM change with ``performance.now()``. A POST's
+    ``requestWillBeSent`` carries both its monotonic ``timestamp`` and its
+    ``wallTime``, which ties the two clocks together (through
+    ``performance.timeOrigin``).
+    """
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self.frames: list[tuple[float, str]] = []  # (monotonic s, payload)
+        self.sent: list[float] = []
+        self.wall_offset: float | None = None  # monotonic s - wall s
+
+    async def attach(self, page: Any) -> None:
+        cdp = await page.context.new_cdp_session(page)
+        cdp.on("Network.requestWillBeSent", self._request)
+        cdp.on("Network.responseReceived", self._response)
+        cdp.on("Network.loadingFinished", self._finished)
+        cdp.on("Network.webSocketFrameReceived", self._frame)
+        cdp.on("Network.webSocketFrameSent", lambda p: self.sent.append(p["timestamp"]))
+        await cdp.send("Network.enable")
+
+    def _request(self, params: dict[str, Any]) -> None:
+        if "set_ui_element_value" not in params["request"]["url"]:
+            return
+        self.wall_offset = params["timestamp"] - params["wallTime"]
+        post = {"sent": params["timestamp"], "headers": len(str(params["request"]["headers"]))}
+        self._by_id[params["requestId"]] = post
+        self.posts.append(post)
+
+    def _response(self, params: dict[str, Any]) -> None:
+        post = self._by_id.get(params["requestId"])
+        if post is None:
+            return
+        response = params["response"]
+        timing = response.get("timing") or {}
+        post["response"] = params["timestamp"]
+        post["reused"] = bool(response.get("connectionReused"))
+        post["protocol"] = response.get("protocol", "")
+        post["status"] = response.get("status")
+        # ms after timing.requestTime: request written, first response byte
+        post["send_end_ms"] = timing.get("sendEnd")
+        post["headers_end_ms"] = timing.get("receiveHeadersEnd")
+        post["response_headers"] = sorted(response.get("headers", {}))
+
+    def _finished(self, params: dict[str, Any]) -> None:
+        post = self._by_id.get(params["requestId"])
+        if post is not None:
+            post["finished"] = params["timestamp"]
+            post["wire_bytes"] = params.get("encodedDataLength")
+
+    def _frame(self, params: dict[str, Any]) -> None:
+        self.frames.append((params["timestamp"], params["response"].get("payloadData", "")))
+
+    def breakdown(self, key_ms: float, change_ms: float, origin_ms: float, text: str) -> dict:
+        """One move's intervals in ms, or {} when its POST was not seen."""
+        if self.wall_offset is None:
+            return {}
+        key = (origin_ms + key_ms) / 1000 + self.wall_offset
+        change = (origin_ms + change_ms) / 1000 + self.wall_offset
+        posts = [p for p in self.posts if key - 0.005 <= p["sent"] <= change]
+        if not posts:
+            return {}
+        post = posts[0]
+        frames = [(t, data) for t, data in self.frames if post["sent"] <= t <= change + 0.005]
+        output = next((t for t, data in frames if text in data), None)
+        ms = lambda a, b: None if a is None or b is None else round((b - a) * 1000, 2)  # noqa: E731
+        return {
+            "key_to_post": ms(key, post["sent"]),
+            "post_to_response": ms(post["sent"], post.get("response")),
+            "post_to_finished": ms(post["sent"], post.get("finished")),
+            "post_to_output_frame": ms(post["sent"], output),
+            "output_frame_to_dom": ms(output, change),
+            "frames": len(frames),
+            "frames_before_output": sum(1 for t, _ in frames if output is None or t < output),
+            "posts": len(posts),
+            "reused": post.get("reused"),
+            "send_end_ms": post.get("send_end_ms"),
+            "headers_end_ms": post.get("headers_end_ms"),
+        }
+
+
+def trace_summary(moves: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each interval's p50 over the moves, plus what the POSTs looked like."""
+    out: dict[str, Any] = {"moves": len(moves)}
+    for key in (
+        "key_to_post",
+        "post_to_response",
+        "post_to_finished",
+        "post_to_output_frame",
+        "output_frame_to_dom",
+        "frames",
+        "frames_before_output",
+        "posts",
+        "send_end_ms",
+        "headers_end_ms",
+    ):
+        values = [m[key] for m in moves if m.get(key) is not None]
+        out[key] = summary(values).get("p50")
+    out["reused_share"] = (
+        round(sum(1 for m in moves if m.get("reused")) / len(moves), 2) if moves else None
+    )
+    return out
+
+
 async def slider(browser: Browser, target: Target, plan: Plan) -> dict:
     """Keyboard moves of the slider until the dependent "N points" text changes."""
     context = await browser.context(target)
     latencies: list[float] = []
+    moves: list[dict[str, Any]] = []
     failures = 0
+    trace = SliderTrace()
     try:
-        page, _ = await browser.load(context, target, DASHBOARD)
+        page, _ = await browser.load(context, target, DASHBOARD, before=trace.attach)
+        origin_ms = await page.evaluate("performance.timeOrigin")
         thumb = page.get_by_role("slider")
         await thumb.focus()
         seen = await page.evaluate("window.__bench.changes.length")
@@ -576,10 +688,19 @@ async def slider(browser: Browser, target: Target, plan: Plan) -> dict:
             seen = len(changes)
             if change["key"] is not None:
                 latencies.append(change["t"] - change["key"])
+                moves.append(trace.breakdown(change["key"], change["t"], origin_ms, change["to"]))
         await page.close()
     finally:
         await context.close()
-    return {**summary(latencies), "failures": failures, "samples_ms": latencies}
+    posts = trace.posts[:1]
+    return {
+        **summary(latencies),
+        "failures": failures,
+        "samples_ms": latencies,
+        "trace": trace_summary([m for m in moves if m]),
+        "post_response_headers": posts[0].get("response_headers") if posts else None,
+        "moves": moves,
+    }
 
 
 # --------------------------------------------------------------------------- protocol
@@ -893,7 +1014,12 @@ NOTES = [
 ]
 
 
-async def measure(targets: dict[str, Target], plan: Plan, load: OtherLoad) -> dict[str, Any]:
+PHASES = ("page_load", "bytes", "slider", "post", "concurrency")
+
+
+async def measure(
+    targets: dict[str, Target], plan: Plan, load: OtherLoad, phases: tuple[str, ...] = PHASES
+) -> dict[str, Any]:
     results: dict[str, Any] = {"first_load_ms": {}}
     async with Browser(plan) as browser:
         results["chromium"] = browser.version
@@ -903,14 +1029,20 @@ async def measure(targets: dict[str, Target], plan: Plan, load: OtherLoad) -> di
             _, done = await browser.load(context, target, DASHBOARD)
             results["first_load_ms"][name] = round(done["dom"], 1)
             await context.close()
-        load.phase("page loads")
-        results["page_load"] = await page_loads(browser, targets, plan)
-        load.phase("bytes")
-        results["bytes"] = await transferred(browser, targets)
-        load.phase("slider")
-        results["slider"] = {n: await slider(browser, t, plan) for n, t in targets.items()}
-    load.phase("POST round trips")
-    results["post"] = {n: await post_round_trips(t, plan) for n, t in targets.items()}
+        if "page_load" in phases:
+            load.phase("page loads")
+            results["page_load"] = await page_loads(browser, targets, plan)
+        if "bytes" in phases:
+            load.phase("bytes")
+            results["bytes"] = await transferred(browser, targets)
+        if "slider" in phases:
+            load.phase("slider")
+            results["slider"] = {n: await slider(browser, t, plan) for n, t in targets.items()}
+    if "post" in phases:
+        load.phase("POST round trips")
+        results["post"] = {n: await post_round_trips(t, plan) for n, t in targets.items()}
+    if "concurrency" not in phases:
+        return results
     results["concurrency"] = {name: [] for name in targets}
     for n in plan.sessions:
         for name, target in targets.items():
@@ -920,7 +1052,11 @@ async def measure(targets: dict[str, Target], plan: Plan, load: OtherLoad) -> di
 
 
 def run_servers(
-    workdir: Path, plan: Plan, load: OtherLoad, production_static: bool
+    workdir: Path,
+    plan: Plan,
+    load: OtherLoad,
+    production_static: bool,
+    phases: tuple[str, ...] = PHASES,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """Start both servers, measure, stop them; (results, shutdown figures, demo env)."""
     (workdir / "host").mkdir()
@@ -964,7 +1100,7 @@ def run_servers(
             await sign_in(targets[HOST])
             for target in targets.values():
                 await read_token(target)
-            return await measure(targets, plan, load)
+            return await measure(targets, plan, load, phases)
 
         results = asyncio.run(prepare_and_measure())
     except BaseException:

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import override_settings
 
+from notebook_host import static
 from notebook_host.cache_headers import add_headers
 from notebook_host.finders import MarimoAssetsFinder
 from notebook_host.marimo.frontend import default_asset_url, static_prefix
@@ -69,3 +70,62 @@ def test_nothing_local_to_serve_keeps_the_app(settings, changes: dict) -> None:
     for key, value in changes.items():
         setattr(settings, key, value)
     assert serve_collected_static(_django_stand_in) is _django_stand_in
+
+
+class _Sent(list):
+    async def __call__(self, message: dict) -> None:
+        self.append(message)
+
+
+def _file_app(path: str):
+    """An app that sends ``path`` by pathsend when the server offers it."""
+
+    async def app(scope, receive, send) -> None:
+        offered = "http.response.pathsend" in (scope.get("extensions") or {})
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if offered:
+            await send({"type": "http.response.pathsend", "path": path})
+        else:
+            await send({"type": "http.response.body", "body": b"streamed"})
+
+    return app
+
+
+@pytest.mark.parametrize("size", [10, static.INLINE_READ_BYTES + 5], ids=["small", "chunked"])
+async def test_pathsend_turns_a_path_into_the_file_body(tmp_path, size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    file = tmp_path / "asset.js"
+    file.write_bytes(data)
+    sent = _Sent()
+    await static.PathSend(_file_app(str(file)))({"type": "http", "path": "/a"}, None, sent)
+    assert sent[0]["type"] == "http.response.start"
+    bodies = sent[1:]
+    assert all(m["type"] == "http.response.body" for m in bodies)
+    assert b"".join(m["body"] for m in bodies) == data
+    assert [m["more_body"] for m in bodies][-1] is False
+    assert len(bodies) == (1 if size <= static.INLINE_READ_BYTES else 3)
+
+
+async def test_pathsend_leaves_a_server_that_has_it_and_sockets_alone(tmp_path) -> None:
+    file = tmp_path / "a.txt"
+    file.write_bytes(b"abc")
+    own = {"http.response.pathsend": {"own": True}}
+    seen: list[dict] = []
+
+    async def app(scope, receive, send) -> None:
+        seen.append(scope)
+        await _file_app(str(file))(scope, receive, send)
+
+    sent = _Sent()
+    await static.PathSend(app)({"type": "http", "extensions": own}, None, sent)
+    assert seen[-1]["extensions"] is own
+    assert sent[-1] == {"type": "http.response.pathsend", "path": str(file)}  # the server's job
+    await static.PathSend(app)({"type": "websocket"}, None, _Sent())
+    assert "extensions" not in seen[-1]
+
+
+def test_collected_static_is_served_by_path(settings, tmp_path) -> None:
+    settings.DEBUG = False
+    settings.STATIC_ROOT = str(tmp_path)
+    served = serve_collected_static(_django_stand_in)
+    assert isinstance(served, static.PathSend)
