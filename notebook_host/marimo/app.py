@@ -52,6 +52,11 @@ class MarimoApp:
     def _manager(self) -> Any:
         return self.starlette.state.session_manager
 
+    @property
+    def shows_code(self) -> bool:
+        """True when its pages may show the notebook's code (``include_code``)."""
+        return bool(self._manager.include_code)
+
     def session_count(self) -> int:
         """Live kernel sessions (connected or waiting out their TTL)."""
         return len(self._manager.sessions)

@@ -8,6 +8,7 @@ They are the same public files for every notebook. Served below each page
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from .patches import initialise
+from .protocol import PAGE_CODE_FONT_PRELOADS, PAGE_DISCONNECTED_PRELOADS
 
 MARIMO_VERSION: str = marimo.__version__
 
@@ -68,3 +70,24 @@ def frontend_files() -> Any:
         # Starlette turns StaticFiles' HTTPException into a plain 404.
         _frontend_app = Starlette(routes=[Mount("/", app=files)])
     return _frontend_app
+
+
+_PRELOAD = re.compile(r'[ \t]*<link rel="preload"[^>]*href="([^"]*)"[^>]*>\n?')
+
+
+def trim_page(html: str, *, code_shown: bool) -> str:
+    """The run-mode page without the preloads its first paint does not use.
+
+    The disconnected-state backgrounds load when the page first shows that
+    state instead; the code font, unless the page can show code
+    (``include_code``), when monospace text first needs it. Every other
+    preload stays: what the page shows is the same, one round trip later
+    at most for those two cases.
+    """
+    unused = PAGE_DISCONNECTED_PRELOADS + (() if code_shown else PAGE_CODE_FONT_PRELOADS)
+
+    def keep(match: re.Match[str]) -> str:
+        name = match.group(1).rsplit("/", 1)[-1]
+        return "" if name.startswith(unused) else match.group(0)
+
+    return _PRELOAD.sub(keep, html)

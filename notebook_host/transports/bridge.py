@@ -40,6 +40,18 @@ def _apply_headers(response: HttpResponse | StreamingHttpResponse, raw: list) ->
             response.headers[name] = value
 
 
+def edit_html(response: HttpResponse | StreamingHttpResponse, edit: Callable[[str], str]) -> None:
+    """Rewrite a whole HTML answer of marimo (its page) in place; others stay."""
+    if response.status_code != 200 or response.streaming:
+        return
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return
+    assert isinstance(response, HttpResponse)
+    charset = response.charset or "utf-8"
+    response.content = edit(response.content.decode(charset)).encode(charset)
+    response["Content-Length"] = str(len(response.content))
+
+
 def replaying(body: bytes, receive: Any) -> Any:
     """A ``receive`` that gives ``body`` first, then listens to ``receive``."""
     sent = False

@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 
 from ..conf import get_config
 from ..marimo import protocol
+from .bridge import edit_html
 
 #: The reserved query parameter that puts a notebook page in embedded mode.
 EMBED_PARAM = "nh-embed"
@@ -168,15 +169,12 @@ def frame_head(mode: EmbedMode) -> str:
 
 def inject(response: HttpResponse | StreamingHttpResponse, mode: EmbedMode | None) -> None:
     """Put the embedded mode's head into a served notebook page."""
-    if mode is None or response.status_code != 200 or response.streaming:
+    if mode is None:
         return
-    if not response.get("Content-Type", "").startswith("text/html"):
-        return
-    assert isinstance(response, HttpResponse)
-    charset = response.charset or "utf-8"
-    html = response.content.decode(charset)
     head = frame_head(mode)
-    at = html.find("</head>")
-    html = html[:at] + head + html[at:] if at >= 0 else head + html
-    response.content = html.encode(charset)
-    response["Content-Length"] = str(len(response.content))
+
+    def add_head(html: str) -> str:
+        at = html.find("</head>")
+        return html[:at] + head + html[at:] if at >= 0 else head + html
+
+    edit_html(response, add_head)

@@ -32,7 +32,7 @@ from ..targets.notebook import ServedNotebook, Target, locate
 from ..targets.registered import registered_entries
 from ..workers.settings import enabled as workers_enabled
 from . import embedding
-from .bridge import call_http
+from .bridge import call_http, edit_html
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,8 @@ async def serve(
     assert admitted.app is not None and admitted.scope is not None
     response = await call_http(admitted.app, admitted.scope, admitted.body)
     if arrival.kind is Kind.PAGE:
+        code_shown = admitted.app.shows_code
+        edit_html(response, lambda html: frontend.trim_page(html, code_shown=code_shown))
         ensure_owner_cookie(request, response)
         if admitted.checked is not None:
             gate.after_page(response, request, notebook, admitted.checked, admitted.prefix)

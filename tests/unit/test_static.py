@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.staticfiles import finders
 from django.test import override_settings
@@ -9,7 +11,7 @@ from django.test import override_settings
 from notebook_host import static
 from notebook_host.cache_headers import add_headers
 from notebook_host.finders import MarimoAssetsFinder
-from notebook_host.marimo.frontend import default_asset_url, static_prefix
+from notebook_host.marimo.frontend import default_asset_url, frontend_dir, static_prefix, trim_page
 from notebook_host.static import serve_collected_static
 
 PREFIX = "marimo/0.25.2"
@@ -129,3 +131,31 @@ def test_collected_static_is_served_by_path(settings, tmp_path) -> None:
     settings.STATIC_ROOT = str(tmp_path)
     served = serve_collected_static(_django_stand_in)
     assert isinstance(served, static.PathSend)
+
+
+def _preloads(html: str) -> list[str]:
+    return re.findall(r'<link rel="preload"[^>]*href="[^"]*/([^"/]+)"', html)
+
+
+def test_run_pages_drop_only_the_preloads_they_do_not_use() -> None:
+    html = (frontend_dir() / "index.html").read_text()
+    names = _preloads(html)
+    # The pinned bundle preloads what trim_page knows by name: an upgrade
+    # that renames them fails here instead of silently keeping them.
+    for prefix in ("gradient-", "noise-", "FiraMono-", "PTSans-", "Lora-"):
+        assert any(name.startswith(prefix) for name in names), prefix
+
+    trimmed = trim_page(html, code_shown=False)
+    kept = _preloads(trimmed)
+    assert sorted(kept) == sorted(
+        n for n in names if not n.startswith(("gradient-", "noise-", "FiraMono-"))
+    )
+    assert any(n.startswith("PTSans-") for n in kept) and any(n.startswith("Lora-") for n in kept)
+    # Only the preload links went: scripts, styles and module preloads stay.
+    assert trimmed.count("modulepreload") == html.count("modulepreload")
+    assert trimmed.count("<script") == html.count("<script")
+    assert "gradient-" in (frontend_dir() / "index.html").read_text()
+
+    with_code = _preloads(trim_page(html, code_shown=True))
+    assert sum(n.startswith("FiraMono-") for n in with_code) == 3
+    assert not any(n.startswith(("gradient-", "noise-")) for n in with_code)
