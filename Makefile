@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium postgres redis nginx serve serve-cluster test lint format bench bench-cluster bench-hops soak docs docs-build matrix screenshot
+.PHONY: install chromium postgres redis nginx serve serve-cluster test lint format bench bench-cluster bench-hops soak docs docs-build matrix screenshot bench-screens
 
 install: $(STAMP)
 
@@ -99,6 +99,12 @@ screenshot: install chromium
 # runs the demo as `make serve` does.
 bench: install chromium
 	$(PY) -m bench.compare --production-static
+
+# The dashboard on the demo as deployed and on plain marimo, pixel by pixel
+# (bench/screens.py, ~1 min): writes product.png, plain.png, diff.png and
+# screens.json to build/screens/.
+bench-screens: install chromium
+	$(PY) -m bench.screens --out build/screens
 
 # Kernels in worker processes (bench/cluster.py, ~7 min): plain marimo (and with the entry-point patch),
 # local kernels, 1 and 2 workers behind nginx; prints a table, writes
