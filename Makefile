@@ -93,18 +93,18 @@ docs-build: install
 screenshot: install chromium
 	$(PY) -m project.screenshot docs/img/demo.png
 
-# notebook_host against plain marimo (bench/compare.py, ~6 min), the demo as
-# deployed (DEBUG off, collectstatic): prints a table, writes
-# bench/results/<date>-production-static.json and .png. Without the flag it
-# runs the demo as `make serve` does.
+# notebook_host against plain marimo (bench/compare.py, ~12 min), the demo as
+# deployed (DEBUG off, collectstatic): every figure in 3 interleaved runs
+# (A B A B A B), medians and spreads, the targets met or missed, a screenshot
+# comparison; writes bench/results/<date>-production-static.json and .png.
 bench: install chromium
 	$(PY) -m bench.compare --production-static
 
-# The dashboard on the demo as deployed and on plain marimo, pixel by pixel
-# (bench/screens.py, ~1 min): writes product.png, plain.png, diff.png and
-# screens.json to build/screens/.
+# Only the screenshot phase of `make bench` (~1 min): the dashboard on the demo
+# as deployed and on plain marimo, pixel by pixel (bench/screens.py); writes
+# notebook_host.png, plain_marimo.png, diff.png and the figures to build/screens/.
 bench-screens: install chromium
-	$(PY) -m bench.screens --out build/screens
+	$(PY) -m bench.compare --production-static --only screens --out build/screens
 
 # Kernels in worker processes (bench/cluster.py, ~7 min): plain marimo (and with the entry-point patch),
 # local kernels, 1 and 2 workers behind nginx; prints a table, writes

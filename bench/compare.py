@@ -1,46 +1,45 @@
 """notebook_host against plain marimo, side by side, on this machine.
 
     python -m bench.compare [--tiny] [--out DIR] [--production-static]
+                            [--runs N] [--only PHASE,...]
 
-Starts, in one run, (a) the demo project under daphne (bench/compare_settings.py:
+Starts, once, (a) the demo project under daphne (bench/compare_settings.py:
 project.settings without its per-user session limit, since alice opens up to
-100 sessions), as tests.support.live.LiveServer does, signed in as alice (sign-in is
-not measured), and
-(b) plain marimo, ``marimo.create_asgi_app()`` with the same two notebooks
-(bench/plain_marimo.py) under uvicorn. Both serve notebooks/dashboard.py at
-/dashboard/ and notebooks/whoami.py at /whoami/, on 127.0.0.1. Then measures:
+100 sessions), as tests.support.live.LiveServer does, signed in as alice (sign-in
+is not measured), and (b) plain marimo, ``marimo.create_asgi_app()`` with the
+same notebooks (bench/plain_marimo.py) under uvicorn. Both serve
+notebooks/dashboard.py at /dashboard/ and notebooks/whoami.py at /whoami/ on
+127.0.0.1. Then, ``runs`` times (3), every figure of notebook_host, then every
+figure of plain marimo (A B A B A B); each figure is the median of the runs,
+with the spread. The figures (phases):
 
-1. page load in headless Chromium, from navigation start until the dashboard's
-   outputs are in the page and laid out (``svg#chart`` visible and its
-   "N points" text shown): cold (fresh browser context, empty cache) and warm
-   (same context, second load); median;
-2. slider to dependent output: the slider focused, ArrowRight/ArrowLeft
-   alternately, from the keydown event until the "N points" text changes
-   (both instants taken in the page's clock); p50/p95;
-3. HTTP round trip of ``POST <page>/api/kernel/set_ui_element_value`` by a
-   protocol-level client (httpx + websockets), the request/response only; the
-   next POST waits for the dependent output on the kernel socket; p50/p95;
-4. bytes on a cold first load of the dashboard (Chrome DevTools protocol:
-   ``Network.loadingFinished`` encodedDataLength = bytes on the wire with
-   headers, ``Network.dataReceived`` = decoded bodies), then whoami (notebook
-   B) in the same browser context; B as % of A;
-5. N concurrent protocol-level sessions: each opens its kernel socket, waits
-   for the kernel's first outputs, then (once all are up) makes widget changes
-   (POST, then the dependent output on its socket); success rate, change
-   latency p50/p95, and server RSS per session, (peak - idle) / N, from
-   /proc/<pid>/status of the server process (and any children).
+- ``page_load``: headless Chromium, navigation start until the dashboard's
+  outputs are in the page and laid out (``svg#chart`` visible, its "N points"
+  text shown): cold (fresh context, empty cache) and warm (second load in the
+  same context); median of ``loads``;
+- ``bytes``: a cold load of the dashboard, CDP ``Network.loadingFinished``
+  encodedDataLength (wire bytes with headers) until the network is quiet, then
+  whoami in the same context;
+- ``slider``: the slider focused, ArrowRight/ArrowLeft alternately, from the
+  keydown until the "N points" text changes (the page's clock); p50/p95, and a
+  CDP trace of each move (:class:`SliderTrace`: key -> POST sent -> response,
+  -> the socket frame with the new text -> DOM);
+- ``post``: a protocol-level client (httpx + websockets), one session: change
+  latency (POST sent -> dependent output frame) and the POST round trip alone;
+- ``concurrency``: N sessions at once (100): each GETs the page, opens its
+  socket and waits for the kernel's first outputs (session start), then, once
+  all are up, makes widget changes; success rate, change p50/p95, changes/s,
+  RSS per session from /proc;
+- ``screens``: the dashboard on both, pixel by pixel (bench/screens.py), once.
 
 Whatever the demo serves at run time is measured (asset URLs are not assumed):
-by default its settings as ``make serve`` runs them (DEBUG on, marimo's
-frontend served by ServeStatic straight from the finders);
-``--production-static`` runs it with DJANGO_DEBUG=0 after ``collectstatic``
-(gzip and brotli variants, served before Django by ServeStatic's ASGI app), as
-the README's deployment section does; it adds the bytes of the cold load had
-every collected file come brotli-compressed, as Chromium asks over HTTPS.
-Prints a table, writes bench/results/<date>.json (``<date>-tiny.json`` with
---tiny, ``<date>-production-static.json``) and a PNG of the latency
-distributions next to it. ``--tiny`` is a smoke run (N=2, 3 samples, 2 page
-loads) for the test suite; every loop is bounded in count and time (Plan).
+by default as ``make serve`` runs it (DEBUG on, marimo's frontend served from
+the finders); ``--production-static`` (``make bench``) runs it as the README
+deploys it: DJANGO_DEBUG=0 after ``collectstatic``, served before Django by
+``serve_collected_static``. Prints a table and the issue's targets (met or
+missed), writes bench/results/<date>[-production-static][-tiny].json and a PNG
+(latency distributions, the targets' ratios per run). ``--tiny`` is a smoke run
+for the test suite; every loop is bounded in count and time (Plan).
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import json
 import os
@@ -59,13 +59,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench import screens
 from bench.client import (
     DASHBOARD,
     PASSWORD,
@@ -93,6 +94,8 @@ from tests.support.live import (
 )
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: Where the screenshots go (ignored by git): product.png, plain.png, diff.png.
+SCREENS_DIR = RESULTS_DIR.parent.parent / "build" / "screens"
 
 
 WHOAMI = "/whoami/"
@@ -113,11 +116,12 @@ CHROMIUM_ARGS = [
 class Plan:
     """How much to measure; every loop below is bounded by these counts."""
 
-    loads: int = 7  # rounds of (cold, warm) dashboard loads per server
-    slider_moves: int = 60
-    posts: int = 150
+    runs: int = 3  # interleaved runs of every figure (A B A B A B)
+    loads: int = 5  # (cold, warm) dashboard loads per server and run
+    slider_moves: int = 40
+    posts: int = 60
     post_warmup: int = 5
-    sessions: tuple[int, ...] = (20, 50, 100)
+    sessions: tuple[int, ...] = (100,)
     changes: int = 20  # widget changes per concurrent session
     # time bounds (seconds)
     page_timeout: float = 60
@@ -129,7 +133,7 @@ class Plan:
 OTHER_LOAD_WARNING = 10.0
 
 FULL = Plan()
-TINY = Plan(loads=1, slider_moves=3, posts=3, post_warmup=1, sessions=(2,), changes=3)
+TINY = Plan(runs=2, loads=1, slider_moves=3, posts=3, post_warmup=1, sessions=(2,), changes=3)
 
 
 # --------------------------------------------------------------------------- processes
@@ -171,8 +175,6 @@ class Target:
     pid: int
     cookies: dict[str, str] = field(default_factory=dict)
     token: str = ""
-    #: STATIC_ROOT of a demo run with --production-static (brotli sizes).
-    static_root: Path | None = None
 
     @property
     def url(self) -> str:
@@ -389,35 +391,31 @@ class Browser:
         return page, done
 
 
-async def page_loads(browser: Browser, targets: dict[str, Target], plan: Plan) -> dict:
-    """Cold then warm load of the dashboard, ``plan.loads`` times, servers interleaved."""
-    raw: dict[str, dict[str, list]] = {n: {"cold": [], "warm": []} for n in targets}
-    for i in range(plan.loads):
-        order = list(targets) if i % 2 == 0 else list(reversed(targets))
-        for name in order:
-            target = targets[name]
-            context = await browser.context(target)
-            try:
-                for kind in ("cold", "warm"):
-                    page, done = await browser.load(context, target, DASHBOARD)
-                    raw[name][kind].append(done)
-                    await page.close()
-            finally:
-                await context.close()
+async def page_loads(browser: Browser, target: Target, plan: Plan) -> dict:
+    """Cold then warm loads of the dashboard, ``plan.loads`` times, each in a new context."""
+    loads: dict[str, list] = {"cold": [], "warm": []}
+    for _ in range(plan.loads):
+        context = await browser.context(target)
+        try:
+            for kind in ("cold", "warm"):
+                page, done = await browser.load(context, target, DASHBOARD)
+                loads[kind].append(done)
+                await page.close()
+        finally:
+            await context.close()
     out = {}
-    for name, kinds in raw.items():
-        out[name] = {}
-        for kind, loads in kinds.items():
-            dom = [d["dom"] for d in loads]
-            out[name][kind] = {
-                "median_ms": round(statistics.median(dom), 1),
-                "paint_median_ms": round(statistics.median(d["paint"] for d in loads), 1),
-                "dom_ms": [round(v, 1) for v in dom],
-                "response_start_ms": [round(d["resources"]["response_start"], 1) for d in loads],
-                "resource_entries": [d["resources"]["entries"] for d in loads],
-                "resource_transfer_bytes": [d["resources"]["transfer"] for d in loads],
-                "page_errors": sum(len(d["page_errors"]) for d in loads),
-            }
+    for kind, done in loads.items():
+        dom = [d["dom"] for d in done]
+        out[kind] = {
+            "median_ms": round(statistics.median(dom), 1),
+            "paint_median_ms": round(statistics.median(d["paint"] for d in done), 1),
+            "dom_ms": [round(v, 1) for v in dom],
+            "response_start_ms": [round(d["resources"]["response_start"], 1) for d in done],
+            "dom_content_loaded_ms": [round(d["resources"]["dom_content_loaded"], 1) for d in done],
+            "resource_entries": [d["resources"]["entries"] for d in done],
+            "resource_transfer_bytes": [d["resources"]["transfer"] for d in done],
+            "page_errors": sum(len(d["page_errors"]) for d in done),
+        }
     return out
 
 
@@ -493,24 +491,6 @@ class NetLog:
                 return
             await asyncio.sleep(0.1)
 
-    def brotli_bytes(self, origin: str, static_root: Path) -> int:
-        """Bytes of this load had each collected file come as its ``.br`` variant.
-
-        Chromium asks for brotli only over HTTPS, so a loopback HTTP run gets
-        gzip; this sums the brotli files ServeStatic would send instead
-        (bodies only for those; wire bytes for everything else).
-        """
-        total = 0
-        for r in self.requests.values():
-            path = r["url"].removeprefix(origin).split("?", 1)[0]
-            if not path.startswith("/static/"):
-                total += r["wire"]
-                continue
-            file = static_root / path.removeprefix("/static/")
-            variant = file.with_name(file.name + ".br")
-            total += (variant if variant.is_file() else file).stat().st_size
-        return total
-
     def totals(self, origin: str) -> dict[str, Any]:
         requests = [r for r in self.requests.values() if r["url"].startswith("http")]
         return {
@@ -526,29 +506,22 @@ class NetLog:
         }
 
 
-async def transferred(browser: Browser, targets: dict[str, Target]) -> dict:
+async def transferred(browser: Browser, target: Target) -> dict:
     """Bytes of a cold dashboard load, then whoami in the same context."""
-    out = {}
-    for name, target in targets.items():
-        context = await browser.context(target)
-        try:
-            figures = {}
-            for label, path in (("dashboard", DASHBOARD), ("whoami", WHOAMI)):
-                log = NetLog()
-                page, done = await browser.load(context, target, path, before=log.attach)
-                await log.quiet()
-                figures[label] = {**log.totals(target.url), "dom_ms": round(done["dom"], 1)}
-                if target.static_root is not None:
-                    figures[label]["brotli_bytes"] = log.brotli_bytes(
-                        target.url, target.static_root
-                    )
-                await page.close()
-            a, b = figures["dashboard"]["wire_bytes"], figures["whoami"]["wire_bytes"]
-            figures["whoami_pct_of_dashboard"] = round(100 * b / a, 1) if a else None
-            out[name] = figures
-        finally:
-            await context.close()
-    return out
+    context = await browser.context(target)
+    try:
+        figures: dict[str, Any] = {}
+        for label, path in (("dashboard", DASHBOARD), ("whoami", WHOAMI)):
+            log = NetLog()
+            page, done = await browser.load(context, target, path, before=log.attach)
+            await log.quiet()
+            figures[label] = {**log.totals(target.url), "dom_ms": round(done["dom"], 1)}
+            await page.close()
+    finally:
+        await context.close()
+    a, b = figures["dashboard"]["wire_bytes"], figures["whoami"]["wire_bytes"]
+    figures["whoami_pct_of_dashboard"] = round(100 * b / a, 1) if a else None
+    return figures
 
 
 class SliderTrace:
@@ -707,9 +680,14 @@ async def slider(browser: Browser, target: Target, plan: Plan) -> dict:
 
 
 async def post_round_trips(target: Target, plan: Plan) -> dict:
-    """POST set_ui_element_value timed alone; each waits for the previous output."""
+    """POST set_ui_element_value, then its output on the socket; one change at a time.
+
+    Two figures per change: the HTTP round trip alone, and the change
+    latency (POST sent -> the dependent output frame read).
+    """
     session = new_session_id()
     latencies: list[float] = []
+    changes: list[float] = []
     retries: list[int] = []
     failures = 0
     async with target.client() as client, target.socket(DASHBOARD, session) as kernel:
@@ -733,11 +711,13 @@ async def post_round_trips(target: Target, plan: Plan) -> dict:
                 continue
             if i >= plan.post_warmup:
                 latencies.append(elapsed)
+                changes.append((time.perf_counter() - start) * 1000)
     return {
         **summary(latencies),
         "failures": failures,
         "retries": len(retries),
         "samples_ms": latencies,
+        "change": {**summary(changes), "samples_ms": changes},
     }
 
 
@@ -769,6 +749,9 @@ async def concurrent_round(target: Target, n: int, plan: Plan) -> dict:
         is_up = is_finished = False
         start = time.perf_counter()
         try:
+            page = await client.get(DASHBOARD)  # as a browser starts a session
+            if page.status_code != 200:
+                raise RuntimeError(f"page GET {page.status_code}")
             async with target.socket(DASHBOARD, session, plan.round_timeout) as kernel:
                 await kernel.output_containing(marker(10), timeout=plan.round_timeout)
                 result.first_output_s = time.perf_counter() - start
@@ -829,6 +812,7 @@ async def concurrent_round(target: Target, n: int, plan: Plan) -> dict:
         "changes_ok": len(latencies),
         "success_rate": round(len(latencies) / (n * plan.changes), 4),
         "change_ms": summary(latencies),
+        # session start: page GET -> the kernel's first outputs on the socket
         "first_output_ms": summary(first),
         # throughput of the change phase (all sessions up -> last change seen)
         "changes_per_s": round(len(latencies) / (marks["last_change"] - marks["up"]), 1)
@@ -847,26 +831,31 @@ async def concurrent_round(target: Target, n: int, plan: Plan) -> dict:
 # --------------------------------------------------------------------------- report
 
 
-def build_summary(name: str, results: dict[str, Any]) -> dict[str, float | None]:
-    """The headline figures of one server, flat."""
-    loads = results["page_load"][name]
-    bytes_ = results["bytes"][name]
-    figures: dict[str, float | None] = {
-        "page_load_cold_median_ms": loads["cold"]["median_ms"],
-        "page_load_warm_median_ms": loads["warm"]["median_ms"],
-        "slider_p50_ms": results["slider"][name].get("p50"),
-        "slider_p95_ms": results["slider"][name].get("p95"),
-        "post_p50_ms": results["post"][name].get("p50"),
-        "post_p95_ms": results["post"][name].get("p95"),
-        "bytes_dashboard_cold": bytes_["dashboard"]["wire_bytes"],
-        "bytes_whoami_after": bytes_["whoami"]["wire_bytes"],
-        "whoami_pct_of_dashboard": bytes_["whoami_pct_of_dashboard"],
-    }
-    if "brotli_bytes" in bytes_["dashboard"]:
-        figures["bytes_dashboard_cold_brotli"] = bytes_["dashboard"]["brotli_bytes"]
-    for round_ in results["concurrency"][name]:
+def build_summary(result: dict[str, Any]) -> dict[str, float | None]:
+    """The headline figures of one server in one run, flat."""
+    figures: dict[str, float | None] = {}
+    if "page_load" in result:
+        figures["page_load_cold_median_ms"] = result["page_load"]["cold"]["median_ms"]
+        figures["page_load_warm_median_ms"] = result["page_load"]["warm"]["median_ms"]
+    if "bytes" in result:
+        bytes_ = result["bytes"]
+        figures["bytes_dashboard_cold"] = bytes_["dashboard"]["wire_bytes"]
+        figures["bytes_whoami_after"] = bytes_["whoami"]["wire_bytes"]
+    if "slider" in result:
+        figures["slider_p50_ms"] = result["slider"].get("p50")
+        figures["slider_p95_ms"] = result["slider"].get("p95")
+        trace = result["slider"].get("trace", {})
+        for part in ("key_to_post", "post_to_response", "post_to_output_frame"):
+            figures[f"slider_{part}_ms"] = trace.get(part)
+        figures["slider_output_frame_to_dom_ms"] = trace.get("output_frame_to_dom")
+    if "post" in result:
+        figures["change_p50_ms"] = result["post"]["change"].get("p50")
+        figures["post_p50_ms"] = result["post"].get("p50")
+        figures["post_p95_ms"] = result["post"].get("p95")
+    for round_ in result.get("concurrency", []):
         n = round_["sessions"]
         figures[f"n{n}_success_rate"] = round_["success_rate"]
+        figures[f"n{n}_session_start_p50_ms"] = round_["first_output_ms"].get("p50")
         figures[f"n{n}_change_p50_ms"] = round_["change_ms"].get("p50")
         figures[f"n{n}_change_p95_ms"] = round_["change_ms"].get("p95")
         figures[f"n{n}_changes_per_s"] = round_["changes_per_s"]
@@ -874,17 +863,69 @@ def build_summary(name: str, results: dict[str, Any]) -> dict[str, float | None]
     return figures
 
 
+def combine(runs: list[dict[str, dict[str, float | None]]]) -> dict[str, dict[str, dict]]:
+    """Per server and figure: the median of the runs, the spread, every run's value."""
+    out: dict[str, dict[str, dict]] = {}
+    for name in SERVERS:
+        keys = [k for run in runs for k in run.get(name, {})]
+        out[name] = {}
+        for key in dict.fromkeys(keys):
+            values = [run[name].get(key) for run in runs if name in run]
+            present = [v for v in values if v is not None]
+            out[name][key] = {
+                "median": statistics.median(present) if present else None,
+                "min": min(present) if present else None,
+                "max": max(present) if present else None,
+                "runs": values,
+            }
+    return out
+
+
+def ratio(summary_: dict[str, dict[str, dict]], key: str) -> float | None:
+    """notebook_host's median over plain marimo's (bytes: against plain's only figure)."""
+    a = summary_[HOST].get(key, {}).get("median")
+    b = summary_[PLAIN].get(key, {}).get("median")
+    return round(a / b, 3) if a is not None and b else None
+
+
+#: The issue's targets, as (figure, "<=" or ">=", bound on notebook_host / plain marimo).
+TARGETS: list[tuple[str, str, float]] = [
+    ("slider_p50_ms", "<=", 1.0),
+    ("slider_p95_ms", "<=", 1.1),
+    ("page_load_warm_median_ms", "<=", 1.0),
+    ("page_load_cold_median_ms", "<=", 0.9),
+    ("bytes_dashboard_cold", "<=", 0.30),
+    ("n100_session_start_p50_ms", "<=", 1.0),
+    ("n100_change_p50_ms", "<=", 1.0),
+    ("n100_changes_per_s", ">=", 1.0),
+]
+
+
+def targets_met(summary_: dict[str, dict[str, dict]]) -> list[dict[str, Any]]:
+    out = []
+    for key, op, bound in TARGETS:
+        value = ratio(summary_, key)
+        if value is None:
+            continue
+        met = value <= bound if op == "<=" else value >= bound
+        out.append({"figure": key, "ratio": value, "target": f"{op} {bound}", "met": met})
+    return out
+
+
 LABELS = {
     "page_load_cold_median_ms": ("page load, cold (median)", "ms"),
     "page_load_warm_median_ms": ("page load, warm (median)", "ms"),
-    "slider_p50_ms": ("slider -> output p50", "ms"),
-    "slider_p95_ms": ("slider -> output p95", "ms"),
+    "slider_p50_ms": ("slider -> output p50 (Chromium)", "ms"),
+    "slider_p95_ms": ("slider -> output p95 (Chromium)", "ms"),
+    "slider_key_to_post_ms": ("  of which key -> POST sent", "ms"),
+    "slider_post_to_response_ms": ("  POST sent -> response", "ms"),
+    "slider_post_to_output_frame_ms": ("  POST sent -> output frame", "ms"),
+    "slider_output_frame_to_dom_ms": ("  output frame -> DOM", "ms"),
+    "change_p50_ms": ("change, 1 session: POST -> output p50", "ms"),
     "post_p50_ms": ("POST set_ui_element_value p50", "ms"),
     "post_p95_ms": ("POST set_ui_element_value p95", "ms"),
     "bytes_dashboard_cold": ("bytes, dashboard cold (A)", "kB"),
     "bytes_whoami_after": ("bytes, whoami after A (B)", "kB"),
-    "whoami_pct_of_dashboard": ("B as % of A", "%"),
-    "bytes_dashboard_cold_brotli": ("bytes, A with brotli (HTTPS)", "kB"),
 }
 
 
@@ -896,6 +937,7 @@ def label(key: str) -> tuple[str, str]:
     n, rest = match.groups()
     return {
         "success_rate": (f"N={n}: success rate", "%"),
+        "session_start_p50_ms": (f"N={n}: session start p50 (GET -> output)", "ms"),
         "change_p50_ms": (f"N={n}: change p50", "ms"),
         "change_p95_ms": (f"N={n}: change p95", "ms"),
         "changes_per_s": (f"N={n}: changes per second", "1/s"),
@@ -907,25 +949,38 @@ def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "kB":
-        return f"{value / 1000:,.1f}"
+        return f"{value / 1000:,.0f}"
     if unit == "MB":
         return f"{value:,.2f}"
+    if unit == "%":
+        return f"{100 * value:,.0f}" if value <= 1 else f"{value:,.0f}"
     return f"{value:,.1f}"
 
 
-def table(summaries: dict[str, dict[str, float | None]]) -> str:
-    """The headline figures side by side, with host/plain ratios."""
-    host, plain = summaries[HOST], summaries[PLAIN]
+def cell(figure: dict[str, Any], unit: str, runs: int) -> str:
+    """The median, and the spread [min-max] when there is more than one run."""
+    text = fmt(figure.get("median"), unit)
+    if runs > 1 and figure.get("min") is not None:
+        text += f" [{fmt(figure['min'], unit)}-{fmt(figure['max'], unit)}]"
+    return text
+
+
+def table(summary_: dict[str, dict[str, dict]], runs: int) -> str:
+    """The headline figures side by side: medians of the runs, spreads, ratios."""
     rows = [("figure", "unit", "notebook_host", "plain marimo", "host/plain")]
-    for key in host:
+    for key in summary_[HOST]:
         text, unit = label(key)
-        a, b = host.get(key), plain.get(key)
-        if key == "bytes_dashboard_cold_brotli":  # plain marimo does not compress
-            b = plain.get("bytes_dashboard_cold")
-        if key.endswith("success_rate"):  # stored as a fraction
-            a, b = (None if v is None else 100 * v for v in (a, b))
-        ratio = f"{a / b:.2f}" if a is not None and b else "-"
-        rows.append((text, unit, fmt(a, unit), fmt(b, unit), ratio))
+        host, plain = summary_[HOST][key], summary_[PLAIN].get(key, {})
+        value = ratio(summary_, key)
+        rows.append(
+            (
+                text,
+                unit,
+                cell(host, unit, runs),
+                cell(plain, unit, runs),
+                "-" if value is None else f"{value:.2f}",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for i, row in enumerate(rows):
@@ -937,6 +992,17 @@ def table(summaries: dict[str, dict[str, float | None]]) -> str:
     return "\n".join(lines)
 
 
+def pooled(results: dict[str, Any], name: str, *path: str) -> list[float]:
+    """One figure's samples over every run, e.g. ("slider", "samples_ms")."""
+    out: list[float] = []
+    for run in results["runs"]:
+        value: Any = run.get(name, {})
+        for step in path:
+            value = value.get(step, {}) if isinstance(value, dict) else {}
+        out.extend(value or [])
+    return out
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -944,13 +1010,13 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     colors = {HOST: "#2563eb", PLAIN: "#f97316"}
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
-    for ax, key, title in (
-        (axes[0], "slider", "slider key press -> 'N points' changes (browser)"),
-        (axes[1], "post", "POST set_ui_element_value round trip"),
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
+    for ax, steps, title in (
+        (axes[0], ("slider", "samples_ms"), "slider key press -> 'N points' changes (Chromium)"),
+        (axes[1], ("post", "change", "samples_ms"), "1 session: POST -> output frame"),
     ):
         for name in SERVERS:
-            samples = sorted(results[key][name].get("samples_ms", []))
+            samples = sorted(pooled(results, name, *steps))
             if samples:
                 ys = [(i + 1) / len(samples) for i in range(len(samples))]
                 p50 = percentile(samples, 50)
@@ -962,26 +1028,36 @@ def plot(results: dict[str, Any], path: Path) -> None:
                     label=f"{name} (p50 {p50:.1f} ms)",
                 )
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("ms")
+        ax.set_xlabel("ms (all runs pooled)")
         ax.set_ylabel("fraction of samples <= x")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     ax = axes[2]
-    for name in SERVERS:
-        rounds = results["concurrency"][name]
-        ns = [r["sessions"] for r in rounds]
-        for q, style in (("p50", "-o"), ("p95", "--s")):
-            ys = [r["change_ms"].get(q) for r in rounds]
-            if all(y is not None for y in ys):
-                ax.plot(ns, ys, style, color=colors[name], label=f"{name} {q}")
-    ax.set_title("widget change -> output, N concurrent sessions", fontsize=10)
-    ax.set_xlabel("sessions (N)")
-    ax.set_ylabel("ms")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    shown = [t for t in targets_met(results["summary"])]
+    for i, target in enumerate(shown):
+        key = target["figure"]
+        per_run = []
+        for run_host, run_plain in zip(
+            results["summary"][HOST][key]["runs"],
+            results["summary"][PLAIN][key]["runs"],
+            strict=True,
+        ):
+            if run_host is not None and run_plain:
+                per_run.append(run_host / run_plain)
+        color = "#16a34a" if target["met"] else "#dc2626"
+        ax.barh(i, target["ratio"], color=color, alpha=0.7)
+        if per_run:
+            ax.plot(per_run, [i] * len(per_run), "k|", markersize=12)
+        bound = float(target["target"].split()[1])
+        ax.plot([bound, bound], [i - 0.4, i + 0.4], "k--", linewidth=1)
+    ax.set_yticks(range(len(shown)), [label(t["figure"])[0] for t in shown], fontsize=8)
+    ax.axvline(1.0, color="grey", linewidth=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel("notebook_host / plain marimo (bar: median; |: each run; --: target)")
+    ax.set_title("targets", fontsize=10)
     fig.suptitle(
-        f"notebook_host vs plain marimo, {results['date']} ({results['machine']['cpus']} CPUs)"
+        f"notebook_host vs plain marimo, {results['date']}, "
+        f"{len(results['runs'])} interleaved runs ({results['machine']['cpus']} CPUs)"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -992,35 +1068,62 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 
 NOTES = [
-    "Both servers run at once on 127.0.0.1; one is measured at a time, the benchmark "
-    "client (this process, and Chromium for 1-4) shares the machine's CPUs with it.",
+    "Both servers run at once on 127.0.0.1, for the whole benchmark; one is measured at a "
+    "time, the benchmark client (this process, and Chromium) shares the machine's CPUs "
+    "with it. Runs are interleaved: every figure of notebook_host, then every figure of "
+    "plain marimo, again, `runs` times (A B A B A B); each figure is the median of the "
+    "runs, [min-max] their spread.",
     "Page loads: ms from navigation start (performance.timeOrigin) to the first DOM "
     "state with the outputs laid out (MutationObserver); paint_median_ms adds the "
-    "next animation frame. One unmeasured load per server first (first_load_ms).",
+    "next animation frame; cold = fresh context (empty cache), warm = a second load in "
+    "the same context. One unmeasured load per server first (first_load_ms).",
     "Slider: keydown event timeStamp to the DOM change of the 'N points' text, both in "
-    "the page's clock; includes the POST, the kernel run and the websocket message.",
-    "POST: httpx, keep-alive connection, request sent to response read; the kernel's "
-    "output is awaited (untimed) before the next POST.",
-    "Bytes: CDP Network.loadingFinished encodedDataLength (wire bytes incl. headers); "
-    "body_bytes = decoded bodies; websocket frames counted apart (characters).",
-    "Concurrency: sessions open at once; changes start when all are up; a change is "
-    "POST -> dependent output on that session's socket; all sockets stay open until the "
-    "last change, so the RSS peak holds N live kernels. Idle RSS is read just before a "
-    "round and includes the kernels of earlier rounds and phases still inside their "
-    "120 s session TTL; memory they free may be reused by the round.",
+    "the page's clock; includes the POST, the kernel run and the websocket message. Its "
+    "trace splits each move with CDP's Network events (POST sent, response, the frame "
+    "that carries the new text).",
+    "Change, 1 session: httpx and websockets, POST sent -> the dependent output frame "
+    "read; POST: the request/response alone, on a keep-alive connection.",
+    "Bytes: CDP Network.loadingFinished encodedDataLength (wire bytes incl. headers) of a "
+    "cold load until the network is quiet for 1 s; websocket frames counted apart.",
+    "Concurrency: N sessions at once; each GETs the page, opens its socket and waits for "
+    "the kernel's first outputs (session start); changes start when all are up; a change "
+    "is POST -> dependent output on that session's socket; all sockets stay open until "
+    "the last change, so the RSS peak holds N live kernels.",
     "POST retries: a request is retried once when a reused keep-alive connection was "
     "closed before any response (uvicorn closes idle connections after 5 s), as "
     "browsers do.",
 ]
 
+PHASES = ("page_load", "bytes", "slider", "post", "concurrency", "screens")
 
-PHASES = ("page_load", "bytes", "slider", "post", "concurrency")
+
+async def measure_server(
+    browser: Browser, target: Target, plan: Plan, load: OtherLoad, phases: tuple[str, ...]
+) -> dict[str, Any]:
+    """Every figure of one server, once."""
+    out: dict[str, Any] = {}
+    steps: dict[str, tuple[str, Callable[[], Awaitable[dict]]]] = {
+        "page_load": ("page loads", lambda: page_loads(browser, target, plan)),
+        "bytes": ("bytes", lambda: transferred(browser, target)),
+        "slider": ("slider", lambda: slider(browser, target, plan)),
+        "post": ("changes, 1 session", lambda: post_round_trips(target, plan)),
+    }
+    for phase, (text, step) in steps.items():
+        if phase in phases:
+            load.phase(f"{text}, {target.name}")
+            out[phase] = await step()
+    if "concurrency" in phases:
+        out["concurrency"] = []
+        for n in plan.sessions:
+            load.phase(f"{n} sessions at once, {target.name}")
+            out["concurrency"].append(await concurrent_round(target, n, plan))
+    return out
 
 
 async def measure(
     targets: dict[str, Target], plan: Plan, load: OtherLoad, phases: tuple[str, ...] = PHASES
 ) -> dict[str, Any]:
-    results: dict[str, Any] = {"first_load_ms": {}}
+    results: dict[str, Any] = {"first_load_ms": {}, "runs": []}
     async with Browser(plan) as browser:
         results["chromium"] = browser.version
         load.phase("first loads")
@@ -1029,25 +1132,18 @@ async def measure(
             _, done = await browser.load(context, target, DASHBOARD)
             results["first_load_ms"][name] = round(done["dom"], 1)
             await context.close()
-        if "page_load" in phases:
-            load.phase("page loads")
-            results["page_load"] = await page_loads(browser, targets, plan)
-        if "bytes" in phases:
-            load.phase("bytes")
-            results["bytes"] = await transferred(browser, targets)
-        if "slider" in phases:
-            load.phase("slider")
-            results["slider"] = {n: await slider(browser, t, plan) for n, t in targets.items()}
-    if "post" in phases:
-        load.phase("POST round trips")
-        results["post"] = {n: await post_round_trips(t, plan) for n, t in targets.items()}
-    if "concurrency" not in phases:
-        return results
-    results["concurrency"] = {name: [] for name in targets}
-    for n in plan.sessions:
-        for name, target in targets.items():
-            load.phase(f"{n} concurrent sessions on {name}")
-            results["concurrency"][name].append(await concurrent_round(target, n, plan))
+        if "screens" in phases:
+            load.phase("screenshots")
+            SCREENS_DIR.mkdir(parents=True, exist_ok=True)
+            results["screens"] = await screens.compare_dashboard(
+                browser.browser, targets, SCREENS_DIR
+            )
+        for run in range(plan.runs):
+            one = {}
+            for name, target in targets.items():
+                print(f"run {run + 1}/{plan.runs}: {name}", flush=True)
+                one[name] = await measure_server(browser, target, plan, load, phases)
+            results["runs"].append(one)
     return results
 
 
@@ -1086,12 +1182,7 @@ def run_servers(
         plain.wait_ready()
         assert host.proc is not None and plain.proc is not None
         targets = {
-            HOST: Target(
-                HOST,
-                host.port,
-                host.proc.pid,
-                static_root=workdir / "static" if production_static else None,
-            ),
+            HOST: Target(HOST, host.port, host.proc.pid),
             PLAIN: Target(PLAIN, plain.port, plain.proc.pid),
         }
         print(f"{HOST}: {targets[HOST].url}  {PLAIN}: {targets[PLAIN].url}", flush=True)
@@ -1121,6 +1212,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="smoke run: N=2, 3 samples")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
+    parser.add_argument("--runs", type=int, help="interleaved runs (default: the plan's)")
+    parser.add_argument(
+        "--only",
+        help="comma-separated phases to measure (default all): " + ",".join(PHASES),
+    )
     parser.add_argument(
         "--production-static",
         action="store_true",
@@ -1129,6 +1225,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     plan = TINY if args.tiny else FULL
+    if args.runs:
+        plan = dataclasses.replace(plan, runs=args.runs)
+    phases = tuple(args.only.split(",")) if args.only else PHASES
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases: {sorted(unknown)}")
     t0 = time.monotonic()
     today = datetime.date.today().isoformat()
     stem = today + ("-production-static" if args.production_static else "")
@@ -1137,7 +1239,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with OtherLoad(t0) as load, tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
         load.phase("start-up")
-        results, shutdown, demo_env = run_servers(Path(tmp), plan, load, args.production_static)
+        results, shutdown, demo_env = run_servers(
+            Path(tmp), plan, load, args.production_static, phases
+        )
     other_load = load.report()
 
     import marimo
@@ -1165,10 +1269,22 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": round(time.monotonic() - t0, 1),
         **results,
     }
-    results["summary"] = {name: build_summary(name, results) for name in SERVERS}
-    text = table(results["summary"])
+    per_run = [{name: build_summary(run[name]) for name in SERVERS} for run in results["runs"]]
+    results["summary"] = combine(per_run)
+    results["targets"] = targets_met(results["summary"])
     print()
-    print(text)
+    print(table(results["summary"], plan.runs))
+    if "screens" in results:
+        shot = results["screens"]
+        print(
+            f"\nscreenshot, dashboard: {shot['differing_pixels']} of "
+            f"{shot['width']}x{shot['height']} pixels differ "
+            f"(max channel difference {shot['max_channel_delta']})"
+        )
+    print("\ntargets (notebook_host / plain marimo, medians):")
+    for target in results["targets"]:
+        state = "met" if target["met"] else "MISSED"
+        print(f"  {label(target['figure'])[0]}: {target['ratio']:.2f} ({target['target']}) {state}")
     print(f"\nshutdown on SIGTERM: {json.dumps(shutdown)}")
     for phase, figures in other_load.items():
         if figures["other_cpu_pct"] >= OTHER_LOAD_WARNING:

@@ -1,31 +1,16 @@
 """Screenshots of the dashboard on notebook_host and on plain marimo, compared pixel by pixel.
 
-    python -m bench.screens --out DIR
-
 notebook_host claims to show a notebook exactly as marimo does; this checks it on
-the pixels. Both servers are started as bench/compare.py starts them (the demo as
-deployed: DJANGO_DEBUG=0 after ``collectstatic``, alice signed in; plain marimo,
-bench/plain_marimo.py, under uvicorn), notebooks/dashboard.py is captured at
+the pixels. bench/compare.py runs both servers (``make bench-screens`` only this
+phase) and calls ``compare_dashboard``: notebooks/dashboard.py is captured at
 /dashboard/ on each in the same headless Chromium (1280x900 viewport, full page),
-and the two PNGs are compared. Writes product.png, plain.png, diff.png and
-screens.json into DIR and prints the difference.
-
-``compare_dashboard(browser, targets)`` is the same comparison for a caller that
-already runs both servers (bench/compare.py).
+and the two PNGs are compared; product.png, plain.png and diff.png are written
+when asked.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import io
-import json
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -164,88 +149,3 @@ async def compare_dashboard(
     (name_a, png_a), (name_b, png_b) = shots.items()
     diff_path = out / "diff.png" if out is not None else None
     return {"a": name_a, "b": name_b, **pixel_difference(png_a, png_b, diff_path)}
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-@contextmanager
-def deployed_servers(workdir: Path) -> Iterator[dict[str, Any]]:
-    """Both servers as bench/compare.py's run_servers starts them with
-    --production-static; stopped on the way out, even on failure.
-
-    Yields {"product": Target, "plain": Target}; the product is not signed in yet.
-    """
-    from bench.compare import PlainMarimo, Target
-    from tests.support.live import ROOT, LiveServer
-
-    (workdir / "host").mkdir()
-    (workdir / "plain").mkdir()
-    plain = PlainMarimo(workdir / "plain")
-    plain.launch()
-    host = LiveServer(
-        workdir=workdir / "host",
-        settings="bench.compare_settings",
-        ready_path="/accounts/login/",
-        env={"DJANGO_DEBUG": "0", "DJANGO_STATIC_ROOT": str(workdir / "static")},
-    )
-    try:
-        host.prepare()
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=host.environ(),
-            check=True,
-        )
-        host.start()
-        plain.wait_ready()
-        assert host.proc is not None and plain.proc is not None
-        yield {
-            "product": Target("notebook_host", host.port, host.proc.pid),
-            "plain": Target("plain_marimo", plain.port, plain.proc.pid),
-        }
-    except BaseException:
-        print("--- daphne log (tail) ---\n" + host.log()[-3000:], file=sys.stderr)
-        print("--- uvicorn log (tail) ---\n" + plain.log()[-3000:], file=sys.stderr)
-        raise
-    finally:
-        host.stop()
-        plain.stop()
-
-
-async def shoot_and_compare(targets: dict[str, Any], out: Path) -> dict[str, Any]:
-    """Sign the product in as alice, then capture and compare in one Chromium."""
-    from bench.compare import TINY, Browser, sign_in
-
-    await sign_in(targets["product"])
-    async with Browser(TINY) as browser:
-        result = await compare_dashboard(browser, targets, out)
-        result["chromium"] = browser.version
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder for the PNGs and JSON")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    t0 = time.monotonic()
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-screens-") as tmp,
-        deployed_servers(Path(tmp)) as targets,
-    ):
-        result = asyncio.run(shoot_and_compare(targets, args.out))
-    result["duration_s"] = round(time.monotonic() - t0, 1)
-    (args.out / "screens.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(
-        f"product vs plain marimo, {result['compared']} ({result['width']}x{result['height']}): "
-        f"{result['differing_pixels']} differing pixels "
-        f"({100 * result['differing_share']:.4f} %), max channel delta "
-        f"{result['max_channel_delta']}; sizes {result['size_a']} vs {result['size_b']}"
-    )
-    print(f"wrote product.png, plain.png, diff.png and screens.json to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
