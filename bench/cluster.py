@@ -60,7 +60,7 @@ from bench.compare import (
     sign_in,
     slider,
 )
-from bench.procfs import process_tree, scan_processes
+from bench.procfs import cpu_seconds
 from bench.stats import summary as stats_summary
 from tests.support.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
 from tests.support.redis import binary as redis_binary
@@ -114,12 +114,6 @@ class ClusterProcess:
         """The fronts' and workers' log folder tests/support/serve_cluster.py printed."""
         found = re.search(r"logs in (\S+?)\. Ctrl-C", read_log(self.log_path))
         return Path(found.group(1)) if found else None
-
-
-def cpu_seconds(pid: int) -> float:
-    processes = scan_processes()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(processes[p][1] for p in process_tree(pid, processes) if p in processes) / ticks
 
 
 BUSY = "/busy/"

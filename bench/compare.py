@@ -66,7 +66,7 @@ from typing import Any
 
 import httpx
 
-from bench import screens
+from bench import screens, spy
 from bench.client import (
     DASHBOARD,
     PASSWORD,
@@ -78,7 +78,7 @@ from bench.client import (
     next_value,
     set_value,
 )
-from bench.procfs import OtherLoad, proc_status, process_tree, rss_kb
+from bench.procfs import OtherLoad, cpu_seconds, proc_status, process_tree, rss_kb
 from bench.stats import percentile, summary
 from tests.support.browser import CHROMIUM
 from tests.support.browser import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
@@ -123,6 +123,7 @@ class Plan:
     post_warmup: int = 5
     sessions: tuple[int, ...] = (100,)
     changes: int = 20  # widget changes per concurrent session
+    profile: bool = False  # py-spy on each server during the slider phase
     # time bounds (seconds)
     page_timeout: float = 60
     change_timeout: float = 30
@@ -1031,7 +1032,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("ms (all runs pooled)")
         ax.set_ylabel("fraction of samples <= x")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     ax = axes[2]
     shown = [t for t in targets_met(results["summary"])]
     for i, target in enumerate(shown):
@@ -1109,8 +1111,20 @@ async def measure_server(
         "post": ("changes, 1 session", lambda: post_round_trips(target, plan)),
     }
     for phase, (text, step) in steps.items():
-        if phase in phases:
-            load.phase(f"{text}, {target.name}")
+        if phase not in phases:
+            continue
+        load.phase(f"{text}, {target.name}")
+        if phase == "slider" and plan.profile:
+            raw = Path(tempfile.mkdtemp(prefix="bench-spy-")) / f"{target.name}.txt"
+            before = cpu_seconds(target.pid)
+            with spy.record(target.pid, raw):
+                out[phase] = await step()
+            moves = max(1, len(out[phase].get("samples_ms", [])))
+            out[phase]["profile"] = {
+                "cpu_ms_per_move": round((cpu_seconds(target.pid) - before) * 1000 / moves, 2),
+                **spy.report(raw),
+            }
+        else:
             out[phase] = await step()
     if "concurrency" in phases:
         out["concurrency"] = []
@@ -1214,6 +1228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
     parser.add_argument("--runs", type=int, help="interleaved runs (default: the plan's)")
     parser.add_argument(
+        "--profile", action="store_true", help="py-spy on each server during the slider phase"
+    )
+    parser.add_argument(
         "--only",
         help="comma-separated phases to measure (default all): " + ",".join(PHASES),
     )
@@ -1227,6 +1244,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = TINY if args.tiny else FULL
     if args.runs:
         plan = dataclasses.replace(plan, runs=args.runs)
+    if args.profile:
+        plan = dataclasses.replace(plan, profile=True)
     phases = tuple(args.only.split(",")) if args.only else PHASES
     unknown = set(phases) - set(PHASES)
     if unknown:
@@ -1281,6 +1300,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{shot['width']}x{shot['height']} pixels differ "
             f"(max channel difference {shot['max_channel_delta']})"
         )
+    for name in SERVERS:
+        profiles = [
+            r[name]["slider"]["profile"]
+            for r in results["runs"]
+            if "profile" in r[name].get("slider", {})
+        ]
+        if profiles:
+            last = profiles[-1]
+            parts = ", ".join(f"{k} {v} %" for k, v in list(last["parts_percent"].items())[:6])
+            print(f"\nslider profile, {name}: {last['cpu_ms_per_move']} ms CPU per move; {parts}")
+            for frame, share in last["top_functions"][:5]:
+                print(f"    {share:5.1f} %  {frame[:150]}")
     print("\ntargets (notebook_host / plain marimo, medians):")
     for target in results["targets"]:
         state = "met" if target["met"] else "MISSED"

@@ -18,75 +18,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
-import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import redis
 
+from bench import spy
 from bench.cluster import ClusterProcess
 from bench.compare import FULL, RESULTS_DIR, Target, post_round_trips, read_token, sign_in
-from bench.procfs import process_tree, scan_processes
+from bench.procfs import cpu_seconds, process_tree, scan_processes
 from tests.support.live import read_log
-
-#: Stack parts by the file a frame comes from, checked in this order.
-PARTS = (
-    ("channels_redis", "channels_redis/"),
-    ("redis-py", "/redis/"),
-    ("msgpack", "msgpack"),
-    ("daphne/twisted", "daphne/"),
-    ("daphne/twisted", "twisted/"),
-    ("django", "django/"),
-    ("channels", "channels/"),
-    ("marimo", "marimo/"),
-    ("starlette/uvicorn", "starlette/"),
-    ("notebook_host", "notebook_host/"),
-    ("asyncio", "asyncio/"),
-)
-
-
-SPY_ARGS = ("--rate", "500", "--nonblocking", "--format", "raw")
-
-
-def part_of(frame: str) -> str:
-    for name, needle in PARTS:
-        if needle in frame:
-            return name
-    return "other"
-
-
-def innermost_parts(raw: Path) -> Counter[str]:
-    """Samples by the innermost stack part that is not "other" (py-spy's raw format)."""
-    counts: Counter[str] = Counter()
-    for line in raw.read_text().splitlines():
-        stack, _, number = line.rpartition(" ")
-        if not stack or not number.isdigit():
-            continue
-        parts = [part_of(frame) for frame in stack.split(";")]
-        named = [p for p in parts if p != "other"]
-        counts[named[-1] if named else "other"] += int(number)
-    return counts
-
-
-def leaves(raw: Path, top: int = 8, depth: int = 4) -> list[tuple[str, float]]:
-    """Where most samples were: the innermost ``depth`` frames, with their share in %."""
-    counts: Counter[str] = Counter()
-    for line in raw.read_text().splitlines():
-        stack, _, number = line.rpartition(" ")
-        if stack and number.isdigit():
-            counts[" < ".join(reversed(stack.split(";")[-depth:]))] += int(number)
-    total = sum(counts.values()) or 1
-    return [(frame, round(100 * n / total, 1)) for frame, n in counts.most_common(top)]
 
 
 def roles(root_pid: int) -> dict[str, int]:
@@ -106,11 +55,6 @@ def roles(root_pid: int) -> dict[str, int]:
         elif "notebook_worker" in words:
             found["worker1"] = pid
     return found
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def publish_round_trip(url: str, samples: int = 300) -> float:
@@ -136,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layer", choices=("pubsub", "core"), default="pubsub")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     plan = replace(FULL, posts=args.posts)
     with tempfile.TemporaryDirectory(prefix="notebook-host-hops-") as folder:
         cluster = ClusterProcess(Path(folder), 1, args.layer).start()
@@ -150,21 +93,11 @@ def main(argv: list[str] | None = None) -> int:
             redis_url = found.group(1) if found else ""
             raws = {role: Path(folder) / f"{role}.txt" for role in pids}
             before = {role: cpu_seconds(pid) for role, pid in pids.items()}
-            spies = [
-                subprocess.Popen(
-                    [spy, "record", "--pid", str(pid), *SPY_ARGS, "--output", str(raws[role])],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                for role, pid in pids.items()
-            ]
-            time.sleep(1.0)
-            posts = asyncio.run(post_round_trips(target, plan))
-            after = {role: cpu_seconds(pid) for role, pid in pids.items()}
-            for spy_proc in spies:
-                spy_proc.send_signal(2)  # py-spy writes its file on SIGINT
-            for spy_proc in spies:
-                spy_proc.wait(30)
+            with contextlib.ExitStack() as spies:
+                for role, pid in pids.items():
+                    spies.enter_context(spy.record(pid, raws[role]))
+                posts = asyncio.run(post_round_trips(target, plan))
+                after = {role: cpu_seconds(pid) for role, pid in pids.items()}
             hop = publish_round_trip(redis_url) if redis_url else None
         finally:
             cluster.stop()
@@ -177,12 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             "processes": {},
         }
         for role in pids:
-            counts = innermost_parts(raws[role]) if raws[role].exists() else Counter()
-            total = sum(counts.values()) or 1
             report["processes"][role] = {
                 "cpu_ms_per_change": round((after[role] - before[role]) * 1000 / changes, 2),
-                "parts_percent": {k: round(100 * v / total, 1) for k, v in counts.most_common()},
-                "top_functions": leaves(raws[role]) if raws[role].exists() else [],
+                **spy.report(raws[role]),
             }
     print(f"POST p50 {posts.get('p50')} ms, p95 {posts.get('p95')} ms ({args.layer} layer)")
     print(f"Redis PUBLISH round trip p50: {hop} ms")

@@ -127,3 +127,10 @@ def proc_status(pid: int, keys: tuple[str, ...] = ("VmRSS", "Threads")) -> dict[
 
 def rss_kb(pids: list[int]) -> int:
     return sum(proc_status(pid)["VmRSS"] for pid in pids)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants."""
+    processes = scan_processes()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(processes[p][1] for p in process_tree(pid, processes) if p in processes) / ticks
