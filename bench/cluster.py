@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,9 @@ BUSY = "/busy/"
 #: Seconds the busy-loop notebook spins (bench/notebooks/busy.py), all on one thread.
 SPIN_SECONDS = 20
 TINY_SPIN_SECONDS = 3
+#: This benchmark's plan: one run, N = 20, 50, 100 (bench/compare.py's own
+#: plan interleaves 3 runs of N = 100 only).
+CLUSTER = replace(FULL, runs=1, slider_moves=60, posts=150, sessions=(20, 50, 100))
 
 
 async def changes(
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     if not only <= set(TARGETS):
         parser.error(f"--only takes {', '.join(TARGETS)}, got {args.only!r}")
     redis_binary()  # a clear error before anything starts
-    plan = TINY if args.tiny else FULL
+    plan = TINY if args.tiny else CLUSTER
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="notebook-host-bench-cluster-") as folder:
         results = run(Path(folder), plan, args.layer, only)

@@ -1055,7 +1055,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax.set_yticks(range(len(shown)), [label(t["figure"])[0] for t in shown], fontsize=8)
     ax.axvline(1.0, color="grey", linewidth=0.8)
     ax.invert_yaxis()
-    ax.set_xlabel("notebook_host / plain marimo (bar: median; |: each run; --: target)")
+    ax.set_xlabel("host / plain (bar: median, |: runs, --: target)")
     ax.set_title("targets", fontsize=10)
     fig.suptitle(
         f"notebook_host vs plain marimo, {results['date']}, "
