@@ -55,6 +55,7 @@ IN_SUBSET = [("3.12", "6.0"), ("3.13", "5.2")]
 SUBSET_SKIPS = frozenset(
     {
         "matplotlib",
+        "pillow",
         "uvicorn",
         "pyzmq",
         "psycopg[binary]",

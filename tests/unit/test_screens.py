@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from PIL import Image
+import pytest
 
-from bench.screens import pixel_difference
+# Pillow is a benchmark dependency, left out of nox's subset like matplotlib.
+Image = pytest.importorskip("PIL.Image")
+
+from bench.screens import pixel_difference  # noqa: E402 - needs Pillow
 
 
 def png(image: Image.Image) -> bytes:
