@@ -1,7 +1,7 @@
 """notebook_host against plain marimo, side by side, on this machine.
 
     python -m bench.compare [--tiny] [--out DIR] [--production-static]
-                            [--runs N] [--only PHASE,...]
+                            [--runs N] [--only PHASE,...] [--profile]
 
 Starts, once, (a) the demo project under daphne (bench/compare_settings.py:
 project.settings without its per-user session limit, since alice opens up to
@@ -94,7 +94,7 @@ from tests.support.live import (
 )
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-#: Where the screenshots go (ignored by git): product.png, plain.png, diff.png.
+#: Where the screenshots go (ignored by git): <server>.png for each, and diff.png.
 SCREENS_DIR = RESULTS_DIR.parent.parent / "build" / "screens"
 
 
@@ -539,7 +539,6 @@ class SliderTrace:
         self.posts: list[dict[str, Any]] = []
         self._by_id: dict[str, dict[str, Any]] = {}
         self.frames: list[tuple[float, str]] = []  # (monotonic s, payload)
-        self.sent: list[float] = []
         self.wall_offset: float | None = None  # monotonic s - wall s
 
     async def attach(self, page: Any) -> None:
@@ -548,14 +547,13 @@ class SliderTrace:
         cdp.on("Network.responseReceived", self._response)
         cdp.on("Network.loadingFinished", self._finished)
         cdp.on("Network.webSocketFrameReceived", self._frame)
-        cdp.on("Network.webSocketFrameSent", lambda p: self.sent.append(p["timestamp"]))
         await cdp.send("Network.enable")
 
     def _request(self, params: dict[str, Any]) -> None:
         if "set_ui_element_value" not in params["request"]["url"]:
             return
         self.wall_offset = params["timestamp"] - params["wallTime"]
-        post = {"sent": params["timestamp"], "headers": len(str(params["request"]["headers"]))}
+        post: dict[str, Any] = {"sent": params["timestamp"]}
         self._by_id[params["requestId"]] = post
         self.posts.append(post)
 
@@ -567,8 +565,6 @@ class SliderTrace:
         timing = response.get("timing") or {}
         post["response"] = params["timestamp"]
         post["reused"] = bool(response.get("connectionReused"))
-        post["protocol"] = response.get("protocol", "")
-        post["status"] = response.get("status")
         # ms after timing.requestTime: request written, first response byte
         post["send_end_ms"] = timing.get("sendEnd")
         post["headers_end_ms"] = timing.get("receiveHeadersEnd")
@@ -578,7 +574,6 @@ class SliderTrace:
         post = self._by_id.get(params["requestId"])
         if post is not None:
             post["finished"] = params["timestamp"]
-            post["wire_bytes"] = params.get("encodedDataLength")
 
     def _frame(self, params: dict[str, Any]) -> None:
         self.frames.append((params["timestamp"], params["response"].get("payloadData", "")))
@@ -614,18 +609,7 @@ class SliderTrace:
 def trace_summary(moves: list[dict[str, Any]]) -> dict[str, Any]:
     """Each interval's p50 over the moves, plus what the POSTs looked like."""
     out: dict[str, Any] = {"moves": len(moves)}
-    for key in (
-        "key_to_post",
-        "post_to_response",
-        "post_to_finished",
-        "post_to_output_frame",
-        "output_frame_to_dom",
-        "frames",
-        "frames_before_output",
-        "posts",
-        "send_end_ms",
-        "headers_end_ms",
-    ):
+    for key in dict.fromkeys(k for move in moves for k in move if k != "reused"):
         values = [m[key] for m in moves if m.get(key) is not None]
         out[key] = summary(values).get("p50")
     out["reused_share"] = (
@@ -883,7 +867,7 @@ def combine(runs: list[dict[str, dict[str, float | None]]]) -> dict[str, dict[st
 
 
 def ratio(summary_: dict[str, dict[str, dict]], key: str) -> float | None:
-    """notebook_host's median over plain marimo's (bytes: against plain's only figure)."""
+    """notebook_host's median over plain marimo's."""
     a = summary_[HOST].get(key, {}).get("median")
     b = summary_[PLAIN].get(key, {}).get("median")
     return round(a / b, 3) if a is not None and b else None
@@ -903,13 +887,23 @@ TARGETS: list[tuple[str, str, float]] = [
 
 
 def targets_met(summary_: dict[str, dict[str, dict]]) -> list[dict[str, Any]]:
+    """Each target's ratio of medians, met or not, and the ratio in each run."""
     out = []
     for key, op, bound in TARGETS:
         value = ratio(summary_, key)
         if value is None:
             continue
-        met = value <= bound if op == "<=" else value >= bound
-        out.append({"figure": key, "ratio": value, "target": f"{op} {bound}", "met": met})
+        runs = zip(summary_[HOST][key]["runs"], summary_[PLAIN][key]["runs"], strict=True)
+        out.append(
+            {
+                "figure": key,
+                "ratio": value,
+                "target": f"{op} {bound}",
+                "bound": bound,
+                "met": value <= bound if op == "<=" else value >= bound,
+                "run_ratios": [round(a / b, 3) for a, b in runs if a is not None and b],
+            }
+        )
     return out
 
 
@@ -953,8 +947,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value / 1000:,.0f}"
     if unit == "MB":
         return f"{value:,.2f}"
-    if unit == "%":
-        return f"{100 * value:,.0f}" if value <= 1 else f"{value:,.0f}"
+    if unit == "%":  # success rates are stored as fractions
+        return f"{100 * value:,.0f}"
     return f"{value:,.1f}"
 
 
@@ -1035,22 +1029,14 @@ def plot(results: dict[str, Any], path: Path) -> None:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
     ax = axes[2]
-    shown = [t for t in targets_met(results["summary"])]
+    shown = results["targets"]
     for i, target in enumerate(shown):
-        key = target["figure"]
-        per_run = []
-        for run_host, run_plain in zip(
-            results["summary"][HOST][key]["runs"],
-            results["summary"][PLAIN][key]["runs"],
-            strict=True,
-        ):
-            if run_host is not None and run_plain:
-                per_run.append(run_host / run_plain)
         color = "#16a34a" if target["met"] else "#dc2626"
         ax.barh(i, target["ratio"], color=color, alpha=0.7)
+        per_run = target["run_ratios"]
         if per_run:
             ax.plot(per_run, [i] * len(per_run), "k|", markersize=12)
-        bound = float(target["target"].split()[1])
+        bound = target["bound"]
         ax.plot([bound, bound], [i - 0.4, i + 0.4], "k--", linewidth=1)
     ax.set_yticks(range(len(shown)), [label(t["figure"])[0] for t in shown], fontsize=8)
     ax.axvline(1.0, color="grey", linewidth=0.8)
@@ -1099,32 +1085,44 @@ NOTES = [
 PHASES = ("page_load", "bytes", "slider", "post", "concurrency", "screens")
 
 
+async def profiled(target: Target, step: Awaitable[dict]) -> dict:
+    """``step``'s figures, with py-spy's profile of the server while it ran.
+
+    ``cpu_ms_per_move`` is the server's CPU over the whole phase, its page
+    load included, divided by the moves measured.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-spy-") as folder:
+        raw = Path(folder) / f"{target.name}.txt"
+        before = cpu_seconds(target.pid)
+        with spy.record(target.pid, raw):
+            figures = await step
+        moves = max(1, len(figures.get("samples_ms", [])))
+        figures["profile"] = {
+            "cpu_ms_per_move": round((cpu_seconds(target.pid) - before) * 1000 / moves, 2),
+            **spy.report(raw),
+        }
+    return figures
+
+
 async def measure_server(
     browser: Browser, target: Target, plan: Plan, load: OtherLoad, phases: tuple[str, ...]
 ) -> dict[str, Any]:
     """Every figure of one server, once."""
     out: dict[str, Any] = {}
+
+    def moves() -> Awaitable[dict]:
+        step = slider(browser, target, plan)
+        return profiled(target, step) if plan.profile else step
+
     steps: dict[str, tuple[str, Callable[[], Awaitable[dict]]]] = {
         "page_load": ("page loads", lambda: page_loads(browser, target, plan)),
         "bytes": ("bytes", lambda: transferred(browser, target)),
-        "slider": ("slider", lambda: slider(browser, target, plan)),
+        "slider": ("slider", moves),
         "post": ("changes, 1 session", lambda: post_round_trips(target, plan)),
     }
     for phase, (text, step) in steps.items():
-        if phase not in phases:
-            continue
-        load.phase(f"{text}, {target.name}")
-        if phase == "slider" and plan.profile:
-            raw = Path(tempfile.mkdtemp(prefix="bench-spy-")) / f"{target.name}.txt"
-            before = cpu_seconds(target.pid)
-            with spy.record(target.pid, raw):
-                out[phase] = await step()
-            moves = max(1, len(out[phase].get("samples_ms", [])))
-            out[phase]["profile"] = {
-                "cpu_ms_per_move": round((cpu_seconds(target.pid) - before) * 1000 / moves, 2),
-                **spy.report(raw),
-            }
-        else:
+        if phase in phases:
+            load.phase(f"{text}, {target.name}")
             out[phase] = await step()
     if "concurrency" in phases:
         out["concurrency"] = []
@@ -1167,8 +1165,13 @@ def run_servers(
     load: OtherLoad,
     production_static: bool,
     phases: tuple[str, ...] = PHASES,
+    measuring: Callable[..., Awaitable[dict[str, Any]]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
-    """Start both servers, measure, stop them; (results, shutdown figures, demo env)."""
+    """Start both servers, measure, stop them; (results, shutdown figures, demo env).
+
+    ``measuring`` replaces :func:`measure` (same arguments) for another benchmark
+    on the same two servers (bench/static_requests.py).
+    """
     (workdir / "host").mkdir()
     (workdir / "plain").mkdir()
     plain = PlainMarimo(workdir / "plain")
@@ -1205,7 +1208,7 @@ def run_servers(
             await sign_in(targets[HOST])
             for target in targets.values():
                 await read_token(target)
-            return await measure(targets, plan, load, phases)
+            return await (measuring or measure)(targets, plan, load, phases)
 
         results = asyncio.run(prepare_and_measure())
     except BaseException:

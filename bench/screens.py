@@ -4,8 +4,8 @@ notebook_host claims to show a notebook exactly as marimo does; this checks it o
 the pixels. bench/compare.py runs both servers (``make bench-screens`` only this
 phase) and calls ``compare_dashboard``: notebooks/dashboard.py is captured at
 /dashboard/ on each in the same headless Chromium (1280x900 viewport, full page),
-and the two PNGs are compared; product.png, plain.png and diff.png are written
-when asked.
+and the two PNGs are compared; ``<name>.png`` for each target and diff.png are
+written when asked.
 """
 
 from __future__ import annotations

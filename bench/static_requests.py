@@ -83,9 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         return out
 
-    compare.measure = measure  # run_servers' measuring step
     with OtherLoad(time.monotonic()) as load, tempfile.TemporaryDirectory() as tmp:
-        results, _, _ = compare.run_servers(Path(tmp), compare.FULL, load, True)
+        results, _, _ = compare.run_servers(Path(tmp), compare.FULL, load, True, measuring=measure)
     for name, figures in results.items():
         print(
             f"{name}: {figures['requests']} requests of {figures['files']} files, "
