@@ -8,6 +8,9 @@ from typing import Any
 def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     """Django's ASGI app plus notebook websockets, behind origin and auth checks.
 
+    A socket's Origin must be this site's scheme, host and port (or one of
+    CSRF_TRUSTED_ORIGINS), the rule marimo's POSTs get.
+
     ``websocket_urlpatterns`` are the project's own socket routes, tried
     before the notebook routes.
     """
@@ -19,8 +22,8 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     # Imported after Django's set-up (app loading): they import models.
     from channels.auth import AuthMiddlewareStack
     from channels.routing import ProtocolTypeRouter, URLRouter
-    from channels.security.websocket import AllowedHostsOriginValidator
 
+    from .admission.origin import SocketOriginValidator
     from .marimo import patches
     from .transports.fastpath import KernelAPIFastPath
     from .transports.routing import fallback_urlpatterns
@@ -36,6 +39,6 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     return ProtocolTypeRouter(
         {
             "http": KernelAPIFastPath(http),
-            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routes))),
+            "websocket": SocketOriginValidator(AuthMiddlewareStack(URLRouter(routes))),
         }
     )

@@ -23,7 +23,7 @@ from django.urls.resolvers import RoutePattern
 from .admission.access import parse_rule
 from .conf import get_config, validate_options
 from .health import health
-from .marimo.protocol import SUB_ROUTES
+from .marimo import routes
 from .openapi.document import openapi_view
 from .params.declarations import DEFAULT_UNKNOWN, directory_params, notebook_params
 from .targets.folder import RELPATH_KWARG, NotebookFolder
@@ -68,7 +68,7 @@ class NotebookRoutePattern(_PrefixPattern):
         if below is None:
             return None
         rest, args, kwargs = below
-        if rest and rest.split("/", 1)[0] not in SUB_ROUTES:
+        if rest and not routes.claimed(rest):
             return None
         return "", args, {**kwargs, SUBPATH_KWARG: rest}
 

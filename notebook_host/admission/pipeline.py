@@ -9,10 +9,12 @@ a refusal into a status code, a redirect or a close code.
 
 The checks, in order (the first refusal wins):
 
+0. **route**   the sub-route is one a run-mode page uses
+   (:mod:`notebook_host.marimo.routes`); a socket names its session
 1. **access**  the notebook's rule and ``validate`` (:mod:`.access`)
 2. **slash**   a page without its trailing slash is redirected (after access)
 3. **origin**  an unsafe HTTP method must come from this site (:mod:`.origin`;
-   sockets: Channels' origin validator in ``asgi.py``)
+   sockets: :class:`.origin.SocketOriginValidator` in ``asgi.py``, the same rule)
 4. **params**  the notebook's ``params=`` on the page's or socket's query
    (:mod:`notebook_host.params.gate`)
 5. **owner**   an API call, a download or a reconnecting socket must come from
@@ -46,7 +48,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
-from ..marimo import protocol
+from ..marimo import protocol, routes
 from ..marimo.app import MarimoApp
 from ..marimo.files import NotebookLoadError, NotebookMissing
 from ..params import gate
@@ -188,11 +190,12 @@ class Arrival:
 
 
 def http_kind(subpath: str | None) -> Kind:
-    if not subpath:
+    route = routes.route_of(subpath or "")
+    if route is routes.Route.PAGE:
         return Kind.PAGE
-    if subpath.startswith(protocol.API_PREFIX):
+    if route is routes.Route.KERNEL_API:
         return Kind.API
-    if subpath.startswith(protocol.DOWNLOAD_PREFIX):
+    if route is routes.Route.DOWNLOAD:
         return Kind.DOWNLOAD
     return Kind.ROUTE
 
@@ -220,7 +223,10 @@ async def socket_arrival(scope: dict[str, Any]) -> Arrival | Refused:
     located = await locate_path(scope["path"], scope.get("root_path", ""))
     if located is None or located.notebook is None:
         return Refused(Reason.NOT_FOUND)
-    if (located.subpath or "") not in protocol.WEBSOCKET_ROUTES:
+    if routes.route_of(located.subpath or "") is not routes.Route.SOCKET:
+        return Refused(Reason.NOT_FOUND)
+    if not protocol.socket_session_id(scope.get("query_string", b"")):
+        logger.info("Refused websocket %s: no session id", scope["path"])
         return Refused(Reason.NOT_FOUND)
     return Arrival(
         kind=Kind.SOCKET,
@@ -236,8 +242,8 @@ async def socket_arrival(scope: dict[str, Any]) -> Arrival | Refused:
 
 
 async def _first_checks(arrival: Arrival) -> Any:
-    """Steps 1-4 of :func:`admit` and :func:`admit_front`: the cleaned query, or a refusal."""
-    refused = await _access(arrival) or _slash(arrival) or _origin(arrival)
+    """Steps 0-4 of :func:`admit` and :func:`admit_front`: the cleaned query, or a refusal."""
+    refused = _route(arrival) or await _access(arrival) or _slash(arrival) or _origin(arrival)
     if refused is not None:
         return refused
     return _params(arrival)
@@ -261,6 +267,14 @@ async def admit(arrival: Arrival) -> Admitted | Refused:
     if isinstance(app, Refused):
         return app
     return await _kernel_scope(arrival, query, record, app, body)
+
+
+def _route(arrival: Arrival) -> Refused | None:
+    """Sub-routes a run-mode page does not use are refused before anything else."""
+    if routes.route_of(arrival.subpath or "") is not routes.Route.REFUSED:
+        return None
+    logger.info("Refused %s: not a route notebook_host serves", arrival.path)
+    return Refused(Reason.NOT_FOUND)
 
 
 async def _access(arrival: Arrival) -> Refused | None:
@@ -591,6 +605,8 @@ def admit_kernel_call(scope: dict[str, Any]) -> Admitted | Refused:
     path = request.path
     if not path.startswith(record.prefix + protocol.KERNEL_API_INFIX):
         return Refused(Reason.NOT_OWNER)  # another page's session
+    if routes.route_of(path[len(record.prefix) + 1 :]) is not routes.Route.KERNEL_API:
+        return Refused(Reason.NOT_A_KERNEL_CALL)  # refused by the route table: the view says so
     try:
         request.get_host()
     except DisallowedHost:

@@ -31,7 +31,7 @@ from .patches import initialise
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-__all__ = ["MARIMO_VERSION", "MarimoApp", "build_app", "shutdown_apps"]
+__all__ = ["MARIMO_VERSION", "MarimoApp", "build_app", "registered_routes", "shutdown_apps"]
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,8 @@ def build_app(path: Path, options: AppOptions, *, base_url: str) -> MarimoApp:
         lifespan=None,
         # Django decides who may reach this app; marimo's token is off.
         enable_auth=False,
-        allow_origins=("*",),
+        # No CORS: only the site's own pages talk to a notebook (admission.origin).
+        allow_origins=(),
         skew_protection=options.skew_protection,
     )
     app.state.session_manager = manager
@@ -160,6 +161,27 @@ def build_app(path: Path, options: AppOptions, *, base_url: str) -> MarimoApp:
     app.state.quiet = options.quiet
     app.state.skew_protection = options.skew_protection
     return MarimoApp(path=path, starlette=app, mtime_ns=info.mtime_ns)
+
+
+def registered_routes(app: MarimoApp) -> list[tuple[str, frozenset[str]]]:
+    """Every route path marimo registered on ``app``, with its HTTP methods.
+
+    A mount is named by its own path (``/assets``), not walked into; a
+    websocket route has no methods.
+    """
+    found: list[tuple[str, frozenset[str]]] = []
+
+    def walk(routes: Any, prefix: str) -> None:
+        for route in routes:
+            path = prefix + str(getattr(route, "path", ""))
+            inner = getattr(route, "routes", None)  # a mounted router (a file mount has none)
+            if inner:
+                walk(inner, path)
+                continue
+            found.append((path or "/", frozenset(getattr(route, "methods", None) or ())))
+
+    walk(app.starlette.routes, "")
+    return found
 
 
 async def shutdown_apps(apps: list[MarimoApp], timeout: float = 3.0) -> None:

@@ -8,7 +8,9 @@ They are the same public files for every notebook. Served below each page
 
 from __future__ import annotations
 
+import json
 import re
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,22 @@ def trim_page(html: str, *, code_shown: bool) -> str:
         return "" if name.startswith(unused) else match.group(0)
 
     return _PRELOAD.sub(keep, html)
+
+
+_FILENAME_TAG = re.compile(r"(<marimo-filename hidden>)[^<]*(</marimo-filename>)")
+_MOUNT_PATHS = re.compile(r'("(?:filename|cwd)":\s*)"(?:[^"\\]|\\.)*"')
+_LSP_WORKSPACE = re.compile(r'"lspWorkspace":\s*\{[^{}]*\}')
+
+
+def hide_server_paths(html: str, name: str) -> str:
+    """The page without the server's absolute paths marimo writes into it.
+
+    marimo puts the notebook's absolute path, its folder and the server's
+    working directory in every page (for edit mode's file browser and
+    language server); a run-mode viewer needs only the file's name.
+    """
+    html = _FILENAME_TAG.sub(lambda m: m.group(1) + escape(name) + m.group(2), html)
+    html = _MOUNT_PATHS.sub(
+        lambda m: m.group(1) + (json.dumps(name) if "filename" in m.group(1) else '""'), html
+    )
+    return _LSP_WORKSPACE.sub('"lspWorkspace": null', html)

@@ -1,7 +1,8 @@
 """Every marimo name the rest of notebook_host needs, defined once.
 
-marimo 0.25.2's run-mode server and frontend fix these: the sub-routes a page
-uses below its own URL, the session header of its kernel API, the shape of a
+marimo 0.25.2's run-mode server and frontend fix these (the routes a page
+uses below its own URL are classified in :mod:`.routes`): the session header
+of its kernel API, the shape of a
 download URL, the query parameters its frontend owns, the frames its socket
 speaks, and the request bodies it would answer with a 500. Nothing here
 imports marimo, so any layer may read it.
@@ -13,39 +14,6 @@ import json
 import re
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
-
-#: Sub-routes that are marimo's own frontend files: identical for every
-#: notebook and user, so they are served without touching session or auth.
-PUBLIC_FILE_ROUTES: frozenset[str] = frozenset(
-    {
-        "assets",
-        "favicon.ico",
-        "manifest.json",
-        "android-chrome-192x192.png",
-        "android-chrome-512x512.png",
-        "apple-touch-icon.png",
-        "logo.png",
-    }
-)
-
-#: First path segments a run-mode page uses below its own URL. A notebook URL
-#: pattern claims only these, so a notebook at ``""`` never shadows the rest
-#: of the URLconf.
-SUB_ROUTES: frozenset[str] = PUBLIC_FILE_ROUTES | {
-    "api",
-    "ws",
-    "ws_sync",
-    "sse",
-    "health",
-    "healthz",
-    "@file",
-    "public",
-    "public-files-sw.js",
-    "og",
-}
-
-#: Sub-routes that are websockets rather than HTTP.
-WEBSOCKET_ROUTES: frozenset[str] = frozenset({"ws", "ws_sync"})
 
 #: Files of marimo's frontend build that are not assets a page loads.
 NOT_FRONTEND_ASSETS: tuple[str, ...] = ("index.html", "CLAUDE.md", "*.md")

@@ -26,6 +26,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 
+from .. import closecodes
 from ..marimo.protocol import SOCKET_ONLY_PARAMS
 from ..targets.notebook import ServedNotebook
 from .declarations import NotebookParams
@@ -41,7 +42,7 @@ KEEP = 8
 MAX_COOKIE_CHARS = 3000
 MAX_AGE = 24 * 3600
 #: The close code of a socket refused for its parameters.
-CLOSE_INVALID = 4400
+CLOSE_INVALID = closecodes.INVALID_PARAMS
 
 
 class InvalidParams(Exception):

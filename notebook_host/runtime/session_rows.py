@@ -25,6 +25,7 @@ from asgiref.sync import sync_to_async
 from django.db import DatabaseError
 from django.utils import timezone
 
+from .. import closecodes
 from ..conf import get_config
 from ..models import LiveSession
 from .notebook_apps import apps
@@ -36,8 +37,8 @@ logger = logging.getLogger(__name__)
 
 HOST = socket.gethostname()
 
-#: Socket close code for a session closed by staff (4000-4999: application codes).
-CLOSED_BY_STAFF = 4001
+#: Socket close code for a session closed by staff.
+CLOSED_BY_STAFF = closecodes.CLOSED_BY_STAFF
 
 
 @dataclass

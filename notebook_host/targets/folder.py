@@ -23,7 +23,7 @@ from typing import Any
 
 from ..admission.access import AccessRule
 from ..marimo import files as notebook_files
-from ..marimo import protocol
+from ..marimo import routes
 from ..params.declarations import DirectoryParamsMap
 from ..runtime.notebook_apps import apps
 from .notebook import Located, ServedNotebook
@@ -105,7 +105,7 @@ class NotebookFolder:
             return None
         for end in range(len(segments), 0, -1):
             name_parts, rest = segments[:end], segments[end:]
-            if rest and rest != [""] and rest[0] not in protocol.SUB_ROUTES:
+            if rest and rest != [""] and not routes.claimed("/".join(rest)):
                 continue
             if not all(_safe_segment(part) for part in name_parts):
                 continue

@@ -39,6 +39,7 @@ from django.http import JsonResponse
 from ..admission.origin import origin_allowed
 from ..admission.pipeline import Refused, _body_size_ok, _header, admit_kernel_call
 from ..conf import get_config
+from ..marimo import routes
 from ..marimo.protocol import (
     KERNEL_API_INFIX,
     PAGE_SCOPE_KEY,
@@ -49,6 +50,7 @@ from ..runtime import session_rows
 from ..runtime.owners import owner_key, same_owner
 from ..runtime.session_directory import SessionRecord
 from ..userinfo import visible_headers
+from ..workers.protocol import reply_headers
 from ..workers.settings import enabled as workers_enabled
 from .bridge import ASGIApp, replaying
 from .embedding import framing_send
@@ -118,6 +120,9 @@ async def forward_to_worker(
     request = ASGIRequest(scope, io.BytesIO())
     if not request.path.startswith(entry.prefix + KERNEL_API_INFIX):
         return False
+    subpath = request.path[len(entry.prefix) + 1 :]
+    if routes.route_of(subpath) is not routes.Route.KERNEL_API:
+        return False
     try:
         request.get_host()
     except DisallowedHost:
@@ -127,7 +132,6 @@ async def forward_to_worker(
     body = await read_body(receive)
     if body is None:
         return True  # nobody is waiting for an answer
-    subpath = request.path[len(entry.prefix) + 1 :]
     if api_body_problem(subpath, body) is not None:
         await django_app(scope, replaying(body, receive), send)
         return True
@@ -154,7 +158,7 @@ async def forward_to_worker(
             {
                 "type": "http.response.start",
                 "status": int(start["status"]),
-                "headers": [(bytes(k), bytes(v)) for k, v in start.get("headers", [])],
+                "headers": reply_headers(start.get("headers", [])),
             }
         )
     except front.WorkerError as exc:

@@ -1,4 +1,4 @@
-"""Websocket routes: every notebook socket ends in ``ws`` (or ``ws_sync``)."""
+"""Websocket routes: every notebook socket ends in ``ws``; any other socket is refused."""
 
 from django.urls import re_path
 
@@ -16,7 +16,7 @@ def _consumer() -> type[NotebookConsumer]:
 
 
 websocket_urlpatterns = [
-    re_path(r"^(?:.*/)?ws(?:_sync)?$", _consumer().as_asgi()),
+    re_path(r"^(?:.*/)?ws$", _consumer().as_asgi()),
 ]
 
 #: Last resort for sockets no route claims: refuse cleanly, no traceback.

@@ -25,7 +25,7 @@ from ..admission.access import Decision, decide
 from ..admission.limits import OverLimit
 from ..admission.pipeline import Arrival, Kind, Reason, Refused, admit, admit_front
 from ..admission.scope import http_scope
-from ..marimo import frontend, protocol
+from ..marimo import frontend, routes
 from ..params import gate
 from ..runtime.owners import ensure_owner_cookie
 from ..targets.notebook import ServedNotebook, Target, locate
@@ -144,7 +144,7 @@ async def serve(
     embed: embedding.EmbedMode | None = None,
 ) -> HttpResponse:
     """Admit the request (admission.pipeline), then hand it to the notebook's marimo app."""
-    if (subpath or "").split("/", 1)[0] in protocol.PUBLIC_FILE_ROUTES:
+    if routes.route_of(subpath or "") is routes.Route.FRONTEND_FILE:
         return await serve_frontend_file(request, subpath or "")
     arrival = await Arrival.from_request(request, notebook, subpath, path_params)
     if workers_enabled() and arrival.kind in (Kind.API, Kind.DOWNLOAD):
@@ -158,8 +158,13 @@ async def serve(
     assert admitted.app is not None and admitted.scope is not None
     response = await call_http(admitted.app, admitted.scope, admitted.body)
     if arrival.kind is Kind.PAGE:
-        code_shown = admitted.app.shows_code
-        edit_html(response, lambda html: frontend.trim_page(html, code_shown=code_shown))
+        code_shown, name = admitted.app.shows_code, admitted.app.path.name
+        edit_html(
+            response,
+            lambda html: frontend.hide_server_paths(
+                frontend.trim_page(html, code_shown=code_shown), name
+            ),
+        )
         ensure_owner_cookie(request, response)
         if admitted.checked is not None:
             gate.after_page(response, request, notebook, admitted.checked, admitted.prefix)

@@ -17,11 +17,11 @@ from typing import Any
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 
+from .. import closecodes
 from ..admission import limits
 from ..admission.pipeline import Arrival, Reason, Refused, admit, socket_arrival
 from ..marimo import protocol
 from ..marimo.app import MarimoApp
-from ..params import gate
 from ..runtime import session_directory, session_rows, shutdown
 from ..targets.notebook import ServedNotebook
 from ..targets.registered import registered_pk
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 5.0
 
 #: Close code of a socket the pipeline refused (not found, no access, not the owner...).
-CLOSE_REFUSED = 4004
+CLOSE_REFUSED = closecodes.REFUSED
 
 #: Consumers with a running kernel socket, so shutdown can end them cleanly.
 _live: weakref.WeakSet[NotebookConsumer] = weakref.WeakSet()
@@ -47,7 +47,7 @@ async def close_all(timeout: float) -> None:
     """
     consumers = list(_live)
     for consumer in consumers:
-        await consumer.end(code=1001)
+        await consumer.end(code=closecodes.GOING_AWAY)
     tasks = [c.task for c in consumers if c.task is not None and not c.task.done()]
     if tasks:
         await asyncio.wait(tasks, timeout=timeout)
@@ -103,22 +103,20 @@ class NotebookConsumer(AsyncConsumer):
         if refused.reason is Reason.INVALID_PARAMS:
             # Accepted first, so the client reads the code and the reason.
             await self.send({"type": "websocket.accept"})
-            await self.send(
-                {"type": "websocket.close", "code": gate.CLOSE_INVALID, "reason": refused.detail}
-            )
+            await self.send(closecodes.close_message(closecodes.INVALID_PARAMS, refused.detail))
         elif refused.reason is Reason.OVER_LIMIT:
             assert refused.over is not None
             self.limit_key = refused.limit_key or ""
             await self._refuse_over_limit(refused.over)
         else:
-            await self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
+            await self.send(closecodes.close_message(CLOSE_REFUSED))
 
     async def end(self, code: int) -> None:
         """Close the browser socket and let marimo see a disconnect."""
         await session_rows.closed(self.live_id, self)
         if not self.browser_gone:
             with contextlib.suppress(Exception):
-                await self.send({"type": "websocket.close", "code": code})
+                await self.send(closecodes.close_message(code))
         self.browser_gone = True
         self._socket_closed()
         await self.queue.put({"type": "websocket.disconnect", "code": code})
@@ -157,7 +155,7 @@ class NotebookConsumer(AsyncConsumer):
                 if limits.check(session_directory.directory, self.limit_key) is None:
                     logger.info("A session slot is free: reloading %s", self.scope["path"])
                     await self._send_op(protocol.OP_RELOAD)
-                    await self.send({"type": "websocket.close", "code": 1000})
+                    await self.send(closecodes.close_message(closecodes.NORMAL))
                     return
 
     async def _run(self, app: MarimoApp, scope: dict) -> None:
@@ -166,14 +164,14 @@ class NotebookConsumer(AsyncConsumer):
         except Exception:
             logger.exception("Kernel socket %s failed", scope["path"])
             with contextlib.suppress(Exception):
-                await self.send({"type": "websocket.close", "code": 1011})
+                await self.send(closecodes.close_message(closecodes.INTERNAL_ERROR))
 
     async def _to_browser(self, message: dict[str, Any]) -> None:
         if self.browser_gone:
             return  # marimo may still be flushing; the browser left
         if message["type"] == "websocket.close":
-            # marimo passes IntEnum codes; autobahn accepts only plain ints.
-            message = {**message, "code": int(message.get("code") or 1000)}
+            # marimo passes IntEnum codes, some of which autobahn refuses.
+            message = closecodes.close_message(message.get("code"), message.get("reason") or "")
         try:
             await self.send(message)
         except Exception as exc:  # the server closed the socket under us
@@ -188,7 +186,7 @@ class NotebookConsumer(AsyncConsumer):
             # marimo's kernel socket is text-only; a binary frame would crash
             # its reader. Close this socket (1003: unacceptable data).
             logger.info("Closing websocket %s: binary frame", self.scope["path"])
-            await self.end(code=1003)
+            await self.end(code=closecodes.UNSUPPORTED_DATA)
             return
         if self.task is not None and not self.task.done():
             await self.queue.put(message)
@@ -213,7 +211,7 @@ class RefuseConsumer(AsyncConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         logger.info("Refused websocket to unknown path %s", self.scope["path"])
-        await self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
+        await self.send(closecodes.close_message(CLOSE_REFUSED))
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         raise StopConsumer()

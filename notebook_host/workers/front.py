@@ -33,6 +33,7 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
+from .. import closecodes
 from ..admission import limits, ownership
 from ..admission.pipeline import (
     Admitted,
@@ -67,6 +68,7 @@ from .protocol import (
     Incoming,
     Outgoing,
     SequenceGap,
+    reply_headers,
     wire_scope,
 )
 
@@ -267,7 +269,7 @@ async def request_worker(
             chunks.append(bytes(piece.get("body") or b""))
             if piece.get("end"):
                 response = HttpResponse(b"".join(chunks), status=int(start["status"]))
-                _apply_headers(response, start.get("headers", []))
+                _apply_headers(response, reply_headers(start.get("headers", [])))
                 return response
             if len(chunks) > 1:
                 break
@@ -285,7 +287,7 @@ async def request_worker(
             logger.warning("Forwarded download broke off: %s", exc)
 
     streaming = StreamingHttpResponse(rest(), status=int(start["status"]))
-    _apply_headers(streaming, start.get("headers", []))
+    _apply_headers(streaming, reply_headers(start.get("headers", [])))
     return streaming
 
 
@@ -391,7 +393,7 @@ class WorkerConsumer(NotebookConsumer):
         await asyncio.wait({back, gone}, return_when=asyncio.FIRST_COMPLETED)
         if back.done() and not gone.done():
             await send({"type": "websocket.send", "text": protocol.frame(protocol.OP_RELOAD)})
-            await send({"type": "websocket.close", "code": 1000})
+            await send(closecodes.close_message(closecodes.NORMAL))
         for task in (back, gone):
             task.cancel()
 
@@ -442,7 +444,7 @@ class WorkerConsumer(NotebookConsumer):
             await self._refuse_and_wait("Session store unreachable", str(exc), admitted)
             return
         if placed is None:
-            await self.send({"type": "websocket.close", "code": 4004})
+            await self.send(closecodes.close_message(closecodes.REFUSED))
             return
         if isinstance(placed, str):
             await self._refuse_and_wait("Cannot open a session", placed, admitted)
@@ -552,7 +554,7 @@ class WorkerConsumer(NotebookConsumer):
                 if await ready():
                     logger.info("Can serve %s now: reloading the page", self.scope["path"])
                     await self._send_op(protocol.OP_RELOAD)
-                    await self.send({"type": "websocket.close", "code": 1000})
+                    await self.send(closecodes.close_message(closecodes.NORMAL))
                     return
 
     async def _to_worker(self, message: dict[str, Any]) -> bool:
@@ -625,7 +627,7 @@ class WorkerConsumer(NotebookConsumer):
     async def _close_browser(self, code: int, reason: str = "") -> None:
         self.ended = True
         with contextlib.suppress(Exception):
-            await self.send({"type": "websocket.close", "code": code, "reason": reason[:120]})
+            await self.send(closecodes.close_message(code, reason))
 
     async def notebook_host_ws_out(self, message: dict[str, Any]) -> None:
         """A frame from the worker's marimo app, checked for gaps and joined."""
@@ -691,7 +693,7 @@ class WorkerConsumer(NotebookConsumer):
                 "stream": stream,
                 "front": self.channel_name,
                 "event": "disconnect",
-                "code": 1001,
+                "code": closecodes.GOING_AWAY,
             }
         )
         layer = get_channel_layer()

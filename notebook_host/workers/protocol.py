@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import closecodes
+
 #: Front -> worker (the worker's channel).
 HTTP = "notebook_host.http"
 WS_CONNECT = "notebook_host.ws.connect"
@@ -38,11 +40,11 @@ HTTP_REPLY = "notebook_host.http.reply"
 #: Largest payload piece in one message (the spec's cap is 1 MB).
 CHUNK = 512 * 1024
 
-#: Close codes a front sends to the browser (4000-4999: application codes).
-CLOSE_WORKER_LOST = 4510
-CLOSE_MESSAGE_LOST = 4511
-CLOSE_NO_ANSWER = 4512
-CLOSE_DRAINED = 4513
+#: Close codes a front sends to the browser (defined in notebook_host.closecodes).
+CLOSE_WORKER_LOST = closecodes.WORKER_LOST
+CLOSE_MESSAGE_LOST = closecodes.MESSAGE_LOST
+CLOSE_NO_ANSWER = closecodes.NO_ANSWER
+CLOSE_DRAINED = closecodes.DRAINED
 
 #: ASGI scope keys that travel to a worker; ``state`` and the like stay.
 SCOPE_KEYS = (
@@ -148,3 +150,33 @@ class Incoming:
             self._parts = []
             return {**message, key: joined}
         return message
+
+
+#: The only headers of a worker's answer a front passes on (lower case): what a
+#: download or an API answer needs. Cookies and anything else a notebook or
+#: marimo could set are dropped, so a worker cannot speak for the site.
+REPLY_HEADERS: frozenset[bytes] = frozenset(
+    {
+        b"content-type",
+        b"content-disposition",
+        b"content-length",
+        b"content-encoding",
+        b"content-range",
+        b"accept-ranges",
+        b"cache-control",
+        b"etag",
+        b"last-modified",
+        b"expires",
+        b"vary",
+    }
+)
+
+
+def reply_headers(raw: list[Any]) -> list[tuple[bytes, bytes]]:
+    """A worker's answer headers, only those in :data:`REPLY_HEADERS`."""
+    kept = []
+    for name, value in raw:
+        name_b, value_b = bytes(name), bytes(value)
+        if name_b.lower() in REPLY_HEADERS:
+            kept.append((name_b, value_b))
+    return kept

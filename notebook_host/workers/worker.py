@@ -26,6 +26,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from .. import closecodes
 from ..admission.pipeline import locate_path
 from ..marimo import files
 from ..marimo.app import MarimoApp
@@ -502,7 +503,7 @@ class Worker:
             logger.error("Socket %s: %s", message["route"].get("path"), exc)
             app = None
         if app is None:
-            await pump.close(4004, "No notebook at this address")
+            await pump.close(closecodes.REFUSED, "No notebook at this address")
             return
         for old in [p for p in self.pumps.values() if p.session_id == session_id]:
             old.closed = True  # its front is gone or moved on; marimo drops it too

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from notebook_host.marimo import files, frontend, patches, protocol
+from notebook_host.marimo import files, frontend, patches, protocol, routes
 from notebook_host.marimo.app import build_app
 from notebook_host.targets.options import NotebookOptions
 
@@ -77,13 +77,8 @@ def test_frontend_dir_holds_the_built_frontend() -> None:
     root = frontend.frontend_dir()
     assert (root / "index.html").is_file()
     assert any((root / "assets").iterdir())
-    for name in protocol.PUBLIC_FILE_ROUTES - {"assets"}:
+    for name in routes.FRONTEND_FILE_ROUTES - {"assets"}:
         assert (root / name).is_file(), name
-
-
-def test_public_routes_are_sub_routes() -> None:
-    assert protocol.PUBLIC_FILE_ROUTES <= protocol.SUB_ROUTES
-    assert protocol.WEBSOCKET_ROUTES <= protocol.SUB_ROUTES
 
 
 def test_kernel_sees_the_page_url_for_marked_scopes() -> None:

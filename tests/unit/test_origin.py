@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from notebook_host.admission.origin import origin_allowed
+from notebook_host.admission.origin import origin_allowed, socket_origin_allowed
 
 rf = RequestFactory()  # host "testserver", scheme http
 
@@ -103,8 +103,9 @@ def test_empty_origin_falls_back_to_referer() -> None:
     assert origin_allowed(post(Origin="")) is False
 
 
-def test_null_origin_falls_back_to_referer() -> None:
-    assert origin_allowed(post(Origin="null", Referer="http://testserver/nb/")) is True
+def test_null_origin_is_refused_whatever_the_referer() -> None:
+    # Django's CSRF check refuses "null" too: a sandboxed frame of any site sends it.
+    assert origin_allowed(post(Origin="null", Referer="http://testserver/nb/")) is False
     assert origin_allowed(post(Origin="null", Referer="https://evil.test/")) is False
     assert origin_allowed(post(Origin="null")) is False
 
@@ -147,3 +148,46 @@ def test_any_of_several_trusted_origins(settings) -> None:
     assert origin_allowed(post(Origin="https://one.test")) is True
     assert origin_allowed(post(Origin="http://x.two.test")) is True
     assert origin_allowed(post(Origin="https://x.two.test")) is False
+
+
+def socket(origin: str | None, *, scheme: str = "ws", host: str = "testserver", **extra: str):
+    headers = [(b"host", host.encode())]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    headers += [(k.lower().replace("_", "-").encode(), v.encode()) for k, v in extra.items()]
+    return {"type": "websocket", "scheme": scheme, "path": "/nb/ws", "headers": headers}
+
+
+@pytest.mark.parametrize(
+    ("origin", "scheme", "host", "allowed"),
+    [
+        ("http://testserver", "ws", "testserver", True),
+        ("https://testserver", "wss", "testserver", True),
+        ("http://testserver:8000", "ws", "testserver:8000", True),
+        # The host names match, but the scheme or port does not: another site.
+        ("https://testserver", "ws", "testserver", False),
+        ("http://testserver", "wss", "testserver", False),
+        ("http://testserver:9999", "ws", "testserver:8000", False),
+        ("http://testserver:9999", "ws", "testserver", False),
+        ("http://evil.test", "ws", "testserver", False),
+        ("null", "ws", "testserver", False),
+        (None, "ws", "testserver", False),
+        # A Host outside ALLOWED_HOSTS is refused whatever the Origin says.
+        ("http://evil.test", "ws", "evil.test", False),
+    ],
+)
+def test_socket_origin_rule(origin: str | None, scheme: str, host: str, allowed: bool) -> None:
+    assert socket_origin_allowed(socket(origin, scheme=scheme, host=host)) is allowed
+
+
+def test_socket_trusted_origin(settings) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com"]
+    assert socket_origin_allowed(socket("https://app.example.com")) is True
+    assert socket_origin_allowed(socket("http://app.example.com")) is False
+
+
+def test_socket_behind_a_tls_proxy(settings) -> None:
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    forwarded = socket("https://testserver", X_Forwarded_Proto="https")
+    assert socket_origin_allowed(forwarded) is True
+    assert socket_origin_allowed(socket("https://testserver")) is False

@@ -107,8 +107,8 @@ class TestOrder:
         assert isinstance(refused, Refused) and refused.reason is Reason.ADD_SLASH
 
     async def test_origin_comes_before_params_and_owner(self) -> None:
-        made = request("post", "/page/api/kernel/run", HTTP_ORIGIN="http://evil.example")
-        refused = await arrive(served(), "api/kernel/run", made)
+        made = request("post", "/page/api/kernel/stdin", HTTP_ORIGIN="http://evil.example")
+        refused = await arrive(served(), "api/kernel/stdin", made)
         assert isinstance(refused, Refused) and refused.reason is Reason.BAD_ORIGIN
 
     async def test_params_come_before_limits(self, directory: InProcessSessionDirectory) -> None:
@@ -139,24 +139,24 @@ class TestOrder:
         directory.record(record(notebook, "s_1", FakeApp(), owner=BROWSER))
         stranger = request(
             "post",
-            "/page/api/kernel/run",
+            "/page/api/kernel/stdin",
             data=b"",
             content_type="application/json",
             HTTP_MARIMO_SESSION_ID="s_1",
             HTTP_ORIGIN="http://testserver",
         )
-        refused = await arrive(notebook, "api/kernel/run", stranger)
+        refused = await arrive(notebook, "api/kernel/stdin", stranger)
         assert isinstance(refused, Refused) and refused.reason is Reason.NOT_OWNER
         owner = request(
             "post",
-            "/page/api/kernel/run",
+            "/page/api/kernel/stdin",
             data=b"",
             content_type="application/json",
             HTTP_MARIMO_SESSION_ID="s_1",
             HTTP_COOKIE=f"{OWNER_COOKIE}=browser-1",
             HTTP_ORIGIN="http://testserver",
         )
-        refused = await arrive(notebook, "api/kernel/run", owner)
+        refused = await arrive(notebook, "api/kernel/stdin", owner)
         assert isinstance(refused, Refused) and refused.reason is Reason.BAD_BODY
         assert refused.detail.startswith("Empty body")
 
@@ -201,6 +201,12 @@ class TestSocket:
         arrival = Arrival(Kind.SOCKET, notebook, "ws", {}, AnonymousUser(), scope=scope)
         refused = await admit(arrival)
         assert isinstance(refused, Refused) and refused.reason is Reason.NOT_OWNER
+
+    async def test_a_refused_route_is_not_found_before_access(self) -> None:
+        for subpath in ("sse", "api/kernel/run", "api/status", "ws_sync"):
+            made = request(path=f"/page/{subpath}")  # anonymous, on a login notebook
+            refused = await arrive(served(access="login"), subpath, made)
+            assert isinstance(refused, Refused) and refused.reason is Reason.NOT_FOUND, subpath
 
     async def test_an_unknown_socket_path_is_not_found(self) -> None:
         refused = await pipeline.socket_arrival({"type": "websocket", "path": "/nowhere/ws"})

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.urls import Resolver404, URLPattern, resolve, reverse
 
 from notebook_host.admission.access import AccessRule, CallableRule
-from notebook_host.marimo.protocol import SUB_ROUTES
+from notebook_host.marimo import routes
 from notebook_host.targets.notebook import SUBPATH_KWARG
 from notebook_host.urls import NotebookRoutePattern, notebook
 from tests.projects.default import urls as test_urls
@@ -86,7 +86,6 @@ def test_page_with_slash_has_empty_subpath(dashboard: URLPattern) -> None:
     [
         "assets/x.js",
         "assets/deep/er/x.css",
-        "api/kernel/x",
         "api/kernel/set_ui_element_value",
         "ws",
         "health",
@@ -119,12 +118,47 @@ def test_other_paths_do_not_match(dashboard: URLPattern, path: str) -> None:
     assert match(dashboard, path) is None
 
 
+CLAIMED = [
+    *sorted(routes.KERNEL_API_ROUTES),
+    "ws",
+    "health",
+    "healthz",
+    "assets/x.js",
+    "favicon.ico",
+    "@file/10-123-abc.csv",
+    "public/logo.svg",
+    "public-files-sw.js",
+]
+
+
 def test_every_sub_route_matches(dashboard: URLPattern) -> None:
-    for first in SUB_ROUTES:
-        assert match(dashboard, f"dashboard/{first}") == ("", (), {SUBPATH_KWARG: first})
+    for subpath in CLAIMED:
+        assert match(dashboard, f"dashboard/{subpath}") == ("", (), {SUBPATH_KWARG: subpath})
 
 
-@pytest.mark.parametrize("path", ["", "assets/x", "ws", "api/kernel/x", "favicon.ico"])
+@pytest.mark.parametrize(
+    "subpath",
+    [
+        "sse",
+        "ws_sync",
+        "api/status",
+        "api/version",
+        "api/kernel/run",
+        "api/home/workspace_files",
+        "og/thumbnail",
+        "terminal/ws",
+        "auth/login",
+        "favicon.ico/x",
+        "health/",
+    ],
+)
+def test_refused_sub_routes_are_not_claimed(dashboard: URLPattern, subpath: str) -> None:
+    assert match(dashboard, f"dashboard/{subpath}") is None
+
+
+@pytest.mark.parametrize(
+    "path", ["", "assets/x", "ws", "api/kernel/set_ui_element_value", "favicon.ico"]
+)
 def test_root_route_matches_its_page_and_sub_routes(root: URLPattern, path: str) -> None:
     assert match(root, path) == ("", (), {SUBPATH_KWARG: path})
 
@@ -138,8 +172,8 @@ def test_converters_give_kwargs() -> None:
     pattern = notebook("items/<int:pk>/", NB / "meta.py")
     assert match(pattern, "items/7/") == ("", (), {"pk": 7, SUBPATH_KWARG: ""})
     assert match(pattern, "items/7") == ("", (), {"pk": 7, SUBPATH_KWARG: None})
-    _, _, kwargs = match(pattern, "items/42/api/kernel/x")
-    assert kwargs == {"pk": 42, SUBPATH_KWARG: "api/kernel/x"}
+    _, _, kwargs = match(pattern, "items/42/api/kernel/function_call")
+    assert kwargs == {"pk": 42, SUBPATH_KWARG: "api/kernel/function_call"}
     assert match(pattern, "items/x/") is None
     assert match(pattern, "items/7x/") is None
     assert match(pattern, "items/7/other/") is None
