@@ -44,19 +44,31 @@ nginx:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; }
 
-serve: install
-	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
+# The demo runs as deployed: DEBUG off, a secret key of its own (made once in
+# .demo-secret-key), marimo's frontend collected once into staticfiles/.
+# DJANGO_DEBUG=1 make serve runs it in debug mode instead.
+DEMO_ENV = DJANGO_SECRET_KEY="$$(cat .demo-secret-key)"
+
+.demo-secret-key:
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+staticfiles/.collected: $(STAMP) .demo-secret-key
+	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput -v0
+	touch $@
+
+serve: install .demo-secret-key staticfiles/.collected
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput -v0
+	$(DEMO_ENV) $(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
 	@echo "Serving the demo notebooks at http://127.0.0.1:8000/  (Ctrl-C stops)"
-	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 --websocket_connect_timeout 30 project.asgi:application
+	$(DEMO_ENV) $(VENV)/bin/daphne -b 127.0.0.1 -p 8000 --websocket_connect_timeout 30 project.asgi:application
 
 # The demo with kernels in worker processes: redis-server, 2 daphne fronts,
 # 2 notebook workers and nginx balancing round-robin on 127.0.0.1:8000
 # (docs/scaling.md). Ctrl-C stops all of it.
-serve-cluster: install redis nginx
-	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
-	$(PY) -m tests.support.serve_cluster
+serve-cluster: install redis nginx .demo-secret-key
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput -v0
+	$(DEMO_ENV) $(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
+	$(DEMO_ENV) $(PY) -m tests.support.serve_cluster
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1221,7 +1221,7 @@ def run_servers(
             start = time.monotonic()
             code = server.stop()
             shutdown[name] = {"exit_code": code, "seconds": round(time.monotonic() - start, 2)}
-    demo_env.setdefault("DJANGO_DEBUG", os.environ.get("DJANGO_DEBUG", "1 (settings default)"))
+    demo_env.setdefault("DJANGO_DEBUG", os.environ.get("DJANGO_DEBUG", "1 (the harness default)"))
     return results, shutdown, demo_env
 
 

@@ -1,8 +1,10 @@
 """The admin of registered notebooks and their live sessions.
 
-Adding or changing a notebook runs its code on the server, so Django's own
-``add_notebook`` / ``change_notebook`` permissions guard it; every change
-and action is written to the admin history.
+A notebook's source (upload, ``path``) and its ``params`` class are code
+that runs as the server, so adding a notebook or changing those fields needs
+``notebook_host.deploy_notebook`` on top of Django's ``add_notebook`` /
+``change_notebook`` (superusers have every permission); other staff see them
+read-only. Every change and action is written to the admin history.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from .models import LiveSession, Notebook
 from .runtime import session_rows
 from .sources import SourceError, check_file
 from .targets.registered import close_all, run_in_server, source_file
+
+#: The permission that lets a user put code on the server through the admin.
+DEPLOY_PERMISSION = "notebook_host.deploy_notebook"
+#: The fields that are code: the notebook file, its path, the params class imported.
+CODE_FIELDS = ("upload", "path", "params")
 
 
 def _close_in_servers(notebooks: QuerySet[Notebook]) -> int:
@@ -51,6 +58,16 @@ class NotebookAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notebook]:
         return super().get_queryset(request).annotate(live_count=Count("live_sessions"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """A new notebook is new code: adding one needs the deploy permission."""
+        return super().has_add_permission(request) and request.user.has_perm(DEPLOY_PERMISSION)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm(DEPLOY_PERMISSION):
+            fields += [name for name in CODE_FIELDS if name not in fields]
+        return fields
 
     def save_model(self, request: HttpRequest, obj: Notebook, form: Any, change: bool) -> None:
         if not change:

@@ -11,7 +11,9 @@ class NotebookHostConfig(AppConfig):
     def ready(self) -> None:
         # Imported once the models are ready (Django app loading).
         from . import checks  # noqa: F401 - registers the system checks
-        from .targets.registered import connect_signals
+        from .signout import connect as connect_signout  # a receiver of user_logged_out
+        from .targets.registered import connect_signals  # the registered notebooks' signals
         from .workers import settings  # noqa: F401 - registers the KERNELS checks
 
         connect_signals()
+        connect_signout()

@@ -52,10 +52,20 @@ class NotebookAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        # Without the deploy permission the admin shows the code-bearing fields
+        # read-only: they are not in the form and keep their saved values.
+        if "upload" in self.fields and "path" in self.fields:
+            self._clean_source(data)
+        self._clean_permission(data)
+        if "params" in self.fields:
+            self._clean_params(data)
+        return data
+
+    def _clean_source(self, data: dict[str, Any]) -> None:
         upload, path = data.get("upload"), (data.get("path") or "").strip()
         data["path"] = path
         if "upload" in self.errors:
-            return data
+            return
         if upload and path:
             self.add_error(
                 "path",
@@ -74,9 +84,6 @@ class NotebookAdminForm(forms.ModelForm):
                 check_file(resolve_path(path))
             except SourceError as exc:
                 self.add_error("path", str(exc))
-        self._clean_permission(data)
-        self._clean_params(data)
-        return data
 
     def _clean_params(self, data: dict[str, Any]) -> None:
         """The params class must import and be a Form or BaseModel, now, not at first visit."""

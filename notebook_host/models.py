@@ -132,6 +132,9 @@ class Notebook(models.Model):
 
     class Meta:
         ordering = ["title", "slug"]
+        permissions = [
+            ("deploy_notebook", "Can deploy notebook code (upload, path and params)"),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.slug

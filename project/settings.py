@@ -3,12 +3,23 @@
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from notebook_host.cache_headers import add_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-insecure-secret-key")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Off unless asked for (DJANGO_DEBUG=1): a debug page shows settings and code.
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+# A real key always, except in a debug run: owner keys and sessions are HMACs of it.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set DJANGO_SECRET_KEY (make serve makes one in .demo-secret-key), "
+            "or DJANGO_DEBUG=1 for a development run with a fixed insecure key."
+        )
+    SECRET_KEY = "demo-only-insecure-secret-key"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o

@@ -133,8 +133,13 @@ def open_count() -> int:
     return len(_open)
 
 
-async def close_local(session_ids: list[str] | None = None, notebook: Any = None) -> int:
-    """Close kernel sessions held by this process: by id, or all of ``notebook``."""
+async def close_local(
+    session_ids: list[str] | None = None, notebook: Any = None, code: int = CLOSED_BY_STAFF
+) -> int:
+    """Close kernel sessions held by this process: by id, or all of ``notebook``.
+
+    Their sockets close with ``code`` (staff closes, or a sign-out).
+    """
     targets = [
         e
         for e in list(_open.values())
@@ -144,7 +149,7 @@ async def close_local(session_ids: list[str] | None = None, notebook: Any = None
     for entry in targets:
         _open.pop(entry.session_id, None)
         with contextlib.suppress(Exception):
-            await entry.consumer.end(code=CLOSED_BY_STAFF)
+            await entry.consumer.end(code=code)
         for app in apps.loaded():
             if entry.session_id in app.session_ids():
                 app.close_session(entry.session_id)

@@ -58,6 +58,9 @@ class LiveServer:
 
     def environ(self) -> dict[str, str]:
         return {
+            # The demo project refuses to start without a key unless DEBUG is on.
+            "DJANGO_DEBUG": "1",
+            "DJANGO_SECRET_KEY": "test-only-secret-key",
             **os.environ,
             "DJANGO_SETTINGS_MODULE": self.settings,
             "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),

@@ -59,7 +59,9 @@ def test_changing_needs_the_change_permission() -> None:
 
 
 def test_an_add_is_saved_with_its_author_and_recorded_in_history() -> None:
-    client, user = staff_client("add_notebook", "change_notebook", "view_notebook")
+    client, user = staff_client(
+        "add_notebook", "change_notebook", "view_notebook", "deploy_notebook"
+    )
     page = client.get(ADMIN + "add/").content.decode()
     assert "runs on this server" in page  # the warning next to the upload field
     response = client.post(ADMIN + "add/", post_data())
@@ -69,6 +71,41 @@ def test_an_add_is_saved_with_its_author_and_recorded_in_history() -> None:
     assert Path(notebook.upload.path).read_bytes() == GOOD
     entry = LogEntry.objects.get(object_id=str(notebook.pk))
     assert entry.action_flag == ADDITION and entry.user == user
+
+
+def test_adding_needs_the_deploy_permission() -> None:
+    client, _ = staff_client("add_notebook", "change_notebook", "view_notebook")
+    assert client.get(ADMIN + "add/").status_code == 403
+    assert client.post(ADMIN + "add/", post_data()).status_code == 403
+    assert not Notebook.objects.exists()
+
+
+def test_code_fields_are_read_only_without_the_deploy_permission(tmp_path: Path) -> None:
+    notebook = Notebook.objects.create(slug="report", title="Report", path="test_app.py")
+    client, _ = staff_client("change_notebook", "view_notebook")
+    page = client.get(f"{ADMIN}{notebook.pk}/change/").content.decode()
+    for name in ("upload", "path", "params"):
+        assert f'name="{name}"' not in page, name
+    response = client.post(
+        f"{ADMIN}{notebook.pk}/change/",
+        {
+            **post_data(title="Renamed", upload=""),
+            "path": "/etc/evil.py",
+            "params": "os.system",
+        },
+    )
+    assert response.status_code == 302
+    saved = Notebook.objects.get()
+    assert saved.title == "Renamed"  # ordinary fields still change
+    assert (saved.path, saved.params, saved.upload.name) == ("test_app.py", "", "")
+
+
+def test_the_deploy_permission_unlocks_the_code_fields() -> None:
+    notebook = Notebook.objects.create(slug="report", title="Report", path="test_app.py")
+    client, _ = staff_client("change_notebook", "view_notebook", "deploy_notebook")
+    page = client.get(f"{ADMIN}{notebook.pk}/change/").content.decode()
+    for name in ("upload", "path", "params"):
+        assert f'name="{name}"' in page, name
 
 
 def test_a_bad_upload_shows_the_reason_and_saves_nothing() -> None:
