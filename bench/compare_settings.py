@@ -6,6 +6,13 @@ and plain marimo has no such limit. Everything else is project.settings,
 DJANGO_DEBUG and DJANGO_STATIC_ROOT included; the URLconf adds /busy/.
 """
 
+import os
+
+# The demo refuses to start with DEBUG off and no key; these runs keep its
+# former defaults unless the environment says otherwise.
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+
 from project.settings import *  # noqa: F403
 from project.settings import NOTEBOOK_HOST as DEMO_NOTEBOOK_HOST
 

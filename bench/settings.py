@@ -6,6 +6,11 @@ notebooks), BENCH_SESSION_TTL and BENCH_APP_IDLE_TTL (seconds).
 
 import os
 
+# The demo refuses to start with DEBUG off and no key; these runs keep its
+# former defaults unless the environment says otherwise.
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+
 from project.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"

@@ -12,6 +12,12 @@ import os
 
 from bench.settings import LOGGING as BENCH_LOGGING
 from notebook_host.conf import DEFAULTS as HOST_DEFAULTS
+
+# The demo refuses to start with DEBUG off and no key; these runs keep its
+# former defaults unless the environment says otherwise.
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+
 from project.settings import *  # noqa: F403
 from project.settings import NOTEBOOK_HOST as DEMO_NOTEBOOK_HOST
 

@@ -82,7 +82,11 @@ def main() -> int:
     parser.add_argument("out", type=Path, help="PNG file to write")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="notebook-host-shot-") as tmp:
-        env = {"DJANGO_DEBUG": "1", **os.environ, "DJANGO_SQLITE_PATH": str(Path(tmp) / "db.sqlite3")}
+        env = {
+            "DJANGO_DEBUG": "1",
+            **os.environ,
+            "DJANGO_SQLITE_PATH": str(Path(tmp) / "db.sqlite3"),
+        }
         env["DJANGO_MEDIA_ROOT"] = str(Path(tmp) / "media")
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)

@@ -6,6 +6,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+# The demo refuses to start with DEBUG off and no key; these runs keep its
+# former defaults unless the environment says otherwise.
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+
 from project.settings import *  # noqa: F403
 from project.settings import MIDDLEWARE, TEMPLATES
 
