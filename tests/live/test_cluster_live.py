@@ -23,6 +23,7 @@ import httpx
 import pytest
 import websockets
 
+from notebook_host import closecodes
 from tests.conftest import make_folders
 from tests.support import admin_http
 from tests.support.browser import Problems, chromium, expect
@@ -361,3 +362,39 @@ async def test_admin_edits_and_disables_reach_every_worker(core: Cluster) -> Non
         for kernel in old.values():
             code, _ = await until_closed(kernel, 15)
             assert code == 4001
+
+
+async def test_sse_is_refused_on_every_front(core: Cluster) -> None:
+    """marimo's second kernel transport would start kernels on a front: refused there."""
+    one, two = core.fronts[:2]
+    async with browser(one, "alice") as alice, opened(one, alice) as (kernel, sid, token, oid):
+        for front in (one, two):
+            async with browser(front) as anon, browser(front, "bob") as bob:
+                for client, session in ((anon, new_session_id()), (bob, sid)):
+                    async with client.stream("GET", f"{PAGE}sse?session_id={session}") as sse:
+                        assert sse.status_code == 404
+        # alice's kernel was neither taken over nor disturbed
+        await turn(kernel, await post_knob(alice, two, sid, token, oid, 5), 5)
+    for front in (one, two):
+        assert "Refused" in front.log() and "not a route notebook_host serves" in front.log()
+
+
+async def test_signing_out_on_any_front_ends_the_kernel_on_its_worker(core: Cluster) -> None:
+    one, two = core.fronts[:2]
+    async with (
+        browser(one, "carol") as carol,
+        opened(one, carol) as (kernel, sid, token, oid),
+        same_browser(carol, two) as copy,
+    ):
+        # positive control: a copy of the cookie, through the other front, works
+        await turn(kernel, await post_knob(copy, two, sid, token, oid, 6), 6)
+        signed_out = await carol.post(
+            "/accounts/logout/",
+            data={"csrfmiddlewaretoken": carol.cookies["csrftoken"]},
+            headers={"Referer": one.url + "/"},
+        )
+        assert signed_out.status_code in (200, 302)
+        code, _ = await until_closed(kernel, 20)
+        assert code == closecodes.SIGNED_OUT
+        refused = await post_knob(copy, two, sid, token, oid, 7)
+        assert refused.status_code == 404, refused.text

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import websockets
 
+from notebook_host import closecodes
 from tests.support.live import KernelSocket, LiveServer, cookie_header, login
 from tests.support.users import PASSWORD
 from tests.support.visitor import open_tab
@@ -140,6 +141,52 @@ async def test_signing_out_and_in_as_someone_else_loses_the_session(live: LiveSe
         assert logout.status_code in (200, 302)
         await login(browser, "bob", PASSWORD)
         assert (await replay(browser, live, session_id, token)).status_code == 404
+
+
+async def sign_out(browser: httpx.AsyncClient, live: LiveServer) -> None:
+    response = await browser.post(
+        "/accounts/logout/",
+        data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        headers={"Referer": live.url + "/"},
+    )
+    assert response.status_code in (200, 302)
+
+
+async def closed_with(kernel: KernelSocket, timeout: float = 15) -> int | None:
+    try:
+        while True:
+            await kernel.next(timeout=timeout)
+    except websockets.ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else None
+    except TimeoutError:
+        return None
+
+
+async def test_signing_out_ends_the_kernel_for_a_copied_cookie(live: LiveServer) -> None:
+    """A copy of the old session cookie drives nothing once its owner signed out."""
+    async with (
+        httpx.AsyncClient(base_url=live.url) as browser,
+        httpx.AsyncClient(base_url=live.url) as copy,
+    ):
+        await login(browser, "alice", PASSWORD)
+        async with open_tab(live, browser, "/faults/", ready="knob is 0") as tab:
+            copy.cookies.update(browser.cookies)
+            knob = tab.object_id("knob")
+            body = {"objectIds": [knob], "values": [4]}
+            headers = {
+                "Origin": live.url,
+                "Marimo-Session-Id": tab.session_id,
+                "Marimo-Server-Token": tab.token,
+            }
+            url = "/faults/api/kernel/set_ui_element_value"
+            # positive control: before sign-out the copy is as good as the original
+            assert (await copy.post(url, json=body, headers=headers)).status_code == 200
+            await sign_out(browser, live)
+            # the open tab is told, with the sign-out's own code ...
+            assert await closed_with(tab.kernel) == closecodes.SIGNED_OUT
+            # ... and the copied cookie drives the kernel no more, fast path or view
+            refused = await copy.post(url, json=body, headers=headers)
+            assert refused.status_code == 404, refused.text
 
 
 async def test_download_only_for_its_owner(

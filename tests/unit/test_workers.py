@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from channels.layers import get_channel_layer
 from django.test import override_settings
 
-from notebook_host.workers import protocol, settings
+from notebook_host.workers import front, protocol, settings
 from notebook_host.workers.state import WorkerInfo, least_loaded
 
 REDIS_LAYER = {
@@ -124,3 +126,55 @@ class TestSettings:
 
         with pytest.raises(CommandError, match="'local'"):
             call_command("notebook_worker")
+
+
+class TestReplyHeaders:
+    """A worker's answer reaches the browser with only the headers a download or API needs."""
+
+    RAW = [
+        [b"Content-Type", b"text/csv"],
+        [b"content-disposition", b'attachment; filename="x.csv"'],
+        [b"set-cookie", b"sessionid=planted; Path=/"],
+        [b"Access-Control-Allow-Origin", b"*"],
+        [b"location", b"https://evil.test/"],
+        [b"etag", b'"abc"'],
+    ]
+
+    def test_only_the_allow_list_passes(self) -> None:
+        kept = protocol.reply_headers(self.RAW)
+        assert [name.lower() for name, _ in kept] == [
+            b"content-type",
+            b"content-disposition",
+            b"etag",
+        ]
+
+    @override_settings(
+        CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    )
+    async def test_a_forwarded_answer_drops_a_planted_cookie(self) -> None:
+        layer = get_channel_layer()
+        worker_channel = await layer.new_channel()
+
+        async def fake_worker() -> None:
+            request = await layer.receive(worker_channel)
+            await layer.send(
+                request["reply"],
+                {
+                    "type": protocol.HTTP_REPLY,
+                    "rid": request["rid"],
+                    "seq": 0,
+                    "event": protocol.WHOLE,
+                    "status": 200,
+                    "headers": self.RAW,
+                    "body": b"a,b\n",
+                },
+            )
+
+        answering = asyncio.create_task(fake_worker())
+        response = await front.request_worker(worker_channel, {}, {"type": "http"}, b"")
+        await answering
+        assert response.status_code == 200 and response.content == b"a,b\n"
+        assert response["Content-Type"] == "text/csv"
+        assert not response.cookies
+        assert "Set-Cookie" not in response and "Location" not in response
+        assert "Access-Control-Allow-Origin" not in response
