@@ -41,3 +41,35 @@ def test_no_docstring_points_outside_the_repository() -> None:
         if "DESIGN.md" in path.read_text()
     ]
     assert not outside, f"DESIGN.md is not in the repository; cite docs/architecture.md: {outside}"
+
+
+def marked_table(path: Path, marker: str) -> list[list[str]]:
+    """The rows of the Markdown table between ``<!-- marker -->`` and ``<!-- /marker -->``."""
+    text = path.read_text()
+    body = text.split(f"<!-- {marker} -->", 1)[1].split(f"<!-- /{marker} -->", 1)[0]
+    rows = [line.strip().strip("|").split(" | ") for line in body.strip().splitlines()]
+    return [[cell.strip() for cell in row] for row in rows[2:]]  # past header and rule
+
+
+def test_security_route_table_matches_the_code() -> None:
+    from notebook_host.marimo import routes
+
+    rows = {row[0]: row for row in marked_table(ROOT / "docs" / "security.md", "route-table")}
+    assert set(rows) == {kind.value for kind in routes.Route}
+    for kind, checks in routes.CHECKS.items():
+        assert rows[kind.value][2] == ", ".join(checks), kind
+    for route in routes.KERNEL_API_ROUTES:
+        assert f"`{route}`" in rows[routes.Route.KERNEL_API.value][1], route
+
+
+def test_close_code_table_matches_the_code() -> None:
+    from notebook_host import closecodes
+
+    rows = marked_table(ROOT / "docs" / "sessions.md", "close-codes")
+    documented = {int(row[0]) for row in rows}
+    named = {
+        closecodes.for_browser(value)
+        for name, value in vars(closecodes).items()
+        if name.isupper() and name != "BROWSER_OFFSET"
+    }
+    assert documented == named
