@@ -12,6 +12,7 @@ class NotebookHostConfig(AppConfig):
         # Imported once the models are ready (Django app loading).
         from . import checks  # noqa: F401 - registers the system checks
         from .targets.registered import connect_signals
+        from .workers import checks as cluster_checks  # noqa: F401 - registers its checks
         from .workers import settings  # noqa: F401 - registers the KERNELS checks
 
         connect_signals()

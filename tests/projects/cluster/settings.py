@@ -17,7 +17,12 @@ _REDIS = os.environ.get("NOTEBOOK_HOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": _LAYERS[os.environ.get("NOTEBOOK_HOST_TEST_LAYER", "core")],
-        "CONFIG": {"hosts": [_REDIS]},
+        # The capacity check (notebook_host.E106) asks 10 messages per worker session;
+        # NOTEBOOK_HOST_TEST_CAPACITY (0: the layer's default) lets a test go below it.
+        "CONFIG": {
+            "hosts": [_REDIS],
+            "capacity": int(os.environ.get("NOTEBOOK_HOST_TEST_CAPACITY", "500")) or 100,
+        },
     }
 }
 NOTEBOOK_HOST = {
