@@ -25,6 +25,13 @@ CHANNEL_LAYERS = {
         },
     }
 }
+
+
+def _detail_probe(request) -> bool:
+    """Health detail (worker names) for the tests' own probe only: others get counts."""
+    return request.headers.get("X-Test-Health-Detail") == "yes"
+
+
 NOTEBOOK_HOST = {
     **_BASE,
     "KERNELS": "workers",
@@ -32,5 +39,6 @@ NOTEBOOK_HOST = {
     "WORKER_HEARTBEAT": 0.5,
     "WORKER_EXPIRY": 4.0,
     "WORKER_TIMEOUT": 10.0,
+    "HEALTH_DETAIL_ACCESS": _detail_probe,
     "MAX_SESSIONS_PER_USER": int(os.environ.get("NOTEBOOK_HOST_TEST_PER_USER", "0")) or None,
 }
