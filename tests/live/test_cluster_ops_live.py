@@ -23,7 +23,7 @@ import websockets
 
 from tests.live.test_cluster_live import PAGE, health, start_cluster
 from tests.support.cluster import Cluster, WorkerProcess
-from tests.support.live import KernelSocket, server_token
+from tests.support.live import KernelSocket, cookie_header, server_token
 from tests.support.nginx import Nginx
 from tests.support.visitor import new_session_id
 
@@ -126,7 +126,7 @@ class Tab:
         await self.stack.aclose()
         self.stack = contextlib.AsyncExitStack()
         self.kernel = await self.stack.enter_async_context(
-            KernelSocket.open(self.balancer, PAGE, self.sid, cookies="")
+            KernelSocket.open(self.balancer, PAGE, self.sid, cookies=cookie_header(self.client))
         )
         self.kernel.ws.close_timeout = 1
         await self.kernel.wait_for(
@@ -145,8 +145,13 @@ class Tab:
         await self.kernel.output_containing("knob is 0")
         self.oid = self.kernel.object_id("knob")
 
-    async def post(self, value: int) -> None:
-        """One change; a front going away answers 502 or drops it: the page's retry."""
+    async def post(self, value: int) -> bool:
+        """One change: True when taken; False when the socket closed first (reconnect).
+
+        A front going away answers 502 or drops the request, and marimo
+        refuses a change while the session's socket is away (403): retried,
+        as the page does once it is connected again.
+        """
         headers = {
             "Origin": self.balancer.url,
             "Marimo-Session-Id": self.sid,
@@ -160,25 +165,31 @@ class Tab:
                     PAGE + "api/kernel/set_ui_element_value", json=body, headers=headers
                 )
                 if response.status_code == 200:
-                    return
-                assert response.status_code in (404, 502, 503, 504), response.text
+                    return True
+                assert response.status_code in (403, 404, 502, 503, 504), response.text
             assert time.monotonic() < deadline, f"change {value} of {self.sid} never taken"
             self.retried_posts += 1
             await asyncio.sleep(0.3)
+            if self.kernel is None or self.kernel.ws.close_code is not None:
+                return False
+
+    async def reconnect(self) -> None:
+        code = self.kernel.ws.close_code if self.kernel else None
+        self.reconnects.append((code, await self.connect()))
+        if self.reconnects[-1][1] == "kernel-ready":
+            self.value = 0  # a fresh kernel: its slider is back at 0
 
     async def drive(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             value = self.value + 1
-            await self.post(value)
             try:
                 assert self.kernel is not None
+                if not await self.post(value):
+                    raise websockets.ConnectionClosed(None, None)
                 await self.kernel.output_containing(f"knob is {value}", timeout=30)
                 self.value = value
             except websockets.ConnectionClosed:
-                code = self.kernel.ws.close_code if self.kernel else None
-                self.reconnects.append((code, await self.connect()))
-                if self.reconnects[-1][1] == "kernel-ready":
-                    self.value = 0  # a fresh kernel: its slider is back at 0
+                await self.reconnect()
             await asyncio.sleep(0.2)
 
 
@@ -192,8 +203,17 @@ async def test_rolling_restart_loses_no_change(ops) -> None:
     cluster, balancer = ops
     through = SimpleNamespace(url=balancer.url, ws_url=balancer.url.replace("http", "ws", 1))
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=balancer.url, timeout=30) as client:
-        tabs = [Tab(through, client) for _ in range(TABS)]
+    async with contextlib.AsyncExitStack() as browsers:
+        # A browser each: the cluster's per-browser limit is 3 sockets.
+        tabs = [
+            Tab(
+                through,
+                await browsers.enter_async_context(
+                    httpx.AsyncClient(base_url=balancer.url, timeout=30)
+                ),
+            )
+            for _ in range(TABS)
+        ]
         await asyncio.gather(*(tab.open() for tab in tabs))
         stop = asyncio.Event()
         drivers = [asyncio.create_task(tab.drive(stop)) for tab in tabs]
@@ -215,9 +235,8 @@ async def test_rolling_restart_loses_no_change(ops) -> None:
                 assert front.stop() == 0
                 front.start(same_port=True)
                 await progress()
-            assert all(op == "reconnected" for t in tabs for _, op in t.reconnects), [
-                t.reconnects for t in tabs
-            ]
+            resumed = [op for t in tabs for _, op in t.reconnects]
+            assert resumed and set(resumed) == {"reconnected"}, resumed  # same kernels
             for worker in cluster.workers:
                 assert worker.stop(timeout=30) == 0
                 worker.start()
