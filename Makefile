@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium postgres redis nginx serve serve-cluster test lint format bench bench-cluster bench-hops soak docs docs-build matrix screenshot bench-screens
+.PHONY: install chromium postgres redis nginx systemd serve serve-cluster test lint format bench bench-cluster bench-hops soak docs docs-build matrix screenshot bench-screens
 
 install: $(STAMP)
 
@@ -56,6 +56,13 @@ staticfiles/.collected: $(STAMP) .demo-secret-key
 	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput -v0
 	touch $@
 
+# systemd-analyze, for the test that verifies the units in deploy/systemd/.
+systemd:
+	@command -v systemd-analyze >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq systemd >/dev/null; }
+
 serve: install .demo-secret-key staticfiles/.collected
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput -v0
 	$(DEMO_ENV) $(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
@@ -83,7 +90,7 @@ format: install
 # tier starts its own redis-server, fronts, workers and nginx); the model
 # and admin tests (marker "postgres") again on a throwaway PostgreSQL server;
 # then the unit and live tiers on the other Python/Django combinations (nox).
-test: install chromium postgres redis nginx lint docs-build
+test: install chromium postgres redis nginx systemd lint docs-build
 	$(VENV)/bin/pytest
 	$(PY) -m tests.support.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.projects.postgres.settings -p no:cacheprovider
 	$(VENV)/bin/nox -s subset

@@ -13,6 +13,7 @@ class NotebookHostConfig(AppConfig):
         from . import checks  # noqa: F401 - registers the system checks
         from .signout import connect as connect_signout  # a receiver of user_logged_out
         from .targets.registered import connect_signals  # the registered notebooks' signals
+        from .workers import checks as cluster_checks  # noqa: F401 - registers its checks
         from .workers import settings  # noqa: F401 - registers the KERNELS checks
 
         connect_signals()

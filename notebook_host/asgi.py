@@ -35,6 +35,13 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     from django.urls import get_resolver
 
     _ = get_resolver().url_patterns
+    from .workers.settings import enabled as workers_enabled  # after Django's set-up
+
+    if workers_enabled():
+        # A Redis that evicts, a key or versions unlike the cluster's: said at start-up.
+        from .workers.checks import log_at_startup
+
+        log_at_startup()
     routes = [*(websocket_urlpatterns or []), *notebook_routes, *fallback_urlpatterns]
     return ProtocolTypeRouter(
         {

@@ -43,9 +43,12 @@ DEFAULTS: dict[str, Any] = {
     # and per signed-in user (per browser for anonymous visitors). None: no cap.
     "MAX_SESSIONS": 200,
     "MAX_SESSIONS_PER_USER": 20,
-    # Who may read the health endpoint: "public", "login", "staff",
+    # Who may read the health endpoints: "public", "login", "staff",
     # "superuser", or a callable (request) -> bool (e.g. an IP allow-list).
     "HEALTH_ACCESS": "public",
+    # Who also sees worker names, hosts and Redis errors there (a rule as
+    # above); None: whoever HEALTH_ACCESS admits, or staff when it is "public".
+    "HEALTH_DETAIL_ACCESS": None,
     # Admin-registered notebooks (notebook_host.models.Notebook).
     # Folders a notebook's "path" source may point into (relative: to BASE_DIR).
     "ALLOWED_DIRS": [],

@@ -1,16 +1,19 @@
-"""The health endpoint for load balancers: process up, database, live sessions.
+"""Health endpoints for load balancers and orchestrators: live, ready, and both.
 
-With ``KERNELS = "workers"`` it also lists the live workers with their session
-counts, and is unhealthy (503) when none is alive or Redis is unreachable.
+- ``health/live/``: 200 while this process answers requests. It looks at
+  nothing else (no database, Redis or worker), so a balancer or an
+  orchestrator never restarts or removes a front for a fault elsewhere.
+- ``health/ready/``: 200 when this process can run notebooks: the database
+  answers and, with ``KERNELS = "workers"``, Redis answers and a worker that
+  is not draining is alive; else 503.
+- ``health/``: the readiness answer with the session counts (the original
+  endpoint; it keeps its fields).
 
-Answers 200 when the database answers a trivial query, 503 when it does not,
-with the live kernel session counts either way. Who may read it is
-``NOTEBOOK_HOST["HEALTH_ACCESS"]``: "public" (the default: a load balancer
-cannot sign in, and the answer holds only counts), "login", "staff",
-"superuser" (or a permission: the rule is parsed by
-:func:`notebook_host.admission.access.parse_rule`, as ``access=`` is), or a
-callable ``(request) -> bool`` (sync or async, e.g. an IP allow-list).
-Refused requests get 404, so a hidden endpoint stays hidden.
+Who may read them is ``NOTEBOOK_HOST["HEALTH_ACCESS"]`` (refused: 404, so a
+hidden endpoint stays hidden). Answers carry counts only; worker names and
+hosts and Redis error text are added for callers ``HEALTH_DETAIL_ACCESS``
+admits (by default staff, or whoever HEALTH_ACCESS admits when it is not
+"public"), and go to the log either way.
 """
 
 from __future__ import annotations
@@ -33,15 +36,29 @@ from .workers.settings import enabled as workers_enabled
 logger = logging.getLogger(__name__)
 
 
-async def _allowed(request: HttpRequest) -> bool:
-    """HEALTH_ACCESS: a named access rule (parsed as ``access=`` is), or ``(request) -> bool``."""
-    value = get_config()["HEALTH_ACCESS"]
+async def _admits(request: HttpRequest, value: Any, name: str) -> bool:
+    """A named access rule (parsed as ``access=`` is), or ``(request) -> bool``."""
     if callable(value):
         return bool(await call_hook(value, request))
-    rule = parse_rule(value, where="NOTEBOOK_HOST['HEALTH_ACCESS']")
+    rule = parse_rule(value, where=f"NOTEBOOK_HOST[{name!r}]")
     if rule.label == "public":
         return True  # no user lookup for a load balancer
     return await rule.allows(await request.auser(), None)
+
+
+async def _allowed(request: HttpRequest) -> bool:
+    return await _admits(request, get_config()["HEALTH_ACCESS"], "HEALTH_ACCESS")
+
+
+async def _detail_allowed(request: HttpRequest) -> bool:
+    """HEALTH_DETAIL_ACCESS; None: HEALTH_ACCESS's rule, or staff when that is public."""
+    config = get_config()
+    value, name = config["HEALTH_DETAIL_ACCESS"], "HEALTH_DETAIL_ACCESS"
+    if value is None:
+        value, name = config["HEALTH_ACCESS"], "HEALTH_ACCESS"
+        if value == "public":
+            value = "staff"
+    return await _admits(request, value, name)
 
 
 def _database() -> str | None:
@@ -57,32 +74,56 @@ def _database() -> str | None:
     return None
 
 
-@never_cache
-async def health(request: HttpRequest) -> JsonResponse:
-    """``{"status", "database", "sessions", ...}``; 200 healthy, 503 not."""
-    if not await _allowed(request):
-        return JsonResponse({"detail": "Not Found"}, status=404)
+async def _readiness(request: HttpRequest) -> tuple[dict[str, Any], bool]:
+    """The database, and with workers the cluster: (body, ready)."""
     started = time.monotonic()
     error = await sync_to_async(_database)()
-    records = session_directory.directory.live()
-    config = get_config()
     body: dict[str, Any] = {
-        "status": "ok" if error is None else "unavailable",
+        "status": "ok",
         "database": "ok" if error is None else "unreachable",
         "database_ms": round((time.monotonic() - started) * 1000, 1),
-        "sessions": len(records),
-        "connected_sessions": sum(1 for r in records if r.sockets),
-        "max_sessions": config["MAX_SESSIONS"],
     }
+    ready = error is None
     if error is not None:
         logger.error("Health check: database unreachable: %s", error)
-    healthy = error is None
     if workers_enabled():
         from .workers.front import cluster_health  # needs redis: only with KERNELS = "workers"
 
-        cluster = await cluster_health()
-        body.update(cluster)
-        if cluster["workers_alive"] == 0:
-            body["status"] = "unavailable"
-            healthy = False
-    return JsonResponse(body, status=200 if healthy else 503)
+        counts, detail = await cluster_health()
+        body.update(counts)
+        ready = ready and counts["workers_ready"] > 0
+        if await _detail_allowed(request):
+            body.update(detail)
+    if not ready:
+        body["status"] = "unavailable"
+    return body, ready
+
+
+@never_cache
+async def live(request: HttpRequest) -> JsonResponse:
+    """200 while this process serves requests; depends on nothing else."""
+    if not await _allowed(request):
+        return JsonResponse({"detail": "Not Found"}, status=404)
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+async def ready(request: HttpRequest) -> JsonResponse:
+    """200 when notebooks can run here (database, Redis, a worker), else 503."""
+    if not await _allowed(request):
+        return JsonResponse({"detail": "Not Found"}, status=404)
+    body, is_ready = await _readiness(request)
+    return JsonResponse(body, status=200 if is_ready else 503)
+
+
+@never_cache
+async def health(request: HttpRequest) -> JsonResponse:
+    """``{"status", "database", "sessions", ...}``: readiness plus session counts."""
+    if not await _allowed(request):
+        return JsonResponse({"detail": "Not Found"}, status=404)
+    body, is_ready = await _readiness(request)
+    records = session_directory.directory.live()
+    body["sessions"] = len(records)
+    body["connected_sessions"] = sum(1 for r in records if r.sockets)
+    body["max_sessions"] = get_config()["MAX_SESSIONS"]
+    return JsonResponse(body, status=200 if is_ready else 503)

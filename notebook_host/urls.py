@@ -22,7 +22,7 @@ from django.urls.resolvers import RoutePattern
 
 from .admission.access import parse_rule
 from .conf import get_config, validate_options
-from .health import health
+from .health import health, live, ready
 from .marimo import routes
 from .openapi.document import openapi_view
 from .params.declarations import DEFAULT_UNKNOWN, directory_params, notebook_params
@@ -190,12 +190,14 @@ app_name = "notebook_host"
 registered_notebooks = RegisteredNotebooks()
 
 #: ``path("notebooks/", include("notebook_host.urls"))`` mounts these: the
-#: OpenAPI document of the notebook routes, the health endpoint, and the
+#: OpenAPI document of the notebook routes, the health endpoints, and the
 #: notebooks registered in the admin with their listing.
 urlpatterns = [
     # Fixed routes first (their slugs are reserved in registered.RESERVED_SLUGS).
     path("openapi.json", openapi_view, name="openapi"),
     path("health/", health, name="health"),
+    path("health/live/", live, name="health-live"),
+    path("health/ready/", ready, name="health-ready"),
     URLPattern(RoutePattern("", name="index", is_endpoint=True), registered_listing, name="index"),
     URLPattern(
         NotebookRoutePattern(f"<slug:{SLUG_KWARG}>/", name="notebook"),

@@ -17,7 +17,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": _LAYERS[os.environ.get("NOTEBOOK_HOST_LAYER", "pubsub")],
         "CONFIG": {
-            "hosts": [os.environ.get("NOTEBOOK_HOST_REDIS_URL", "redis://127.0.0.1:6379/0")]
+            "hosts": [os.environ.get("NOTEBOOK_HOST_REDIS_URL", "redis://127.0.0.1:6379/0")],
+            # Used by the core layer only: 10 messages per session a worker takes (E106).
+            "capacity": 500,
         },
     }
 }

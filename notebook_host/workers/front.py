@@ -174,7 +174,8 @@ async def forward(request: HttpRequest, arrival: Arrival, admitted: Admitted) ->
                 return _error(404, UNKNOWN_SESSION)
             entries, extra = [entry], {"session_id": entry.session_id}
     except state.ClusterUnavailable as exc:
-        return _error(503, str(exc))
+        logger.error("Refused %s: %s", request.path, exc)
+        return _error(503, exc.public)
     entry = entries[0]
     assert admitted.scope is not None
     scope = dict(admitted.scope)
@@ -291,28 +292,36 @@ async def request_worker(
     return streaming
 
 
-async def cluster_health() -> dict[str, Any]:
-    """Workers alive and their session counts, for the health endpoint."""
+async def cluster_health() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Counts of live workers and their sessions, and the detail (names, hosts, errors).
+
+    The health views show the detail only to callers HEALTH_DETAIL_ACCESS admits.
+    """
     try:
         alive = await state.workers()
     except state.ClusterUnavailable as exc:
-        return {"redis": "unreachable", "redis_error": str(exc), "workers_alive": 0, "workers": []}
-    return {
+        logger.error("Health check: %s", exc)
+        counts = {"redis": "unreachable", "workers_alive": 0, "workers_ready": 0}
+        return counts | {"worker_sessions": 0, "worker_capacity": 0}, {"redis_error": exc.detail}
+    counts = {
         "redis": "ok",
         "workers_alive": len(alive),
+        "workers_ready": sum(1 for w in alive if not w.draining),
         "worker_sessions": sum(w.sessions for w in alive),
-        "workers": [
-            {
-                "name": w.name,
-                "sessions": w.sessions,
-                "idle": w.idle,
-                "capacity": w.capacity,
-                "draining": w.draining,
-                "host": w.host,
-            }
-            for w in alive
-        ],
+        "worker_capacity": sum(w.capacity for w in alive if not w.draining),
     }
+    workers = [
+        {
+            "name": w.name,
+            "sessions": w.sessions,
+            "idle": w.idle,
+            "capacity": w.capacity,
+            "draining": w.draining,
+            "host": w.host,
+        }
+        for w in alive
+    ]
+    return counts, {"workers": workers}
 
 
 # -- sockets ------------------------------------------------------------------
@@ -372,13 +381,15 @@ class WorkerConsumer(NotebookConsumer):
             # The layer gave no channel (the pub/sub layer subscribes at once): Redis is down.
             await self._layer_unreachable(receive, send, state.ClusterUnavailable(exc))
 
-    async def _layer_unreachable(self, receive: Any, send: Any, exc: Exception) -> None:
+    async def _layer_unreachable(
+        self, receive: Any, send: Any, exc: state.ClusterUnavailable
+    ) -> None:
         """marimo's startup-error dialog saying why, and a reload once Redis answers."""
         logger.error("Websocket %s: %s", self.scope.get("path"), exc)
         if (await receive())["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        text = protocol.frame(protocol.OP_STARTUP_ERROR, error=str(exc))
+        text = protocol.frame(protocol.OP_STARTUP_ERROR, error=exc.public)
         await send({"type": "websocket.send", "text": text})
 
         async def redis_back() -> None:
@@ -441,7 +452,7 @@ class WorkerConsumer(NotebookConsumer):
             placed = await self._place(admitted)
         except state.ClusterUnavailable as exc:
             logger.error("Websocket %s: %s", self.scope["path"], exc)
-            await self._refuse_and_wait("Session store unreachable", str(exc), admitted)
+            await self._refuse_and_wait("Session store unreachable", exc.public, admitted)
             return
         if placed is None:
             await self.send(closecodes.close_message(closecodes.REFUSED))
@@ -456,7 +467,8 @@ class WorkerConsumer(NotebookConsumer):
         try:
             await state.record(placed, self._entry_ttl())
         except state.ClusterUnavailable as exc:
-            await self._refuse_and_wait("Session store unreachable", str(exc), admitted)
+            logger.error("Websocket %s: %s", self.scope["path"], exc)
+            await self._refuse_and_wait("Session store unreachable", exc.public, admitted)
             return
         connect = {
             "type": WS_CONNECT,

@@ -9,6 +9,7 @@ must be channels_redis (core or pub/sub), and the shared state lives in
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.checks import Error, register
@@ -52,6 +53,16 @@ def redis_url() -> str:
     if isinstance(first, (list, tuple)):
         return f"redis://{first[0]}:{first[1]}/0"
     return str(first)
+
+
+def masked(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (check messages reach logs and CI)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def number(name: str, *, minimum: float, allow_none: bool = False) -> float | None:
@@ -146,7 +157,7 @@ def problems() -> list[tuple[str, str, str]]:
                     (
                         "notebook_host.E105",
                         f"NOTEBOOK_HOST['REDIS_URL'] must be a redis://, rediss:// or unix:// "
-                        f"URL, got {url!r}.",
+                        f"URL, got {masked(url)!r}.",
                         "For example redis://:password@10.0.0.5:6379/0.",
                     )
                 )

@@ -51,13 +51,20 @@ return 1
 
 
 class ClusterUnavailable(Exception):
-    """Redis (the cluster's shared state) did not answer in time."""
+    """Redis (the cluster's shared state) did not answer in time.
+
+    ``str()`` carries the cause, for logs; :attr:`public` is the sentence a
+    browser may see (Redis error text names hosts and ports).
+    """
+
+    public = (
+        "The session store (Redis) is unreachable, so no kernel can be reached "
+        "right now; this page retries by itself."
+    )
 
     def __init__(self, cause: BaseException) -> None:
-        super().__init__(
-            "The session store (Redis) is unreachable, so no kernel can be reached "
-            f"right now; this page retries by itself. ({type(cause).__name__}: {cause})"
-        )
+        self.detail = f"{type(cause).__name__}: {cause}"
+        super().__init__(f"{self.public} ({self.detail})")
 
 
 @dataclass

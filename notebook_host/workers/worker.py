@@ -33,6 +33,7 @@ from ..marimo.app import MarimoApp
 from ..marimo.patches import initialise
 from ..runtime.notebook_apps import apps
 from . import settings, state
+from .alive import Alive
 from .protocol import (
     BATCH,
     CHUNK,
@@ -204,6 +205,9 @@ class Pump:
 class Worker:
     """A ``manage.py notebook_worker`` process (see the module docstring)."""
 
+    #: Liveness signals for a supervisor (``notebook_worker --alive-file``, systemd).
+    alive = Alive()
+
     def __init__(self, name: str, capacity: int, drain_timeout: float) -> None:
         self.name = name
         self.capacity = capacity
@@ -246,6 +250,7 @@ class Worker:
             self.capacity,
             os.getpid(),
         )
+        self.alive.ready()
         await self.stopping.wait()
         await self._drain()
         receiving.cancel()
@@ -254,11 +259,13 @@ class Worker:
         with contextlib.suppress(state.ClusterUnavailable):
             await state.leave(self.name)
         await apps.shutdown(3.0)
+        self.alive.stopped()
         logger.info("Worker %s stopped", self.name)
         return 0
 
     async def _drain(self) -> None:
         self.draining = True
+        self.alive.stopping()
         logger.info(
             "Worker %s draining: %d open socket(s), up to %.0f s",
             self.name,
@@ -346,6 +353,7 @@ class Worker:
         if latest is None or time.monotonic() - latest[1] > 3 * settings.expiry():
             return
         info, _, covered = latest
+        self.alive.beat()
         try:
             state.beat_sync(info, settings.expiry(), sorted(covered))
         except state.ClusterUnavailable as exc:

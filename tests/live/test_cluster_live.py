@@ -101,9 +101,11 @@ def texts(kernel: KernelSocket) -> str:
     return json.dumps(kernel.messages)
 
 
-async def health(front: LiveServer) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=front.url, timeout=10) as client:
-        response = await client.get("/registered/health/")
+async def health(front: LiveServer, path: str = "", detail: bool = True) -> dict[str, Any]:
+    """The health answer, with the workers' names unless ``detail`` is False."""
+    headers = {"X-Test-Health-Detail": "yes"} if detail else {}
+    async with httpx.AsyncClient(base_url=front.url, timeout=10, headers=headers) as client:
+        response = await client.get("/registered/health/" + path)
         return {**response.json(), "http": response.status_code}
 
 

@@ -91,8 +91,10 @@ class LiveServer:
             check=True,
         )
 
-    def start(self) -> LiveServer:
-        self.port = free_port()
+    def start(self, same_port: bool = False) -> LiveServer:
+        """Start daphne (again: on its last port with ``same_port``, as a restart does)."""
+        if not (same_port and self.port):
+            self.port = free_port()
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [

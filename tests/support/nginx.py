@@ -1,5 +1,7 @@
 """A throwaway nginx balancing round-robin (no stickiness) over daphne fronts.
 
+It runs deploy/nginx/notebook-host.conf, the site configuration the docs
+ship, with only the fronts' ports and its own listening port put in.
 Debian's nginx runs with its config, logs and temp folders in one temporary
 folder, on a loopback port; its access log names the upstream of each
 request, so a test can tell which front served what.
@@ -8,16 +10,23 @@ request, so a test can tell which front served what.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from tests.support.live import free_port, stop_process
+from tests.support.live import ROOT, free_port, stop_process
+
+#: The site configuration of docs/operations.md.
+SITE = ROOT / "deploy" / "nginx" / "notebook-host.conf"
 
 #: Access log line: ``<request> -> <upstream address> <status>``.
 LOG_FORMAT = "'$request -> $upstream_addr $status'"
+
+_SERVERS = re.compile(r"^(\s*)server 127\.0\.0\.1:\d+ max_fails=0;\n", re.M)
+_LISTEN = re.compile(r"^(\s*)listen 80;$", re.M)
 
 
 def binary() -> str:
@@ -29,9 +38,20 @@ def binary() -> str:
     return found
 
 
-def config(folder: Path, port: int, upstreams: list[int]) -> str:
-    """An nginx.conf proxying HTTP and websockets to ``upstreams`` in turn."""
-    servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=0;" for p in upstreams)
+def site(port: int, upstreams: list[int]) -> str:
+    """deploy's site configuration listening on 127.0.0.1:``port``, over ``upstreams``."""
+    text = SITE.read_text()
+    servers = list(_SERVERS.finditer(text))
+    if not servers or not _LISTEN.search(text):
+        raise RuntimeError(f"{SITE} no longer has the upstream servers or `listen 80;` line")
+    indent = servers[0].group(1)
+    lines = "".join(f"{indent}server 127.0.0.1:{p} max_fails=0;\n" for p in upstreams)
+    text = text[: servers[0].start()] + lines + text[servers[-1].end() :]
+    return _LISTEN.sub(rf"\g<1>listen 127.0.0.1:{port};", text)
+
+
+def main_config(folder: Path, include: Path) -> str:
+    """An nginx.conf whose http block includes ``include`` (a site file)."""
     temp = " ".join(
         f"{name}_temp_path {folder / name};"
         for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -48,25 +68,16 @@ http {{
   log_format upstreams {LOG_FORMAT};
   access_log {folder / "access.log"} upstreams;
   {temp}
-  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-  upstream fronts {{
-{servers}
-  }}
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      proxy_pass http://fronts;
-      proxy_http_version 1.1;
-      proxy_set_header Host $http_host;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_read_timeout 3600s;
-      proxy_buffering off;
-    }}
-  }}
+  include {include};
 }}
 """
+
+
+def config(folder: Path, port: int, upstreams: list[int]) -> str:
+    """An nginx.conf proxying HTTP and websockets to ``upstreams`` in turn."""
+    rendered = folder / "site.conf"
+    rendered.write_text(site(port, upstreams))
+    return main_config(folder, rendered)
 
 
 class Nginx:

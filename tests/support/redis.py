@@ -1,7 +1,8 @@
 """A throwaway redis-server from Debian's package, for the cluster tests.
 
-:class:`RedisServer` runs ``redis-server`` in a temporary folder on a free
-loopback port, with no persistence, and stops it (and removes the folder)
+:class:`RedisServer` runs ``redis-server`` with deploy/redis/notebook-host.conf
+(noeviction, no persistence, a password: a random one here) in a temporary
+folder on a free loopback port, and stops it (and removes the folder)
 whatever happens; it can be stopped and started again on the same port, to
 test what a Redis restart does. ``python -m tests.support.redis CMD...``
 runs CMD with ``NOTEBOOK_HOST_TEST_REDIS`` set to the server's URL.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -20,7 +22,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.support.live import free_port, stop_process
+from tests.support.live import ROOT, free_port, stop_process
+
+#: The Redis configuration of docs/operations.md, used as it is deployed.
+CONFIG = ROOT / "deploy" / "redis" / "notebook-host.conf"
 
 #: Seconds redis-server gets to answer PING after it starts.
 START_TIMEOUT = 15.0
@@ -37,14 +42,17 @@ def binary() -> str:
 class RedisServer:
     """One redis-server process on 127.0.0.1 with its files in a temp folder."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *extra: str) -> None:
         self.folder = folder or Path(tempfile.mkdtemp(prefix="notebook-host-redis-"))
         self.port = free_port()
+        self.password = secrets.token_hex(8)
+        #: More ``--name value`` arguments (a test's eviction policy).
+        self.extra = list(extra)
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
         """Start (or restart) the server on its port and wait until it answers."""
@@ -52,18 +60,16 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [
                 binary(),
+                str(CONFIG),
+                "--requirepass",
+                self.password,
                 "--port",
                 str(self.port),
                 "--bind",
                 "127.0.0.1",
                 "--dir",
                 str(self.folder),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "no",
+                *self.extra,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -82,8 +88,14 @@ class RedisServer:
         """True when the server answers PING (a raw RESP exchange, no client)."""
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+                sock.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
+                answer = b""
+                while answer.count(b"\r\n") < 2:
+                    piece = sock.recv(64)
+                    if not piece:
+                        return False
+                    answer += piece
+                return answer == b"+OK\r\n+PONG\r\n"
         except OSError:
             return False
 

@@ -36,6 +36,12 @@ class Command(BaseCommand):
             default=30.0,
             help="Seconds SIGTERM waits for open sockets before ending them (default 30).",
         )
+        parser.add_argument(
+            "--alive-file",
+            default=None,
+            help="A file touched at each heartbeat while the worker is alive (removed on exit); "
+            "under systemd (Type=notify) WATCHDOG=1 is sent too.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         problems = settings.problems()
@@ -53,7 +59,16 @@ class Command(BaseCommand):
         if drain < 0:
             raise CommandError(f"--drain-timeout must be >= 0, got {drain}")
         name = options["name"] or f"{socket.gethostname()}-{os.getpid()}"
+        # Reads Redis (an evicting policy refuses the start): only once settings are valid.
+        from notebook_host.workers import checks
+
+        serious = [m for m in checks.log_at_startup() if m.is_serious()]
+        if serious:
+            raise CommandError("; ".join(f"{m.id}: {m.msg} {m.hint}" for m in serious))
         # The worker's own module imports the channel layer and Redis: optional deps.
+        from notebook_host.workers.alive import Alive
         from notebook_host.workers.worker import Worker
 
-        raise SystemExit(asyncio.run(Worker(name, capacity, drain).run()))
+        worker = Worker(name, capacity, drain)
+        worker.alive = Alive(options["alive_file"])
+        raise SystemExit(asyncio.run(worker.run()))

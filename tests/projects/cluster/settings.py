@@ -17,9 +17,21 @@ _REDIS = os.environ.get("NOTEBOOK_HOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": _LAYERS[os.environ.get("NOTEBOOK_HOST_TEST_LAYER", "core")],
-        "CONFIG": {"hosts": [_REDIS]},
+        # The capacity check (notebook_host.E106) asks 10 messages per worker session;
+        # NOTEBOOK_HOST_TEST_CAPACITY (0: the layer's default) lets a test go below it.
+        "CONFIG": {
+            "hosts": [_REDIS],
+            "capacity": int(os.environ.get("NOTEBOOK_HOST_TEST_CAPACITY", "500")) or 100,
+        },
     }
 }
+
+
+def _detail_probe(request) -> bool:
+    """Health detail (worker names) for the tests' own probe only: others get counts."""
+    return request.headers.get("X-Test-Health-Detail") == "yes"
+
+
 NOTEBOOK_HOST = {
     **_BASE,
     "KERNELS": "workers",
@@ -27,5 +39,6 @@ NOTEBOOK_HOST = {
     "WORKER_HEARTBEAT": 0.5,
     "WORKER_EXPIRY": 4.0,
     "WORKER_TIMEOUT": 10.0,
+    "HEALTH_DETAIL_ACCESS": _detail_probe,
     "MAX_SESSIONS_PER_USER": int(os.environ.get("NOTEBOOK_HOST_TEST_PER_USER", "0")) or None,
 }
