@@ -77,6 +77,15 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_EXPIRY": 6.0,
     # Seconds a front waits for a worker's answer to a forwarded request.
     "WORKER_TIMEOUT": 15.0,
+    # {% notebook %}: the iframe's sandbox tokens (docs/embedding.md#the-sandbox);
+    # add e.g. "allow-modals" for alert()/confirm() in outputs.
+    "EMBED_SANDBOX": [
+        "allow-scripts",
+        "allow-same-origin",
+        "allow-downloads",
+        "allow-popups",
+        "allow-forms",
+    ],
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).
@@ -132,6 +141,7 @@ def get_config() -> dict[str, Any]:
     config = {**DEFAULTS, **user}
     validate_options("NOTEBOOK_HOST", {key.lower(): config[key] for key in OPTION_KEYS})
     config["FRAME_ANCESTORS"] = check_frame_ancestors(config["FRAME_ANCESTORS"])
+    config["EMBED_SANDBOX"] = check_embed_sandbox(config["EMBED_SANDBOX"])
     return config
 
 
@@ -158,6 +168,50 @@ def check_frame_ancestors(value: Any) -> list[str]:
                 "the site's own origin is always allowed."
             )
     return list(value)
+
+
+#: The iframe sandbox tokens browsers know; a typo would silently allow nothing.
+SANDBOX_TOKENS = frozenset(
+    {
+        "allow-downloads",
+        "allow-forms",
+        "allow-modals",
+        "allow-orientation-lock",
+        "allow-pointer-lock",
+        "allow-popups",
+        "allow-popups-to-escape-sandbox",
+        "allow-presentation",
+        "allow-same-origin",
+        "allow-scripts",
+        "allow-storage-access-by-user-activation",
+        "allow-top-navigation",
+        "allow-top-navigation-by-user-activation",
+        "allow-top-navigation-to-custom-protocols",
+    }
+)
+#: What marimo's page cannot work without (its script, its API and cookies).
+SANDBOX_REQUIRED = ("allow-scripts", "allow-same-origin")
+
+
+def check_embed_sandbox(value: Any) -> list[str]:
+    """``EMBED_SANDBOX`` as a list of known tokens that marimo's page can run under."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ImproperlyConfigured(
+            f"NOTEBOOK_HOST['EMBED_SANDBOX'] must be a list of sandbox tokens, got {value!r}."
+        )
+    unknown = [token for token in value if token not in SANDBOX_TOKENS]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"NOTEBOOK_HOST['EMBED_SANDBOX']: unknown token(s) {unknown}; "
+            f"known: {', '.join(sorted(SANDBOX_TOKENS))}."
+        )
+    missing = [token for token in SANDBOX_REQUIRED if token not in value]
+    if missing:
+        raise ImproperlyConfigured(
+            f"NOTEBOOK_HOST['EMBED_SANDBOX'] lacks {missing}: marimo's page runs a script "
+            "that calls its own API with the site's cookies."
+        )
+    return list(dict.fromkeys(value))
 
 
 def get_hook(name: str) -> Any:

@@ -14,6 +14,7 @@ from django import forms
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.html import escape
 
 from .models import Notebook
 from .params.declarations import DEFAULT_UNKNOWN, NotebookParams
@@ -35,6 +36,10 @@ class NotebookAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The model's help texts are plain text ("<prefix>/<slug>/"); the admin
+        # renders help text as HTML, where they would lose their <...> parts.
+        for form_field in self.fields.values():
+            form_field.help_text = escape(form_field.help_text)
         for name in ("include_code", "show_tracebacks"):
             if name in self.fields:
                 self.fields[name].widget.choices = _DEFAULT_CHOICES

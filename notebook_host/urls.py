@@ -12,12 +12,14 @@ routes go before the slug pattern; their names are reserved slugs.
 from __future__ import annotations
 
 import os
+import weakref
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import URLPattern, path
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, get_urlconf, path
 from django.urls.resolvers import RoutePattern
 
 from .admission.access import parse_rule
@@ -56,12 +58,43 @@ class _PrefixPattern(RoutePattern):
         return rest[1:], args, kwargs
 
 
+#: True while a root notebook asks the other patterns whether they serve a
+#: path: root notebooks then claim no sub-route, so only the others answer.
+_deferring: ContextVar[bool] = ContextVar("notebook_host_deferring", default=False)
+
+
+def _empty_prefix(resolver: URLResolver) -> bool:
+    return str(resolver.pattern) in ("", "^")
+
+
+def _siblings(patterns: list, pattern: Any) -> list | None:
+    """The widest list around ``pattern`` that sees the same path as it does.
+
+    That is the list holding it, widened through ``include()``s whose own
+    prefix is empty (``path("", include(...))``); None if it is not there.
+    """
+    for entry in patterns:
+        if isinstance(entry, URLPattern) and entry.pattern is pattern:
+            return patterns
+        if isinstance(entry, URLResolver):
+            inner = _siblings(entry.url_patterns, pattern)
+            if inner is not None:
+                return patterns if _empty_prefix(entry) else inner
+    return None
+
+
 class NotebookRoutePattern(_PrefixPattern):
     """``route`` plus marimo's sub-routes below it.
 
     Reversing gives the page URL (``route``); matching also accepts the
-    route without its slash and ``route/<marimo sub-route>``.
+    route without its slash and ``route/<marimo sub-route>``. A root
+    notebook (``""``) gives a sub-route up to any other pattern that serves
+    it (``api/items/``, ``logo.png``), wherever that pattern is listed.
     """
+
+    def __init__(self, route: str, name: str | None = None) -> None:
+        super().__init__(route, name=name)
+        self._scopes: weakref.WeakKeyDictionary[URLResolver, list] = weakref.WeakKeyDictionary()
 
     def match(self, path: str) -> tuple[str, tuple, dict[str, Any]] | None:
         below = self._below(path)
@@ -70,7 +103,31 @@ class NotebookRoutePattern(_PrefixPattern):
         rest, args, kwargs = below
         if rest and not routes.claimed(rest):
             return None
+        if rest and not self._route and self._served_elsewhere(path):
+            return None
         return "", args, {**kwargs, SUBPATH_KWARG: rest}
+
+    def _served_elsewhere(self, path: str) -> bool:
+        """Whether another pattern of this URLconf serves ``path``."""
+        if _deferring.get():
+            return True
+        resolver = get_resolver(get_urlconf())
+        scope = self._scopes.get(resolver)
+        if scope is None:
+            scope = self._scopes[resolver] = _siblings(resolver.url_patterns, self) or []
+        token = _deferring.set(True)
+        try:
+            for entry in scope:
+                if isinstance(entry, URLPattern) and entry.pattern is self:
+                    continue
+                try:
+                    if entry.resolve(path) is not None:
+                        return True
+                except Resolver404:
+                    continue
+            return False
+        finally:
+            _deferring.reset(token)
 
 
 class DirectoryRoutePattern(_PrefixPattern):

@@ -31,19 +31,20 @@ from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve,
 from django.utils.safestring import SafeString, mark_safe
 
 from ..admission.pipeline import Reason, Refused, acheck_page
+from ..conf import get_config
 from ..marimo.files import NotebookLoadError, check_notebook_file
 from ..params.query import Pairs, split_marimo
 from ..targets.notebook import ServedNotebook, locate
-from ..transports.embedding import EmbedMode, with_marker
+from ..transports.embedding import EmbedMode, host_script, with_marker
 
 logger = logging.getLogger("notebook_host.embed")
 register = template.Library()
 
 #: The tag's own keyword arguments; every other one goes to ``reverse()``.
-OPTIONS = ("query", "height", "title", "loading")
+OPTIONS = ("query", "height", "title", "loading", "theme")
 LOADING = ("lazy", "eager")
-#: What the iframe may do: what marimo's page needs, nothing more.
-SANDBOX = "allow-scripts allow-same-origin allow-downloads allow-popups allow-forms"
+#: marimo's page themes (its own ``?theme=`` query parameter).
+THEMES = ("light", "dark", "system")
 #: The frame's height before an auto-sized page reports its own.
 AUTO_INITIAL_HEIGHT = "150px"
 _LENGTH = re.compile(
@@ -77,7 +78,13 @@ def check_loading(value: Any) -> str:
     return value
 
 
-_CHECKS = {"height": check_height, "loading": check_loading}
+def check_theme(value: Any) -> str:
+    if value not in THEMES:
+        raise EmbedConfigError(f"{{% notebook %}}: theme={value!r}: use one of {THEMES}.")
+    return value
+
+
+_CHECKS = {"height": check_height, "loading": check_loading, "theme": check_theme}
 
 
 def query_pairs(query: Any) -> Pairs:
@@ -121,6 +128,8 @@ class Embed:
     loading: str = "lazy"
     login_url: str = ""
     errors: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: The CSP nonce the inline sizing script carries (see :func:`csp_nonce`).
+    nonce: str = ""
 
     @property
     def allowed(self) -> bool:
@@ -140,8 +149,8 @@ class Embed:
         if self.state == "frame":
             context["auto"] = self.height == "auto"
             context["initial_height"] = AUTO_INITIAL_HEIGHT if context["auto"] else self.height
-            context["sandbox"] = SANDBOX
-            context["script"] = self._first_frame()
+            context["sandbox"] = " ".join(get_config()["EMBED_SANDBOX"])
+            context["script"] = mark_safe(host_script()) if self._first_frame() else ""
         return mark_safe(render_to_string(f"notebook_host/embed/{self.state}.html", context))
 
     __str__ = __html__
@@ -152,6 +161,16 @@ class Embed:
             return False
         setattr(self.request, _SCRIPT_DONE, True)
         return True
+
+
+def csp_nonce(context: template.Context, request: HttpRequest) -> str:
+    """The page's CSP nonce, for the inline sizing script.
+
+    Django's own ``csp_nonce`` (its ``csp`` context processor) or
+    django-csp's ``request.csp_nonce``; empty when the site has neither.
+    """
+    nonce = context.get("csp_nonce") or getattr(request, "csp_nonce", None)
+    return str(nonce) if nonce else ""
 
 
 def login_link(request: HttpRequest) -> str:
@@ -303,7 +322,10 @@ class NotebookNode(template.Node):
                 values[name] = check(values[name])
         kwargs = {name: expr.resolve(context) for name, expr in self.url_kwargs.items()}
         path = page_path(target, kwargs)
-        answer = _run(request, path, query_pairs(values.get("query")))
+        pairs = query_pairs(values.get("query"))
+        if "theme" in values:
+            pairs = [(k, v) for k, v in pairs if k != "theme"] + [("theme", values["theme"])]
+        answer = _run(request, path, pairs)
         notebook = answer.notebook
         title = str(values.get("title") or (notebook_title(notebook) if notebook else ""))
         if answer.verdict is Verdict.LOGIN:
@@ -327,6 +349,7 @@ class NotebookNode(template.Node):
             src=src,
             height=height,
             loading=values.get("loading", "lazy"),
+            nonce=csp_nonce(context, request),
         )
 
 
@@ -343,7 +366,7 @@ def _constant(expr: FilterExpression) -> tuple[bool, Any]:
 
 @register.tag("notebook")
 def notebook_tag(parser: Parser, token: Token) -> NotebookNode:
-    """``{% notebook "name" [url kwargs] [query= height= title= loading=] [as var] %}``."""
+    """``{% notebook "name" [url kwargs] [query= height= title= loading= theme=] [as var] %}``."""
     bits = token.split_contents()
     tag = bits.pop(0)
     if not bits:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
@@ -31,6 +33,18 @@ from .bridge import edit_html
 EMBED_PARAM = "nh-embed"
 #: The message type a framed page posts to its parent (see static embed.js).
 HEIGHT_MESSAGE = "notebook_host:height"
+#: The host page's answer to each height: its sizing script runs.
+SIZED_MESSAGE = "notebook_host:sized"
+#: Milliseconds a framed page waits for that answer before it says it cannot
+#: follow its content's height, and scrolls inside instead.
+SIZED_TIMEOUT_MS = 4000
+#: What such a page says, at its top.
+UNSIZED_NOTICE = (
+    "This frame cannot follow the notebook's height: the host page's sizing script "
+    "did not run. Scroll inside the frame."
+)
+#: The host page's sizing script, inlined by {% notebook %} (no static serving needed).
+HOST_SCRIPT_FILE = Path(__file__).resolve().parents[1] / "static" / "notebook_host" / "embed.js"
 
 
 class EmbedMode(enum.StrEnum):
@@ -147,6 +161,15 @@ def framing_send(send: Callable[[dict], Awaitable[None]]) -> Callable[[dict], Aw
     return wrapped
 
 
+# -- the host page -----------------------------------------------------------
+
+
+@cache
+def host_script() -> str:
+    """The host page's sizing script, as {% notebook %} inlines it."""
+    return HOST_SCRIPT_FILE.read_text(encoding="utf-8")
+
+
 # -- the framed page ---------------------------------------------------------
 
 
@@ -156,6 +179,9 @@ def frame_head(mode: EmbedMode) -> str:
         "mode": mode.value,
         "origins": frame_ancestors(),
         "message": HEIGHT_MESSAGE,
+        "sized": SIZED_MESSAGE,
+        "ack_ms": SIZED_TIMEOUT_MS,
+        "unsized": UNSIZED_NOTICE,
         "app": protocol.PAGE_APP_ID,
     }
     context = {

@@ -31,7 +31,7 @@ from ..runtime.owners import ensure_owner_cookie
 from ..targets.notebook import ServedNotebook, Target, locate
 from ..targets.registered import registered_entries
 from ..workers.settings import enabled as workers_enabled
-from . import embedding
+from . import embedding, viewer_notices
 from .bridge import call_http, edit_html
 
 logger = logging.getLogger(__name__)
@@ -169,6 +169,7 @@ async def serve(
         if admitted.checked is not None:
             gate.after_page(response, request, notebook, admitted.checked, admitted.prefix)
         embedding.inject(response, embed)
+        viewer_notices.inject(response, notebook)
     return response
 
 

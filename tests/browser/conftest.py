@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser
+from playwright.async_api import Browser, BrowserContext
 
-from tests.support.browser import chromium
+from tests.support.browser import TIMEOUT_MS, chromium
 from tests.support.live import LiveServer
 
 
@@ -30,3 +30,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as launched:
         yield launched
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """A fresh profile with a desktop viewport (modules with a base URL define their own)."""
+    context = await browser.new_context(viewport={"width": 1100, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context
+    await context.close()

@@ -11,14 +11,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import (
-    Browser,
     BrowserContext,
     ConsoleMessage,
     Page,
@@ -26,7 +24,7 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.support.browser import TIMEOUT_MS, Problems
+from tests.support.browser import Problems
 from tests.support.live import LiveServer, free_port
 from tests.support.users import PASSWORD
 
@@ -91,14 +89,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, foreign: ForeignSite) -> Iter
     server.start()
     yield server
     server.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
-    context = await browser.new_context(viewport={"width": 1100, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    yield context
-    await context.close()
 
 
 async def signed_in(context: BrowserContext, demo: LiveServer, username: str) -> Page:
@@ -185,7 +175,7 @@ async def test_report_page_as_alice(context: BrowserContext, demo: LiveServer) -
         "Recently updated items",
     ]
     await expect(page.get_by_text("For staff")).to_have_count(0)
-    assert await page.locator("script[src$='notebook_host/embed.js']").count() == 1
+    assert await page.locator("script[data-notebook-host-embed]").count() == 1
 
     dashboard = page.frame_locator("iframe[title='Dashboard']")
     await expect(dashboard.get_by_text("10 points", exact=True)).to_be_visible()

@@ -190,3 +190,10 @@ def test_live_sessions_admin_lists_and_closes() -> None:
         {"action": "close", "_selected_action": [LiveSession.objects.get().pk]},
     )
     assert LiveSession.objects.get().close_requested
+
+
+def test_help_texts_show_as_written() -> None:
+    client, _ = staff_client(superuser=True)
+    html = client.get(ADMIN + "add/").content.decode()
+    assert "URL: &lt;prefix&gt;/&lt;slug&gt;/." in html  # not "URL: / /"
+    assert "Disabled notebooks answer 404" in html  # plain help texts unchanged

@@ -22,7 +22,7 @@ from notebook_host.conf import get_config
 from notebook_host.models import Notebook as Row
 from notebook_host.runtime import session_directory
 from notebook_host.runtime.session_directory import SessionRecord
-from notebook_host.templatetags.notebook_host import SANDBOX, EmbedConfigError
+from notebook_host.templatetags.notebook_host import EmbedConfigError
 from notebook_host.transports.embedding import framing_headers, framing_send, take_scope_marker
 from tests.support.users import create_test_users
 
@@ -64,7 +64,7 @@ def test_allowed_user_gets_a_frame() -> None:
     assert frame["src"] == "/meta/?nh-embed=auto"
     assert frame["title"] == "meta"  # no app_title: the file name
     assert frame["loading"] == "lazy"
-    assert frame["sandbox"] == SANDBOX
+    assert frame["sandbox"] == " ".join(get_config()["EMBED_SANDBOX"])
     assert set(frame["sandbox"].split()) == {
         "allow-scripts",
         "allow-same-origin",
@@ -73,7 +73,8 @@ def test_allowed_user_gets_a_frame() -> None:
         "allow-forms",
     }
     assert frame["data-notebook-height"] == "auto"
-    assert html.count("notebook_host/embed.js") == 1
+    assert html.count("<script data-notebook-host-embed>") == 1
+    assert "notebook_host:height" in html  # the sizing script itself, inline
 
 
 def test_title_defaults_to_the_notebooks_app_title() -> None:
@@ -326,3 +327,51 @@ def test_frame_ancestors_accepts_origins() -> None:
         assert dict(framing_headers())["Content-Security-Policy"] == (
             "frame-ancestors 'self' https://intranet.example.com http://127.0.0.1:8001"
         )
+
+
+# The sizing script, the sandbox and the theme (issue 25) --------------------------
+
+
+def test_sizing_script_is_inline_and_carries_the_pages_csp_nonce() -> None:
+    html = render('{% notebook "app1" %}', csp_nonce="n0nce")
+    assert '<script data-notebook-host-embed nonce="n0nce">' in html
+    assert "/static/" not in html
+    # django-csp keeps the nonce on the request.
+    request = host_request("alice")
+    request.csp_nonce = "fromrequest"
+    html = ENGINE.from_string('{% load notebook_host %}{% notebook "app1" %}').render({}, request)
+    assert 'nonce="fromrequest"' in html
+    assert "nonce=" not in render('{% notebook "app1" %}')  # no CSP: no attribute
+
+
+@override_settings(
+    NOTEBOOK_HOST={"EMBED_SANDBOX": ["allow-scripts", "allow-same-origin", "allow-modals"]}
+)
+def test_embed_sandbox_is_configurable() -> None:
+    [frame] = frames(render('{% notebook "app1" %}'))
+    assert frame["sandbox"] == "allow-scripts allow-same-origin allow-modals"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("allow-scripts allow-same-origin", "must be a list"),
+        (["allow-scripts", "allow-same-origin", "allow-modal"], "unknown token"),
+        (["allow-scripts", "allow-forms"], "lacks ['allow-same-origin']"),
+    ],
+)
+def test_bad_embed_sandbox_is_a_clear_error(value: Any, message: str) -> None:
+    with (
+        override_settings(NOTEBOOK_HOST={"EMBED_SANDBOX": value}),
+        pytest.raises(ImproperlyConfigured, match=re.escape(message)),
+    ):
+        get_config()
+
+
+def test_theme_option_reaches_the_frame() -> None:
+    [frame] = frames(render('{% notebook "app1" theme="dark" %}'))
+    assert frame["src"] == "/app1/?theme=dark&nh-embed=auto"
+    [frame] = frames(render('{% notebook "app1" theme=t query=q %}', t="light", q={"theme": "x"}))
+    assert frame["src"] == "/app1/?theme=light&nh-embed=auto"
+    with pytest.raises(TemplateSyntaxError, match="theme='blue'"):
+        render('{% notebook "app1" theme="blue" %}')

@@ -387,3 +387,18 @@ def test_directory_route_must_not_be_empty() -> None:
 
     with pytest.raises(ImproperlyConfigured, match="must not be empty"):
         notebook_directory("", "apps")
+
+
+@pytest.mark.parametrize(
+    "path", ["api/items/", "public/terms/", "health/", "logo.png", "public/inner/"]
+)
+@pytest.mark.parametrize(
+    "urlconf", ["tests.projects.root_first.urls", "tests.projects.default.urls"]
+)
+def test_root_notebook_listed_first_yields_marimo_like_paths(urlconf: str, path: str) -> None:
+    prefix = "/" if urlconf.endswith("root_first.urls") else "/first/"
+    with override_settings(ROOT_URLCONF=urlconf):
+        assert resolve(prefix + path).func is test_urls.plain_view
+        # Positive control: marimo's own paths of that root notebook still reach it.
+        for own in ("api/kernel/set_ui_element_value", "health", "public/x.png", "assets/a.js"):
+            assert resolve(prefix + own).url_name == "root-first", own

@@ -65,6 +65,9 @@ urlpatterns = [
     path("embed/host/", embed_host, name="embed-host"),
     path("embed/foreign/", embed_foreign),
     notebook("grow/", NB / "grow.py", access="public", name="grow"),
+    # tests/browser/test_viewer_notices_browser.py
+    notebook("slow/", NB / "slow.py", access="public"),
+    notebook("needsmodule/", NB / "needs_module.py", access="public"),
     notebook("app1/", NB / "app1.py", access="public", name="app1"),
     notebook("app2/", NB / "app2.py", access="public", name="app2"),
     notebook("default/", NB / "app1.py"),
