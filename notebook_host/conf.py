@@ -74,6 +74,15 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_EXPIRY": 6.0,
     # Seconds a front waits for a worker's answer to a forwarded request.
     "WORKER_TIMEOUT": 15.0,
+    # Prometheus metrics (docs/metrics.md). Who may read <include>/metrics/:
+    # an access rule as HEALTH_ACCESS takes; a request carrying
+    # "Authorization: Bearer <METRICS_TOKEN>" is allowed too (None: no token).
+    "METRICS_ACCESS": "staff",
+    "METRICS_TOKEN": None,
+    # Distinct notebook label values per process; later ones count as "other".
+    "METRICS_NOTEBOOK_LABELS": 50,
+    # Notebook prints go to the logger notebook_host.kernel.stdout as well.
+    "KERNEL_STDOUT": False,
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).
