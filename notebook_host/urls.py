@@ -24,6 +24,7 @@ from .admission.access import parse_rule
 from .conf import get_config, validate_options
 from .health import health
 from .marimo.protocol import SUB_ROUTES
+from .metrics.view import metrics_view
 from .openapi.document import openapi_view
 from .params.declarations import DEFAULT_UNKNOWN, directory_params, notebook_params
 from .targets.folder import RELPATH_KWARG, NotebookFolder
@@ -196,6 +197,7 @@ urlpatterns = [
     # Fixed routes first (their slugs are reserved in registered.RESERVED_SLUGS).
     path("openapi.json", openapi_view, name="openapi"),
     path("health/", health, name="health"),
+    path("metrics/", metrics_view, name="metrics"),
     URLPattern(RoutePattern("", name="index", is_endpoint=True), registered_listing, name="index"),
     URLPattern(
         NotebookRoutePattern(f"<slug:{SLUG_KWARG}>/", name="notebook"),

@@ -196,7 +196,9 @@ def _viewer_errors(data: Any, cell_id: str) -> list[Any]:
                 shown.append(error)
             else:
                 note = f" (error id {error_id})" if error_id else ""
-                shown.append(UnknownError(f"This cell did not run because another cell failed{note}."))
+                shown.append(
+                    UnknownError(f"This cell did not run because another cell failed{note}.")
+                )
             continue
         error_id = _log_cell_error(error, cell_id, context, traceback)
         ids[str(cell_id)] = error_id

@@ -45,6 +45,7 @@ from ..admission.pipeline import (
 )
 from ..conf import get_config
 from ..marimo import protocol
+from ..metrics import record as metrics
 from ..runtime import session_rows
 from ..runtime.owners import same_owner
 from ..targets.notebook import ServedNotebook
@@ -113,6 +114,7 @@ class Mailbox:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis down: retry, bounded
+                metrics.layer_error("receive")
                 logger.warning("Mailbox receive failed (%s); retrying", exc)
                 await asyncio.sleep(0.5)
                 continue
@@ -414,6 +416,7 @@ class WorkerConsumer(NotebookConsumer):
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    metrics.layer_error("receive")
                     logger.warning("Socket %s: layer receive failed: %s", self.scope["path"], exc)
                     self.outage = True
                     await asyncio.sleep(0.5)
@@ -438,6 +441,7 @@ class WorkerConsumer(NotebookConsumer):
         try:
             placed = await self._place(admitted)
         except state.ClusterUnavailable as exc:
+            metrics.session_refused("redis_unavailable")
             logger.error("Websocket %s: %s", self.scope["path"], exc)
             await self._refuse_and_wait("Session store unreachable", str(exc), admitted)
             return
@@ -499,6 +503,7 @@ class WorkerConsumer(NotebookConsumer):
         per_user = limits._limit("MAX_SESSIONS_PER_USER")
         if not await state.hold(self.limit_key, session_id, per_user, _limit_seconds()):
             refusal = limits.OverLimit("user", per_user or 0, int(_limit_seconds()) + 1)
+            metrics.session_refused("over_limit")
             logger.warning("Refused websocket %s: %s", self.scope["path"], refusal.message)
             return refusal.message
         if entry is not None and holder is not None and not holder.draining:
@@ -506,6 +511,7 @@ class WorkerConsumer(NotebookConsumer):
         chosen = state.least_loaded(await state.workers())
         if chosen is None:
             await state.release(self.limit_key, session_id)
+            metrics.session_refused("no_worker")
             logger.warning("Refused websocket %s: no worker has room", self.scope["path"])
             return NO_WORKER
         entry = state.SessionEntry(
@@ -563,6 +569,7 @@ class WorkerConsumer(NotebookConsumer):
                 get_channel_layer().send(self.entry.channel, message), settings.timeout()
             )
         except Exception as exc:
+            metrics.layer_error("send")
             logger.warning("Socket %s: send to worker failed: %s", self.scope["path"], exc)
             await self._lost(
                 CLOSE_MESSAGE_LOST,
@@ -641,6 +648,7 @@ class WorkerConsumer(NotebookConsumer):
         try:
             whole = self.incoming.accept(message, "text")
         except SequenceGap as exc:
+            metrics.layer_gap("front")
             reason = f"A message from the kernel was lost ({exc}); the session restarts"
             if self.entry is not None:
                 await self._to_worker({"type": CLOSE_SESSION, "session_id": self.entry.session_id})

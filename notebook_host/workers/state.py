@@ -24,6 +24,7 @@ import redis as redis_sync
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ..metrics import record as metrics
 from .settings import redis_url
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class ClusterUnavailable(Exception):
     """Redis (the cluster's shared state) did not answer in time."""
 
     def __init__(self, cause: BaseException) -> None:
+        metrics.redis_error()
         super().__init__(
             "The session store (Redis) is unreachable, so no kernel can be reached "
             f"right now; this page retries by itself. ({type(cause).__name__}: {cause})"

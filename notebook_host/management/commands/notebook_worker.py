@@ -11,8 +11,11 @@ import os
 import socket
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from notebook_host.metrics.server import MetricsServer
+from notebook_host.metrics.view import mark_process_dead
 from notebook_host.workers import settings
 
 
@@ -36,6 +39,18 @@ class Command(BaseCommand):
             default=30.0,
             help="Seconds SIGTERM waits for open sockets before ending them (default 30).",
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            help="Serve /metrics (Prometheus) and /live (200 while the heartbeat loop runs) "
+            "on this port (default: none; docs/metrics.md).",
+        )
+        parser.add_argument(
+            "--metrics-host",
+            default="127.0.0.1",
+            help="Address the metrics port binds (default 127.0.0.1; 0.0.0.0 for all).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         problems = settings.problems()
@@ -53,7 +68,24 @@ class Command(BaseCommand):
         if drain < 0:
             raise CommandError(f"--drain-timeout must be >= 0, got {drain}")
         name = options["name"] or f"{socket.gethostname()}-{os.getpid()}"
+        port = options["metrics_port"]
+        if port is not None and not 0 <= port <= 65535:
+            raise CommandError(f"--metrics-port must be a port number (0-65535), got {port}")
         # The worker's own module imports the channel layer and Redis: optional deps.
         from notebook_host.workers.worker import Worker
 
-        raise SystemExit(asyncio.run(Worker(name, capacity, drain).run()))
+        worker = Worker(name, capacity, drain)
+        server = None
+        if port is not None:
+            try:
+                server = MetricsServer(options["metrics_host"], port, worker.alive)
+            except (OSError, ImproperlyConfigured) as exc:
+                raise CommandError(str(exc)) from exc
+            server.start()
+        try:
+            code = asyncio.run(worker.run())
+        finally:
+            if server is not None:
+                server.stop()
+            mark_process_dead()
+        raise SystemExit(code)
