@@ -72,8 +72,8 @@ _install_lock = threading.Lock()
 def viewer_sentence(error_id: str) -> str:
     """What a viewer who may not see the error reads in the failed cell."""
     return (
-        f"This cell failed. The error was logged with id {error_id}; "
-        "quote it when you report the problem."
+        f"This cell failed (error id {error_id}). The error was logged for the site's "
+        "administrators; quote its id when you report the problem."
     )
 
 
@@ -126,10 +126,16 @@ def _record_fields(context: dict[str, Any], error_id: str) -> dict[str, Any]:
 
 
 def _remember_traceback(original: Callable[[str], None]) -> Callable[[str], None]:
-    """marimo's ``write_traceback``, keeping the text for the error that follows."""
+    """marimo's ``write_traceback``, keeping the text for the error that follows.
+
+    In run mode without ``show_tracebacks`` marimo would print it to stderr,
+    in no logging format: the cell error's log record carries it instead.
+    """
 
     def write_traceback(traceback: str) -> None:
         _local.traceback = traceback
+        if get_mode() == "run" and not _show_tracebacks():
+            return
         original(traceback)
 
     setattr(write_traceback, _MARK, True)
