@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -20,18 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_folders
 from tests.support.jsonlog import KERNEL_FIELDS, read_records
 from tests.support.live import KernelSocket, LiveServer, login
+from tests.support.scrape import ERROR_ID, TOKEN, Samples, scrape, value
 from tests.support.users import PASSWORD
 from tests.support.visitor import new_session_id, open_tab
 
-TOKEN = "metrics-token-for-the-live-tests"
 METRICS = "/registered/metrics/"
 PAGE = "/faults/"
-ERROR_ID = re.compile(r"error id ([0-9a-f]{12})")
 
 
 @pytest.fixture(scope="module")
@@ -55,21 +52,8 @@ def kernel_log(server: LiveServer) -> Path:
     return server.workdir / "kernel.jsonl"
 
 
-async def scrape(server: LiveServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of the endpoint, by name and labels, read with the bearer token."""
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        response = await client.get(METRICS, headers={"Authorization": f"Bearer {TOKEN}"})
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
-    samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+async def scrape_front(server: LiveServer) -> Samples:
+    return await scrape(server.url + METRICS)
 
 
 async def test_metrics_need_staff_or_the_token(observed: LiveServer) -> None:
@@ -93,7 +77,7 @@ async def test_metrics_need_staff_or_the_token(observed: LiveServer) -> None:
 async def test_metrics_move_with_sessions_changes_refusals_and_errors(
     observed: LiveServer,
 ) -> None:
-    before = await scrape(observed)
+    before = await scrape_front(observed)
     async with httpx.AsyncClient(base_url=observed.url, timeout=30) as client:
         async with open_tab(observed, client, PAGE, ready="no boom") as tab:
             for knob in (1, 2, 3):
@@ -101,12 +85,12 @@ async def test_metrics_move_with_sessions_changes_refusals_and_errors(
             tab.kernel.outputs.clear()
             assert (await tab.set_value("boom", 2)).status_code == 200
             await tab.kernel.output_containing("error id")
-            during = await scrape(observed)
+            during = await scrape_front(observed)
         # an anonymous socket to a staff notebook is refused (login needed)
         with pytest.raises((websockets.InvalidStatus, websockets.ConnectionClosed)):
             async with KernelSocket.open(observed, "/staff/", new_session_id()) as refused:
                 await refused.next(timeout=10)
-    after = await scrape(observed)
+    after = await scrape_front(observed)
 
     label = {"notebook": "/faults/"}
     started = "notebook_host_sessions_started_total"
