@@ -22,22 +22,19 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
+from html import escape
 from typing import Any, TextIO
 
-import msgspec
 from django.conf import settings
 from marimo import _loggers
 from marimo._messaging import notification_utils
-from marimo._messaging.cell_output import CellOutput
+from marimo._messaging.cell_output import CellChannel, CellOutput
 from marimo._messaging.context import HTTP_REQUEST_CTX
 from marimo._messaging.errors import (
-    MarimoExceptionRaisedError,
     MarimoInterruptionError,
-    UnknownError,
     is_sensitive_error,
 )
 from marimo._messaging.notification import CellNotification
-from marimo._messaging.tracebacks import _highlight_traceback
 from marimo._runtime.context.types import safe_get_context
 from marimo._runtime.context.utils import get_mode
 from marimo._runtime.runner import cell_runner
@@ -150,16 +147,6 @@ def _show_tracebacks() -> bool:
         return False
 
 
-def _with_id(error: Any, error_id: str, traceback: str | None) -> Any:
-    """The error as marimo would show it, its message ending with the error id."""
-    changes: dict[str, Any] = {}
-    if hasattr(error, "msg"):
-        changes["msg"] = f"{error.msg} (error id {error_id})"
-    if isinstance(error, MarimoExceptionRaisedError) and traceback and not error.traceback:
-        changes["traceback"] = _highlight_traceback(traceback)
-    return msgspec.structs.replace(error, **changes) if changes else error
-
-
 def _log_cell_error(error: Any, cell_id: str, context: dict[str, Any], traceback: str) -> str:
     error_id = new_error_id()
     fields = _record_fields(context, error_id)
@@ -183,38 +170,47 @@ def _log_cell_error(error: Any, cell_id: str, context: dict[str, Any], traceback
     return error_id
 
 
-def _viewer_errors(data: Any, cell_id: str) -> list[Any]:
-    """Log each real error once; what the viewer sees instead, with the same id."""
+def _notice(data: Any, cell_id: str) -> str | None:
+    """Log each real error once; the HTML the viewer sees instead, with the same id.
+
+    marimo's run mode shows a failed cell as an empty area (and, for some
+    errors, a toast pointing at a console the viewer cannot see), so the
+    notice is the cell's output. None when no error needs one (interrupts,
+    ``mo.stop``): marimo shows those as it would.
+    """
     traceback, _local.traceback = getattr(_local, "traceback", None) or "", None
     ids: dict[str, str] = getattr(_local, "ids", None) or {}
     _local.ids = ids
     context = kernel_context()
     detailed = _show_tracebacks() or context["is_staff"] or settings.DEBUG
-    shown: list[Any] = []
+    parts: list[str] = []
     for error in data:
         if not is_sensitive_error(error) or isinstance(error, MarimoInterruptionError):
-            shown.append(error)
             continue
         raising = getattr(error, "raising_cell", None)
         if getattr(error, "exception_type", None) == ANCESTOR_RAISED and raising:
             error_id = ids.get(str(raising), "")
-            if detailed:
-                shown.append(error)
-            else:
-                note = f" (error id {error_id})" if error_id else ""
-                shown.append(
-                    UnknownError(f"This cell did not run because another cell failed{note}.")
-                )
+            note = f" (error id {error_id})" if error_id else ""
+            parts.append(f"<p>This cell did not run because another cell failed{note}.</p>")
             continue
         error_id = _log_cell_error(error, cell_id, context, traceback)
         ids[str(cell_id)] = error_id
-        shown.append(
-            _with_id(error, error_id, traceback)
-            if detailed
-            else UnknownError(viewer_sentence(error_id))
-        )
+        parts.append(f"<p>{escape(viewer_sentence(error_id))}</p>")
+        if detailed:
+            kind = getattr(error, "exception_type", None) or type(error).__name__
+            text = traceback or f"{kind}: {error.describe()}"
+            parts.append(f"<pre style='white-space:pre-wrap'>{escape(text)}</pre>")
         traceback = ""  # one traceback, for the first error it belongs to
-    return shown
+    if not parts:
+        return None
+    return NOTICE.format(body="".join(parts))
+
+
+#: The frame of a failed cell's notice (marimo's run mode shows outputs, not errors).
+NOTICE = (
+    "<div role='alert' data-notebook-host='cell-error' style='border-left:3px solid #dc2626;"
+    "padding:0.25rem 0.75rem;color:#991b1b'>{body}</div>"
+)
 
 
 def broadcast_error(
@@ -222,15 +218,17 @@ def broadcast_error(
 ) -> None:
     """marimo's ``CellNotificationUtils.broadcast_error`` with errors logged by id.
 
-    Outside run mode marimo's own is called unchanged.
+    Outside run mode, and for what is no error (an interrupt, ``mo.stop``),
+    marimo's own is called unchanged.
     """
-    if get_mode() != "run":
+    notice = _notice(data, str(cell_id)) if get_mode() == "run" else None
+    if notice is None:
         _original_broadcast_error(data, clear_console, cell_id, execution_id)
         return
     notification_utils.broadcast_notification(
         CellNotification(
             cell_id=cell_id,
-            output=CellOutput.errors(_viewer_errors(data, str(cell_id))),
+            output=CellOutput(channel=CellChannel.OUTPUT, mimetype="text/html", data=notice),
             console=[] if clear_console else None,
             status=None,
             execution_id=execution_id,
