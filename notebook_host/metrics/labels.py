@@ -2,7 +2,7 @@
 
 A folder served with ``notebook_directory()`` may hold thousands of files;
 labelling by file would make a series per file. The label is the route of
-the URL pattern (``apps/``, ``reports/<slug:team>/``, ``notebooks/<slug:notebook_slug>/``
+the URL pattern (``apps/``, ``reports/<slug:team>/``, ``notebooks/<slug:slug>/``
 for admin-registered ones), so there are as many values as patterns, and a
 process keeps at most ``METRICS_NOTEBOOK_LABELS`` of them: later ones count
 as ``other``.
