@@ -86,6 +86,15 @@ DEFAULTS: dict[str, Any] = {
         "allow-popups",
         "allow-forms",
     ],
+    # Prometheus metrics (docs/metrics.md). Who may read <include>/metrics/:
+    # an access rule as HEALTH_ACCESS takes; a request carrying
+    # "Authorization: Bearer <METRICS_TOKEN>" is allowed too (None: no token).
+    "METRICS_ACCESS": "staff",
+    "METRICS_TOKEN": None,
+    # Distinct notebook label values per process; later ones count as "other".
+    "METRICS_NOTEBOOK_LABELS": 50,
+    # Notebook prints go to the logger notebook_host.kernel.stdout as well.
+    "KERNEL_STDOUT": False,
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).

@@ -26,6 +26,7 @@ from .admission.access import parse_rule
 from .conf import get_config, validate_options
 from .health import health, live, ready
 from .marimo import routes
+from .metrics.view import metrics_view
 from .openapi.document import openapi_view
 from .params.declarations import DEFAULT_UNKNOWN, directory_params, notebook_params
 from .targets.folder import RELPATH_KWARG, NotebookFolder
@@ -255,6 +256,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("health/live/", live, name="health-live"),
     path("health/ready/", ready, name="health-ready"),
+    path("metrics/", metrics_view, name="metrics"),
     URLPattern(RoutePattern("", name="index", is_endpoint=True), registered_listing, name="index"),
     URLPattern(
         NotebookRoutePattern(f"<slug:{SLUG_KWARG}>/", name="notebook"),

@@ -26,6 +26,7 @@ from marimo._utils.marimo_path import MarimoPath
 
 from .files import NotebookLoadError, NotebookMissing, check_notebook_file
 from .frontend import MARIMO_VERSION
+from .kernel_logs import track
 from .patches import initialise
 
 if TYPE_CHECKING:
@@ -153,6 +154,7 @@ def build_app(path: Path, options: AppOptions, *, base_url: str) -> MarimoApp:
         skew_protection=options.skew_protection,
     )
     app.state.session_manager = manager
+    track(manager)  # kernel logs find a kernel thread's session through it
     app.state.base_url = base_url
     app.state.asset_url = options.asset_url
     app.state.config_manager = config

@@ -31,6 +31,7 @@ from marimo._runtime.commands import HTTPRequest
 from marimo._server.tokens import SkewProtectionToken
 from marimo._server.utils import initialize_asyncio, initialize_mimetypes
 
+from . import kernel_logs
 from .protocol import PAGE_SCOPE_KEY
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def initialise() -> None:
         install_ast_guard()
         deterministic_skew_token()
         look_up_entry_points_once()
+        kernel_logs.install()
         try:
             initialize_asyncio()
         except RuntimeError:  # pragma: no cover - a loop policy is already set

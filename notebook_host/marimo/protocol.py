@@ -97,6 +97,13 @@ OP_BANNER = "banner"
 OP_RELOAD = "reload"
 
 
+#: How marimo's own frames begin (``ws_formatter.py``), and what a cell's
+#: notification says when it finished running (read by notebook_host.metrics).
+FRAME_KERNEL_READY = '{"op": "kernel-ready"'
+FRAME_RECONNECTED = '{"op": "reconnected"'
+FRAME_CELL_IDLE = '"status":"idle"'
+
+
 def frame(op: str, **data: Any) -> str:
     """One text frame of marimo's kernel socket, as its frontend parses it."""
     return json.dumps({"op": op, "data": {"op": op, **data}})

@@ -17,6 +17,7 @@ import time
 from ..conf import get_config
 from ..marimo.app import MarimoApp, build_app, shutdown_apps
 from ..marimo.frontend import MARIMO_VERSION
+from ..marimo.kernel_logs import install as install_kernel_logs
 from ..runtime import shutdown
 from ..targets.notebook import ServedNotebook
 from . import session_directory
@@ -52,6 +53,7 @@ class AppRegistry:
                 self._retire(notebook)
             options = notebook.resolved_options()
             app = build_app(notebook.file, options, base_url=base_url)
+            install_kernel_logs(stdout=get_config()["KERNEL_STDOUT"])
             self._apps[notebook] = app
         self._install_shutdown()
         self._schedule_sweep()

@@ -47,7 +47,9 @@ logger = logging.getLogger(__name__)
 SLUG_KWARG = "slug"
 
 #: Slugs that fixed routes of notebook_host.urls use or may use.
-RESERVED_SLUGS = frozenset({"api", "assets", "health", "openapi.json", "static", "admin", "ws"})
+RESERVED_SLUGS = frozenset(
+    {"api", "assets", "health", "metrics", "openapi.json", "static", "admin", "ws"}
+)
 
 
 def slug_reserved(slug: str) -> bool:

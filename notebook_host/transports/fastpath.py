@@ -46,6 +46,7 @@ from ..marimo.protocol import (
     SESSION_HEADER_RAW,
     api_body_problem,
 )
+from ..metrics import record as metrics
 from ..runtime import session_rows
 from ..runtime.owners import owner_key, same_owner
 from ..runtime.session_directory import SessionRecord
@@ -203,4 +204,5 @@ class KernelAPIFastPath:
         assert app is not None
         app.touch()
         session_rows.touch(record.session_id)
+        metrics.change_posted(record.session_id, marimo_scope["path"])
         await app(marimo_scope, replaying(body, receive), framing_send(send))

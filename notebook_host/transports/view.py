@@ -26,6 +26,7 @@ from ..admission.limits import OverLimit
 from ..admission.pipeline import Arrival, Kind, Reason, Refused, admit, admit_front
 from ..admission.scope import http_scope
 from ..marimo import frontend, routes
+from ..metrics import record as metrics
 from ..params import gate
 from ..runtime.owners import ensure_owner_cookie
 from ..targets.notebook import ServedNotebook, Target, locate
@@ -104,6 +105,7 @@ def answer(request: HttpRequest, refused: Refused, kind: Kind) -> HttpResponse:
         return gate.invalid_answer(request, refused.errors or {})
     if reason is Reason.OVER_LIMIT:
         assert refused.over is not None
+        metrics.session_refused("over_limit")
         return over_limit(request, refused.over)
     if reason is Reason.NOTEBOOK_MISSING:
         return error_page(404, "Notebook not found", refused.detail)
@@ -156,6 +158,8 @@ async def serve(
     if isinstance(admitted, Refused):
         return answer(request, admitted, arrival.kind)
     assert admitted.app is not None and admitted.scope is not None
+    if admitted.record is not None:
+        metrics.change_posted(admitted.record.session_id, request.path)
     response = await call_http(admitted.app, admitted.scope, admitted.body)
     if arrival.kind is Kind.PAGE:
         code_shown, name = admitted.app.shows_code, admitted.app.path.name

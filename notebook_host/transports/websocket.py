@@ -22,6 +22,7 @@ from ..admission import limits
 from ..admission.pipeline import Arrival, Reason, Refused, admit, socket_arrival
 from ..marimo import protocol
 from ..marimo.app import MarimoApp
+from ..metrics import record as metrics
 from ..runtime import session_directory, session_rows, shutdown
 from ..targets.notebook import ServedNotebook
 from ..targets.registered import registered_pk
@@ -87,6 +88,7 @@ class NotebookConsumer(AsyncConsumer):
         self.queue = asyncio.Queue()
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(admitted.app, admitted.scope))
+        metrics.socket_opened(self.session_id, self.scope["path"])
         _live.add(self)
         self.live_id = self.session_id
         if self.live_id:
@@ -100,6 +102,7 @@ class NotebookConsumer(AsyncConsumer):
 
     async def _refuse(self, refused: Refused) -> None:
         """Close with a code the page understands; over a limit, wait for a slot."""
+        metrics.session_refused(refused.reason.name.lower())
         if refused.reason is Reason.INVALID_PARAMS:
             # Accepted first, so the client reads the code and the reason.
             await self.send({"type": "websocket.accept"})
@@ -125,6 +128,7 @@ class NotebookConsumer(AsyncConsumer):
         if self.session_id:
             session_directory.directory.socket_closed(self.session_id)
             self.session_id = None
+            metrics.local_sessions()
 
     async def _refuse_over_limit(self, refusal: limits.OverLimit) -> None:
         """Say why on the page, then hold the socket until a slot frees.
@@ -172,6 +176,7 @@ class NotebookConsumer(AsyncConsumer):
         if message["type"] == "websocket.close":
             # marimo passes IntEnum codes, some of which autobahn refuses.
             message = closecodes.close_message(message.get("code"), message.get("reason") or "")
+        metrics.frame_out(self.live_id, message.get("text"))
         try:
             await self.send(message)
         except Exception as exc:  # the server closed the socket under us

@@ -46,6 +46,7 @@ from ..admission.pipeline import (
 )
 from ..conf import get_config
 from ..marimo import protocol
+from ..metrics import record as metrics
 from ..runtime import session_rows
 from ..runtime.owners import same_owner
 from ..targets.notebook import ServedNotebook
@@ -115,6 +116,7 @@ class Mailbox:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis down: retry, bounded
+                metrics.layer_error("receive")
                 logger.warning("Mailbox receive failed (%s); retrying", exc)
                 await asyncio.sleep(0.5)
                 continue
@@ -427,6 +429,7 @@ class WorkerConsumer(NotebookConsumer):
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    metrics.layer_error("receive")
                     logger.warning("Socket %s: layer receive failed: %s", self.scope["path"], exc)
                     self.outage = True
                     await asyncio.sleep(0.5)
@@ -451,6 +454,7 @@ class WorkerConsumer(NotebookConsumer):
         try:
             placed = await self._place(admitted)
         except state.ClusterUnavailable as exc:
+            metrics.session_refused("redis_unavailable")
             logger.error("Websocket %s: %s", self.scope["path"], exc)
             await self._refuse_and_wait("Session store unreachable", exc.public, admitted)
             return
@@ -513,6 +517,7 @@ class WorkerConsumer(NotebookConsumer):
         per_user = limits._limit("MAX_SESSIONS_PER_USER")
         if not await state.hold(self.limit_key, session_id, per_user, _limit_seconds()):
             refusal = limits.OverLimit("user", per_user or 0, int(_limit_seconds()) + 1)
+            metrics.session_refused("over_limit")
             logger.warning("Refused websocket %s: %s", self.scope["path"], refusal.message)
             return refusal.message
         if entry is not None and holder is not None and not holder.draining:
@@ -520,6 +525,7 @@ class WorkerConsumer(NotebookConsumer):
         chosen = state.least_loaded(await state.workers())
         if chosen is None:
             await state.release(self.limit_key, session_id)
+            metrics.session_refused("no_worker")
             logger.warning("Refused websocket %s: no worker has room", self.scope["path"])
             return NO_WORKER
         entry = state.SessionEntry(
@@ -577,6 +583,7 @@ class WorkerConsumer(NotebookConsumer):
                 get_channel_layer().send(self.entry.channel, message), settings.timeout()
             )
         except Exception as exc:
+            metrics.layer_error("send")
             logger.warning("Socket %s: send to worker failed: %s", self.scope["path"], exc)
             await self._lost(
                 CLOSE_MESSAGE_LOST,
@@ -655,6 +662,7 @@ class WorkerConsumer(NotebookConsumer):
         try:
             whole = self.incoming.accept(message, "text")
         except SequenceGap as exc:
+            metrics.layer_gap("front")
             reason = f"A message from the kernel was lost ({exc}); the session restarts"
             if self.entry is not None:
                 await self._to_worker({"type": CLOSE_SESSION, "session_id": self.entry.session_id})

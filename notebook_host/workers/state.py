@@ -24,6 +24,7 @@ import redis as redis_sync
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ..metrics import record as metrics
 from .settings import redis_url
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class ClusterUnavailable(Exception):
     )
 
     def __init__(self, cause: BaseException) -> None:
+        metrics.redis_error()
         self.detail = f"{type(cause).__name__}: {cause}"
         super().__init__(f"{self.public} ({self.detail})")
 

@@ -31,6 +31,7 @@ from ..admission.pipeline import locate_path
 from ..marimo import files
 from ..marimo.app import MarimoApp
 from ..marimo.patches import initialise
+from ..metrics import record as metrics
 from ..runtime.notebook_apps import apps
 from . import settings, state
 from .alive import Alive
@@ -98,6 +99,7 @@ class Pump:
         try:
             whole = self.incoming.accept(message, "text")
         except SequenceGap as exc:
+            metrics.layer_gap("worker")
             logger.warning("Socket %s lost a message from its front: %s", self.stream, exc)
             self.worker._spawn(self.fault(f"A message to the kernel was lost ({exc})"))
             return
@@ -123,6 +125,7 @@ class Pump:
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", "replace")
+            metrics.frame_out(self.session_id, text)
             frames = self.outgoing.messages({**base, "event": "send"}, "text", text)
         elif kind == "websocket.close":
             self.closed = True
@@ -333,6 +336,9 @@ class Worker:
                 self._forget_silent_pumps()
                 self._prune_kernels()
                 self._snapshot()
+                metrics.worker_state(
+                    self.name, self.capacity, self._connected(), self._session_ids(), self.draining
+                )
                 await asyncio.sleep(settings.heartbeat())
         finally:
             self._beats_stop.set()
@@ -360,6 +366,15 @@ class Worker:
             logger.warning("Heartbeat failed: %s", exc)
             return
         self._counted(covered)
+
+    def _connected(self) -> set[str]:
+        return {p.session_id for p in self.pumps.values()}
+
+    def is_alive(self) -> bool:
+        """True while the loop counts kernels each heartbeat (``--metrics-port``'s /live)."""
+        with self._beat_lock:
+            latest = self._latest
+        return latest is not None and time.monotonic() - latest[1] <= 3 * settings.expiry()
 
     def _session_ids(self) -> set[str]:
         ids = set(self.kernels)
@@ -411,6 +426,7 @@ class Worker:
         try:
             await asyncio.wait_for(self.layer.send(channel, message), settings.timeout())
         except Exception as exc:
+            metrics.layer_error("send")
             logger.warning("Could not send to %s: %s: %s", channel, type(exc).__name__, exc)
             return False
         return True
@@ -422,6 +438,7 @@ class Worker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis down: retry, bounded
+                metrics.layer_error("receive")
                 logger.warning("Receiving failed (%s: %s); retrying", type(exc).__name__, exc)
                 await asyncio.sleep(0.5)
                 continue
@@ -500,9 +517,11 @@ class Worker:
         held = self.kernels.get(session_id)
         resuming = held is not None and held.has_session(session_id)
         if self.draining:
+            metrics.session_refused("worker_draining")
             await pump.close(CLOSE_DRAINED, "This worker is shutting down")
             return
         if not resuming and not self._make_room():
+            metrics.session_refused("worker_full")
             await pump.close(CLOSE_DRAINED, f"Worker {self.name} is full")
             return
         try:
@@ -520,6 +539,7 @@ class Worker:
         self.kernels[session_id] = app
         with self._beat_lock:
             self.uncounted.add(session_id)
+        metrics.socket_opened(session_id, message["route"]["path"])
         pump.task = asyncio.create_task(pump.run(app, asgi_scope(message["scope"])))
         pump.task.add_done_callback(lambda _: self._pump_done(pump))
 
@@ -547,6 +567,7 @@ class Worker:
         try:
             incoming.check(message)
         except SequenceGap as exc:
+            metrics.layer_gap("worker")
             self.requests.pop(rid, None)
             logger.warning("Request %s lost a piece: %s", rid, exc)
             self._spawn(self._reply_error(first, 502, f"A piece of the request was lost ({exc})"))
@@ -591,6 +612,7 @@ class Worker:
         if app is None or (session_id and not app.has_session(session_id)):
             await self._reply_error(request, 404, "Unknown or expired session")
             return
+        metrics.change_posted(session_id, request["route"]["path"])
         out = Outgoing()
         base = {"type": HTTP_REPLY, "rid": request["rid"]}
         done = asyncio.Event()

@@ -11,8 +11,11 @@ import os
 import socket
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from notebook_host.metrics.server import MetricsServer
+from notebook_host.metrics.view import mark_process_dead
 from notebook_host.workers import settings
 
 
@@ -42,6 +45,18 @@ class Command(BaseCommand):
             help="A file touched at each heartbeat while the worker is alive (removed on exit); "
             "under systemd (Type=notify) WATCHDOG=1 is sent too.",
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            help="Serve /metrics (Prometheus) and /live (200 while the heartbeat loop runs) "
+            "on this port (default: none; docs/metrics.md).",
+        )
+        parser.add_argument(
+            "--metrics-host",
+            default="127.0.0.1",
+            help="Address the metrics port binds (default 127.0.0.1; 0.0.0.0 for all).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         problems = settings.problems()
@@ -65,10 +80,26 @@ class Command(BaseCommand):
         serious = [m for m in checks.log_at_startup() if m.is_serious()]
         if serious:
             raise CommandError("; ".join(f"{m.id}: {m.msg} {m.hint}" for m in serious))
+        port = options["metrics_port"]
+        if port is not None and not 0 <= port <= 65535:
+            raise CommandError(f"--metrics-port must be a port number (0-65535), got {port}")
         # The worker's own module imports the channel layer and Redis: optional deps.
         from notebook_host.workers.alive import Alive
         from notebook_host.workers.worker import Worker
 
         worker = Worker(name, capacity, drain)
         worker.alive = Alive(options["alive_file"])
-        raise SystemExit(asyncio.run(worker.run()))
+        server = None
+        if port is not None:
+            try:
+                server = MetricsServer(options["metrics_host"], port, worker.is_alive)
+            except (OSError, ImproperlyConfigured) as exc:
+                raise CommandError(str(exc)) from exc
+            server.start()
+        try:
+            code = asyncio.run(worker.run())
+        finally:
+            if server is not None:
+                server.stop()
+            mark_process_dead()
+        raise SystemExit(code)

@@ -45,3 +45,20 @@ LOGGING = {
 }
 SILENCED_SYSTEM_CHECKS = ["notebook_host.W001", "notebook_host.W002"]  # deliberate
 SERVESTATIC_USE_FINDERS = True  # no collectstatic needed in tests
+# tests/live/test_metrics_live.py: the metrics endpoint's bearer token.
+if os.environ.get("NOTEBOOK_HOST_TEST_METRICS_TOKEN"):
+    NOTEBOOK_HOST["METRICS_TOKEN"] = os.environ["NOTEBOOK_HOST_TEST_METRICS_TOKEN"]
+# tests/live/test_kernel_logs_live.py: kernel records (and prints) as JSON lines.
+if os.environ.get("NOTEBOOK_HOST_TEST_KERNEL_LOG"):
+    NOTEBOOK_HOST["KERNEL_STDOUT"] = True
+    LOGGING["formatters"] = {"json": {"()": "tests.support.jsonlog.JsonLines"}}
+    LOGGING["handlers"]["kernel"] = {
+        "class": "logging.FileHandler",
+        "filename": os.environ["NOTEBOOK_HOST_TEST_KERNEL_LOG"],
+        "formatter": "json",
+    }
+    LOGGING["loggers"]["notebook_host.kernel"] = {
+        "handlers": ["kernel", "console"],
+        "level": "INFO",
+        "propagate": False,
+    }
