@@ -36,7 +36,7 @@ FOLDER = re.compile(r"""BASE_DIR / ["']([\w./-]+)["']""")
 KINDS = {"settings-base", "settings", "urls", "asgi"}
 DOTTED = re.compile(r"`(notebook_host(?:\.\w+)+)")
 # Dotted names that are not Python objects: check ids and permission names.
-NOT_OBJECTS = re.compile(r"^notebook_host\.([EW]\d{3}|(add|change|delete|view)_\w+)$")
+NOT_OBJECTS = re.compile(r"^notebook_host\.([EW]\d{3}|(add|change|delete|view|deploy)_\w+)$")
 TEST_REF = re.compile(r"`(tests/[\w/]+\.py)(?:::([\w:]+))?`")
 CHECK_TIMEOUT = 120
 NOTEBOOK = """import marimo
