@@ -378,3 +378,36 @@ async def test_query_parameters_are_checked_on_page_and_socket(
     finally:
         await admin_http.delete(root, pk)
     assert page not in (await anon.get("/registered/openapi.json")).json()["paths"]
+
+
+async def test_staff_without_the_deploy_permission_put_no_code_on_the_server(
+    live: LiveServer, root: httpx.AsyncClient, dana: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    """add/change_notebook alone no longer mean "may run code as the server"."""
+    assert (await dana.get(admin_http.ADMIN + "add/")).status_code == 403
+    slug = unique("deploy")
+    pk = await admin_http.add(
+        root, slug, "Deploy", admin_http.notebook_file("deploy.py", titled("D", "deployed"))
+    )
+    form = (await dana.get(f"{admin_http.ADMIN}{pk}/change/")).text
+    for name in ("upload", "path", "params"):
+        assert f'name="{name}"' not in form, name
+    response = await admin_http.post_form(
+        dana,
+        f"{admin_http.ADMIN}{pk}/change/",
+        {**admin_http.fields(slug, "Renamed", path="/etc/passwd"), "params": "os.system"},
+    )
+    assert response.status_code == 302, response.text[-2000:]
+    # the title changed (ordinary staff work), the code did not
+    listing = await anon.get("/registered/", headers={"Accept": "application/json"})
+    assert {"path": slug, "title": "Renamed", "url": f"/registered/{slug}/", "section": ""} in (
+        listing.json()["notebooks"]
+    )
+    async with KernelSocket.open(live, f"/registered/{slug}/", sid()) as kernel:
+        await kernel.output_containing("deployed")
+    # positive control: the superuser may change the code
+    await admin_http.change(
+        root, pk, slug, "Renamed", admin_http.notebook_file("deploy.py", titled("D", "redeployed"))
+    )
+    async with KernelSocket.open(live, f"/registered/{slug}/", sid()) as kernel:
+        await kernel.output_containing("redeployed")

@@ -11,6 +11,18 @@ USERS = {
     "bob": ("", True, False, [], []),
     "root": ("Root", True, True, [], []),
     "carol": ("Carol", False, False, ["analysts", "sales"], ["auth.view_user"]),
+    # staff who may edit registered notebooks but not deploy code
+    "dana": (
+        "Dana",
+        True,
+        False,
+        [],
+        [
+            "notebook_host.add_notebook",
+            "notebook_host.change_notebook",
+            "notebook_host.view_notebook",
+        ],
+    ),
 }
 
 
