@@ -377,8 +377,6 @@ async def test_sse_is_refused_on_every_front(core: Cluster) -> None:
                         assert sse.status_code == 404
         # alice's kernel was neither taken over nor disturbed
         await turn(kernel, await post_knob(alice, two, sid, token, oid, 5), 5)
-    for front in (one, two):
-        assert "Refused" in front.log() and "not a route notebook_host serves" in front.log()
 
 
 async def test_signing_out_on_any_front_ends_the_kernel_on_its_worker(core: Cluster) -> None:
