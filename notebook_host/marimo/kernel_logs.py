@@ -52,9 +52,9 @@ __all__ = [
 ]
 
 KERNEL_LOGGER = "notebook_host.kernel"
-CELLS_LOGGER = KERNEL_LOGGER + ".cells"
-MARIMO_LOGGER = KERNEL_LOGGER + ".marimo"
-STDOUT_LOGGER = KERNEL_LOGGER + ".stdout"
+CELLS_LOGGER = "notebook_host.kernel.cells"
+MARIMO_LOGGER = "notebook_host.kernel.marimo"
+STDOUT_LOGGER = "notebook_host.kernel.stdout"
 
 #: marimo's "an ancestor raised" error: a consequence of another cell's error.
 ANCESTOR_RAISED = "Ancestor raised"

@@ -376,7 +376,7 @@ async def test_sse_is_refused_on_every_front(core: Cluster) -> None:
                     async with client.stream("GET", f"{PAGE}sse?session_id={session}") as sse:
                         assert sse.status_code == 404
         # alice's kernel was neither taken over nor disturbed
-        await turn(kernel, await post_knob(alice, two, sid, token, oid, 5), 5)
+        await turn(kernel, await post_knob(alice, one, sid, token, oid, 5), 5)
 
 
 async def test_signing_out_on_any_front_ends_the_kernel_on_its_worker(core: Cluster) -> None:

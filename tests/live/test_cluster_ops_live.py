@@ -123,18 +123,36 @@ class Tab:
     retried_posts: int = 0
 
     async def connect(self) -> str:
-        await self.stack.aclose()
-        self.stack = contextlib.AsyncExitStack()
-        self.kernel = await self.stack.enter_async_context(
-            KernelSocket.open(self.balancer, PAGE, self.sid, cookies=cookie_header(self.client))
-        )
-        self.kernel.ws.close_timeout = 1
-        await self.kernel.wait_for(
-            lambda k: any(m.get("op") in ("kernel-ready", "reconnected") for m in k.messages), 30
-        )
-        return next(
-            m["op"] for m in self.kernel.messages if m.get("op") in ("kernel-ready", "reconnected")
-        )
+        """Open the socket until a kernel answers; a close saying why is retried, as pages do."""
+        deadline = time.monotonic() + 60
+        while True:
+            await self.stack.aclose()
+            self.stack = contextlib.AsyncExitStack()
+            try:
+                self.kernel = await self.stack.enter_async_context(
+                    KernelSocket.open(
+                        self.balancer, PAGE, self.sid, cookies=cookie_header(self.client)
+                    )
+                )
+                self.kernel.ws.close_timeout = 1
+                await self.kernel.wait_for(
+                    lambda k: any(
+                        m.get("op") in ("kernel-ready", "reconnected") for m in k.messages
+                    ),
+                    30,
+                )
+            except websockets.ConnectionClosed as exc:
+                # a worker stopping or slow to start closes with a reason (4510-4513)
+                code = exc.rcvd.code if exc.rcvd else None
+                assert code in (4510, 4511, 4512, 4513), code
+                assert time.monotonic() < deadline, f"{self.sid}: no kernel within 60 s"
+                await asyncio.sleep(0.5)
+                continue
+            return next(
+                m["op"]
+                for m in self.kernel.messages
+                if m.get("op") in ("kernel-ready", "reconnected")
+            )
 
     async def open(self) -> None:
         page = await self.client.get(PAGE)

@@ -147,9 +147,9 @@ def test_every_dotted_name_in_the_docs_exists() -> None:
     # Logger names the package uses are names too, though not modules.
     loggers = set()
     for module in PACKAGE.rglob("*.py"):
-        loggers |= set(
-            re.findall(r"""getLogger\(["'](notebook_host[\w.]*)["']\)""", module.read_text())
-        )
+        text = module.read_text()
+        loggers |= set(re.findall(r"""getLogger\(["'](notebook_host[\w.]*)["']\)""", text))
+        loggers |= set(re.findall(r"""_LOGGER = ["'](notebook_host[\w.]*)["']""", text))
     names -= loggers
     missing = []
     for name in sorted(names):

@@ -62,6 +62,11 @@ async def test_marker_is_not_a_query_parameter_of_the_notebook(anon: httpx.Async
         "origins": [],
         "message": "notebook_host:height",
         "app": "App",
+        # the host page answers each height; a frame left unanswered says so
+        "sized": "notebook_host:sized",
+        "ack_ms": 4000,
+        "unsized": "This frame cannot follow the notebook's height: the host page's "
+        "sizing script did not run. Scroll inside the frame.",
     }
     assert int(framed.headers["content-length"]) == len(framed.content)
     assert_frameable(framed)

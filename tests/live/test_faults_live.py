@@ -53,9 +53,11 @@ async def test_cell_that_raises(live: LiveServer, anon: httpx.AsyncClient) -> No
             assert (await faulty.set_value("boom", attempt)).status_code == 200
 
             def errored(k: KernelSocket) -> bool:
+                # the cell's output is the error notice with its id (docs/metrics.md)
                 return any(
                     m.get("op") == "cell-op"
-                    and (m["data"].get("output") or {}).get("channel") == "marimo-error"
+                    and "data-notebook-host='cell-error'"
+                    in str((m["data"].get("output") or {}).get("data"))
                     for m in k.messages[-20:]
                 )
 
