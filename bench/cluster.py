@@ -3,11 +3,11 @@
     python -m bench.cluster [--tiny] [--layer pubsub|core] [--out DIR]
 
 Starts, in one run: (a) plain marimo ``create_asgi_app()`` under uvicorn
-(bench/plain_marimo.py), and again with notebook_host's entry-point patch
+(devtools/plain_marimo.py), and again with notebook_host's entry-point patch
 alone (docs/performance.md), (b) the demo under one daphne with local kernels
 (bench/compare_settings.py), (c) the demo with KERNELS = "workers": 2 daphne
 fronts behind nginx (round robin) and 1 worker, then (d) the same with 2
-workers (tests/support/serve_cluster.py with bench/cluster_settings.py, a
+workers (devtools/serve_cluster.py with bench/cluster_settings.py, a
 throwaway redis-server). Each is measured with bench/compare.py's own
 functions: POST round trip p50 (set_ui_element_value, the next one waits for
 the output), then N = 20, 50, 100 concurrent sessions making K = 20 widget
@@ -38,7 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.client import (
+from devtools.client import (
     DASHBOARD,
     SLIDER_LABEL,
     api_headers,
@@ -63,8 +63,8 @@ from bench.compare import (
 )
 from bench.procfs import cpu_seconds
 from bench.stats import summary as stats_summary
-from tests.support.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
-from tests.support.redis import binary as redis_binary
+from devtools.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
+from devtools.redis import binary as redis_binary
 
 PLAIN, LOCAL, ONE, TWO = "plain_marimo", "local_kernels", "workers_1", "workers_2"
 #: Plain marimo with notebook_host's entry-point patch alone: it shows how much
@@ -74,7 +74,7 @@ TARGETS = (PLAIN, PATCHED, LOCAL, ONE, TWO)
 
 
 class ClusterProcess:
-    """tests/support/serve_cluster.py in a child process: its tree is the whole cluster."""
+    """devtools/serve_cluster.py in a child process: its tree is the whole cluster."""
 
     def __init__(self, workdir: Path, workers: int, layer: str) -> None:
         self.workdir = workdir
@@ -95,7 +95,7 @@ class ClusterProcess:
             "NOTEBOOK_HOST_LAYER": self.layer,
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.serve_cluster"],
+            [sys.executable, "-m", "devtools.serve_cluster"],
             cwd=ROOT,
             env=env,
             stdout=self.log_path.open("ab"),
@@ -112,7 +112,7 @@ class ClusterProcess:
         return stop_process(self.proc, timeout=30)
 
     def logs_folder(self) -> Path | None:
-        """The fronts' and workers' log folder tests/support/serve_cluster.py printed."""
+        """The fronts' and workers' log folder devtools/serve_cluster.py printed."""
         found = re.search(r"logs in (\S+?)\. Ctrl-C", read_log(self.log_path))
         return Path(found.group(1)) if found else None
 

@@ -5,9 +5,9 @@
 
 Starts, once, (a) the demo project under daphne (bench/compare_settings.py:
 project.settings without its per-user session limit, since alice opens up to
-100 sessions), as tests.support.live.LiveServer does, signed in as alice (sign-in
+100 sessions), as devtools.live.LiveServer does, signed in as alice (sign-in
 is not measured), and (b) plain marimo, ``marimo.create_asgi_app()`` with the
-same notebooks (bench/plain_marimo.py) under uvicorn. Both serve
+same notebooks (devtools/plain_marimo.py) under uvicorn. Both serve
 notebooks/dashboard.py at /dashboard/ and notebooks/whoami.py at /whoami/ on
 127.0.0.1. Then, ``runs`` times (3), every figure of notebook_host, then every
 figure of plain marimo (A B A B A B); each figure is the median of the runs,
@@ -30,7 +30,7 @@ with the spread. The figures (phases):
   socket and waits for the kernel's first outputs (session start), then, once
   all are up, makes widget changes; success rate, change p50/p95, changes/s,
   RSS per session from /proc;
-- ``screens``: the dashboard on both, pixel by pixel (bench/screens.py), once.
+- ``screens``: the dashboard on both, pixel by pixel (devtools/screens.py), once.
 
 Whatever the demo serves at run time is measured (asset URLs are not assumed):
 by default as ``make serve`` runs it (DEBUG on, marimo's frontend served from
@@ -66,8 +66,9 @@ from typing import Any
 
 import httpx
 
-from bench import screens, spy
-from bench.client import (
+from bench import spy
+from devtools import screens
+from devtools.client import (
     DASHBOARD,
     PASSWORD,
     SLIDER_LABEL,
@@ -80,9 +81,9 @@ from bench.client import (
 )
 from bench.procfs import OtherLoad, cpu_seconds, proc_status, process_tree, rss_kb
 from bench.stats import percentile, summary
-from tests.support.browser import CHROMIUM
-from tests.support.browser import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
-from tests.support.live import (
+from devtools.browser import CHROMIUM
+from devtools.browser import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
+from devtools.live import (
     ROOT,
     LiveServer,
     free_port,
@@ -103,7 +104,7 @@ HOST = "notebook_host"
 PLAIN = "plain_marimo"
 SERVERS = (HOST, PLAIN)
 
-# The browser tests' Debian Chromium and flags (tests/support/browser.py), and every
+# The browser tests' Debian Chromium and flags (devtools/browser.py), and every
 # request kept on the loopback: names other than localhost do not resolve (the
 # servers are addressed as 127.0.0.1).
 CHROMIUM_ARGS = [
@@ -208,7 +209,7 @@ class Target:
 
 
 class PlainMarimo:
-    """bench/plain_marimo.py under uvicorn on a free loopback port."""
+    """devtools/plain_marimo.py under uvicorn on a free loopback port."""
 
     def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
@@ -224,7 +225,7 @@ class PlainMarimo:
     def launch(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.plain_marimo", "--port", str(self.port)],
+            [sys.executable, "-m", "devtools.plain_marimo", "--port", str(self.port)],
             cwd=ROOT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             stdout=log,
@@ -1282,7 +1283,7 @@ def main(argv: list[str] | None = None) -> int:
         "servers": {
             HOST: "daphne, bench.compare_settings (the demo without its per-user "
             "session limit), alice signed in",
-            PLAIN: "uvicorn, bench/plain_marimo.py (marimo.create_asgi_app)",
+            PLAIN: "uvicorn, devtools/plain_marimo.py (marimo.create_asgi_app)",
         },
         "demo_env": {**demo_env, "collectstatic": args.production_static},
         "notes": NOTES,

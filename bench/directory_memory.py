@@ -5,7 +5,7 @@
                                      [--concurrency 4] [--quick]
 
 Generates N small, distinct marimo notebooks, serves them with a real daphne
-(tests.support.live.LiveServer, settings bench.settings), visits each once (the page,
+(devtools.live.LiveServer, settings bench.settings), visits each once (the page,
 and with --sockets its kernel websocket until the notebook's last cell has
 printed), then waits for sessions to expire and idle apps to be evicted. It
 reads the daphne process's VmRSS and thread count from /proc at the start
@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 
 from bench.procfs import proc_status
-from tests.support.live import KernelSocket, LiveServer
+from devtools.live import KernelSocket, LiveServer
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from bench import compare
-from bench.client import DASHBOARD
+from devtools.client import DASHBOARD
 from bench.procfs import OtherLoad
 from bench.stats import summary
 

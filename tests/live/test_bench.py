@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.live import ROOT
+from devtools.live import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SERVERS = ("notebook_host", "plain_marimo")

@@ -15,8 +15,8 @@ import pytest
 import websockets
 
 from notebook_host import closecodes
-from tests.support.live import KernelSocket, LiveServer, cookie_header
-from tests.support.visitor import new_session_id
+from devtools.live import KernelSocket, LiveServer, cookie_header
+from devtools.visitor import new_session_id
 
 pytestmark = pytest.mark.asyncio
 

@@ -31,8 +31,8 @@ from tests.live.test_cluster_live import (
     turn,
     until_closed,
 )
-from tests.support.cluster import Cluster
-from tests.support.live import KernelSocket, cookie_header
+from devtools.cluster import Cluster
+from devtools.live import KernelSocket, cookie_header
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(150)]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from tests.support.live import free_port, stop_process
+from devtools.live import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT = 300

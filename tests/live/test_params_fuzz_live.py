@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from notebook_host.params.declarations import NotebookParams
 from notebook_host.params.gate import InvalidParams, check_socket
 from notebook_host.params.query import parse_query, split_marimo
-from tests.support.live import LiveServer
-from tests.support.params_forms import ItemFilter, ItemModel
-from tests.unit.test_query_gate import notebook
+from devtools.live import LiveServer
+from devtools.params_forms import ItemFilter, ItemModel
+from devtools.params_cookies import notebook
 
 NAMES = ["limit", "offset", "order_by", "tags", "kiosk", "session_id", "view-as", "x", ""]
 values = st.one_of(

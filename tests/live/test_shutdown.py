@@ -11,7 +11,7 @@ import pytest
 import websockets
 
 from notebook_host import closecodes
-from tests.support.live import KernelSocket, LiveServer
+from devtools.live import KernelSocket, LiveServer
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from notebook_host.marimo.patches import skew_token
-from tests.support.live import ROOT
+from devtools.live import ROOT
 
 _PAGE_TOKEN = """
 import asyncio, re, django

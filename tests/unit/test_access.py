@@ -16,7 +16,7 @@ from django.http import Http404
 
 from notebook_host.admission.access import AccessRule, CallableRule, Decision, decide, parse_rule
 from notebook_host.targets.notebook import ServedNotebook
-from tests.support.users import create_test_users
+from devtools.users import create_test_users
 
 WHERE = "notebook('x/', 'x.py')"
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import AsyncClient
 
 from notebook_host.asgi import get_asgi_application
-from tests.support.users import create_test_users
+from devtools.users import create_test_users
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

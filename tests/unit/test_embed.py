@@ -24,7 +24,7 @@ from notebook_host.runtime import session_directory
 from notebook_host.runtime.session_directory import SessionRecord
 from notebook_host.templatetags.notebook_host import EmbedConfigError
 from notebook_host.transports.embedding import framing_headers, framing_send, take_scope_marker
-from tests.support.users import create_test_users
+from devtools.users import create_test_users
 
 pytestmark = pytest.mark.django_db
 

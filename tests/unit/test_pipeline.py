@@ -34,7 +34,7 @@ from notebook_host.runtime.owners import OWNER_COOKIE, key_from_cookies
 from notebook_host.runtime.session_directory import InProcessSessionDirectory, SessionRecord
 from notebook_host.targets.notebook import ServedNotebook
 from notebook_host.transports.view import answer
-from tests.support.params_forms import ItemFilter
+from devtools.params_forms import ItemFilter
 
 NB = Path(__file__).parent.parent / "notebooks"
 BROWSER = key_from_cookies({OWNER_COOKIE: "browser-1"})

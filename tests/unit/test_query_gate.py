@@ -22,14 +22,10 @@ from notebook_host.params.gate import (
 )
 from notebook_host.params.query import Checked
 from notebook_host.targets.notebook import ServedNotebook
-from tests.support.params_forms import ItemFilter, Region
+from devtools.params_cookies import notebook, page_cookie, socket_scope
+from devtools.params_forms import ItemFilter, Region
 
 CANONICAL = "limit=5&offset=0&order_by=created_at&tags=a&tags=b"
-
-
-def notebook(source=ItemFilter, **kwargs) -> ServedNotebook:
-    params = NotebookParams(source, **kwargs) if source else None
-    return ServedNotebook(file=Path("items.py"), access=AccessRule("public"), params=params)
 
 
 def page(query: str, **headers) -> object:
@@ -81,26 +77,6 @@ class TestPage:
         assert isinstance(answer, Checked)
 
 
-def socket_scope(query: str, cookie: str | None = None) -> dict:
-    headers = [(b"cookie", f"{COOKIE}={cookie}".encode())] if cookie else []
-    return {"query_string": query.encode(), "headers": headers}
-
-
-def page_cookie(*queries: str) -> str:
-    """The cookie value a browser holds after loading the pages ``queries``."""
-    value = None
-    for query in queries:
-        request = RequestFactory().get("/items/?" + query)
-        if value:
-            request.COOKIES[COOKIE] = value
-        response = HttpResponse()
-        remember(response, request, NotebookParams(ItemFilter).check([]), "/items")
-        checked = NotebookParams(ItemFilter).check([tuple(p.split("=")) for p in query.split("&")])
-        remember(response, request, checked, "/items")
-        value = response.cookies[COOKIE].value
-        assert response.cookies[COOKIE]["path"] == "/items/ws"
-    assert value is not None
-    return value
 
 
 class TestSocket:

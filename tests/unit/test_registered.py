@@ -16,7 +16,7 @@ from notebook_host.models import Notebook as Row
 from notebook_host.runtime.notebook_apps import apps
 from notebook_host.targets import registered
 from notebook_host.targets.notebook import SUBPATH_KWARG
-from tests.support.users import create_test_users
+from devtools.users import create_test_users
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -14,7 +14,7 @@ from django.test import RequestFactory, override_settings
 
 from notebook_host import userinfo
 from notebook_host.userinfo import ANONYMOUS, default_user_info, request_meta, user_info
-from tests.support.users import create_test_users
+from devtools.users import create_test_users
 
 KEYS = {
     "id",

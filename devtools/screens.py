@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
-from bench.client import DASHBOARD
+from devtools.client import DASHBOARD
 
 #: The viewport of every capture; the full page is saved, so this sets the width.
 VIEWPORT = {"width": 1280, "height": 900}
