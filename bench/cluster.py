@@ -38,15 +38,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from devtools.client import (
-    DASHBOARD,
-    SLIDER_LABEL,
-    api_headers,
-    marker,
-    new_session_id,
-    next_value,
-    set_value,
-)
 from bench.compare import (
     FULL,
     RESULTS_DIR,
@@ -63,6 +54,15 @@ from bench.compare import (
 )
 from bench.procfs import cpu_seconds
 from bench.stats import summary as stats_summary
+from devtools.client import (
+    DASHBOARD,
+    SLIDER_LABEL,
+    api_headers,
+    marker,
+    new_session_id,
+    next_value,
+    set_value,
+)
 from devtools.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
 from devtools.redis import binary as redis_binary
 

@@ -59,7 +59,6 @@ from bench.procfs import OtherLoad, proc_status
 from bench.stats import summary
 from devtools.client import (
     DASHBOARD,
-    PASSWORD,
     SLIDER_LABEL,
     api_headers,
     kernel_socket,
@@ -75,6 +74,7 @@ from devtools.soak_plan import (
     log_problems,
     parse_args,
 )
+from devtools.users import PASSWORD
 
 SETTINGS = "bench.soak_settings"
 USERNAME = "soak{:03d}"

@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 
 from bench import compare
-from devtools.client import DASHBOARD
 from bench.procfs import OtherLoad
 from bench.stats import summary
+from devtools.client import DASHBOARD
 
 ENCODINGS = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends here
 

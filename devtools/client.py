@@ -22,8 +22,6 @@ DASHBOARD = "/dashboard/"
 SLIDER_LABEL = "Points"
 
 
-
-
 def marker(points: int) -> str:
     """The dashboard's dependent output for a slider value, as the kernel sends it."""
     return f"<strong>{points} points</strong>"

@@ -32,5 +32,3 @@ def make_folders(workdir: Path) -> dict[str, str]:
         "NOTEBOOK_HOST_TEST_APPS": str(apps),
         "NOTEBOOK_HOST_TEST_SWAP": str(workdir / "current"),
     }
-
-

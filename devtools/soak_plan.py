@@ -173,9 +173,7 @@ ZERO_ALLOWED = frozenset({"warmup", "think", "session_ttl", "rss_tolerance"})
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.soak", description=DESCRIPTION
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=DESCRIPTION)
     parser.add_argument("--short", action="store_true", help="the ~40 s version make test runs")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
     for name in Plan.__dataclass_fields__:

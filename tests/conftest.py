@@ -8,7 +8,6 @@ error, so the fast tier (``pytest -m "not live and not browser"``) stays fast.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 

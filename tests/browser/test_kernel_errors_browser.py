@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
 
-from devtools.folders import make_folders
 from devtools.browser import TIMEOUT_MS, chromium
+from devtools.folders import make_folders
 from devtools.live import LiveServer
 from devtools.users import PASSWORD
 

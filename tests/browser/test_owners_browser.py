@@ -17,8 +17,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from devtools.folders import make_folders
 from devtools.browser import TIMEOUT_MS, Problems, chromium
+from devtools.folders import make_folders
 from devtools.live import LiveServer
 from devtools.users import PASSWORD
 

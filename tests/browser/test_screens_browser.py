@@ -15,9 +15,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
-from bench.compare import PlainMarimo, Target
-from devtools.screens import compare_dashboard
 from devtools.live import LiveServer, login
+from devtools.screens import compare_dashboard
+from devtools.targets import PlainMarimo, Target
 from devtools.users import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import websockets
 
-from notebook_host import closecodes
 from devtools.live import KernelSocket, LiveServer, cookie_header
 from devtools.visitor import new_session_id
+from notebook_host import closecodes
 
 pytestmark = pytest.mark.asyncio
 

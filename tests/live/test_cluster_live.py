@@ -23,16 +23,16 @@ import httpx
 import pytest
 import websockets
 
-from notebook_host import closecodes
-from devtools.folders import make_folders
 from devtools import admin_http
 from devtools.browser import Problems, chromium, expect
 from devtools.cluster import Cluster
+from devtools.folders import make_folders
 from devtools.live import ROOT, KernelSocket, LiveServer, cookie_header, login, server_token
 from devtools.nginx import Nginx
-from tests.support.notebook_files import titled
 from devtools.users import PASSWORD
 from devtools.visitor import new_session_id
+from notebook_host import closecodes
+from tests.support.notebook_files import titled
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(120)]
 

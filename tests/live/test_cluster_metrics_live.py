@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devtools.folders import make_folders
 from devtools.cluster import Cluster
-from tests.support.jsonlog import read_records
+from devtools.folders import make_folders
 from devtools.live import free_port
-from tests.support.scrape import ERROR_ID, TOKEN, Samples, scrape, value
 from devtools.visitor import open_tab
+from tests.support.jsonlog import read_records
+from tests.support.scrape import ERROR_ID, TOKEN, Samples, scrape, value
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
 

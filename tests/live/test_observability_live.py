@@ -21,11 +21,11 @@ import pytest
 import websockets
 
 from devtools.folders import make_folders
-from tests.support.jsonlog import KERNEL_FIELDS, read_records
 from devtools.live import KernelSocket, LiveServer, login
-from tests.support.scrape import ERROR_ID, TOKEN, Samples, scrape, value
 from devtools.users import PASSWORD
 from devtools.visitor import new_session_id, open_tab
+from tests.support.jsonlog import KERNEL_FIELDS, read_records
+from tests.support.scrape import ERROR_ID, TOKEN, Samples, scrape, value
 
 METRICS = "/registered/metrics/"
 PAGE = "/faults/"

@@ -14,10 +14,10 @@ import httpx
 import pytest
 import websockets
 
-from notebook_host import closecodes
 from devtools.live import KernelSocket, LiveServer, cookie_header, login
 from devtools.users import PASSWORD
 from devtools.visitor import open_tab
+from notebook_host import closecodes
 
 pytestmark = pytest.mark.asyncio
 

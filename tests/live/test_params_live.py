@@ -17,8 +17,8 @@ import pytest
 import websockets
 from openapi_spec_validator import validate
 
-from notebook_host.params.gate import CLOSE_INVALID, COOKIE
 from devtools.live import KernelSocket, LiveServer, cookie_header
+from notebook_host.params.gate import CLOSE_INVALID, COOKIE
 
 pytestmark = pytest.mark.asyncio
 

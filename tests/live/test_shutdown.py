@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import websockets
 
-from notebook_host import closecodes
 from devtools.live import KernelSocket, LiveServer
+from notebook_host import closecodes
 
 
 @pytest.fixture

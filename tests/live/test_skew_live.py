@@ -10,8 +10,8 @@ import os
 import subprocess
 import sys
 
-from notebook_host.marimo.patches import skew_token
 from devtools.live import ROOT
+from notebook_host.marimo.patches import skew_token
 
 _PAGE_TOKEN = """
 import asyncio, re, django

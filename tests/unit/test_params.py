@@ -13,10 +13,10 @@ from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import BaseModel, Field
 
+from devtools.params_forms import ItemFilter, ItemModel, Region
 from notebook_host.marimo.protocol import FRONTEND_PARAMS as MARIMO_PARAMS
 from notebook_host.params.declarations import DirectoryParamsMap, NotebookParams
 from notebook_host.params.query import parse_query, split_marimo
-from devtools.params_forms import ItemFilter, ItemModel, Region
 
 BOTH = [ItemFilter, ItemModel]
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 import pytest
 from django import forms
 from django.http import HttpResponse, HttpResponseRedirect
 from django.test import RequestFactory
 
-from notebook_host.admission.access import AccessRule
+from devtools.params_cookies import notebook, page_cookie, socket_scope
+from devtools.params_forms import Region
 from notebook_host.params.declarations import NotebookParams
 from notebook_host.params.gate import (
     COOKIE,
@@ -21,9 +21,6 @@ from notebook_host.params.gate import (
     remember,
 )
 from notebook_host.params.query import Checked
-from notebook_host.targets.notebook import ServedNotebook
-from devtools.params_cookies import notebook, page_cookie, socket_scope
-from devtools.params_forms import ItemFilter, Region
 
 CANONICAL = "limit=5&offset=0&order_by=created_at&tags=a&tags=b"
 
@@ -75,8 +72,6 @@ class TestPage:
         request = RequestFactory().get("/g/?word=a")
         answer = check_page(request, notebook(Growing))
         assert isinstance(answer, Checked)
-
-
 
 
 class TestSocket:

@@ -9,8 +9,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import include, path
 
-from notebook_host.urls import notebook, notebook_directory
 from devtools.params_forms import ItemFilter, ItemModel, Region
+from notebook_host.urls import notebook, notebook_directory
 
 NB = Path(__file__).parents[2] / "notebooks"
 # The live server works on copies it may change; in-process tests read these.
