@@ -5,9 +5,9 @@
 Starts, in one run: (a) plain marimo ``create_asgi_app()`` under uvicorn
 (devtools/plain_marimo.py), and again with notebook_host's entry-point patch
 alone (docs/performance.md), (b) the demo under one daphne with local kernels
-(bench/compare_settings.py), (c) the demo with KERNELS = "workers": 2 daphne
+(bench/projects/compare_settings.py), (c) the demo with KERNELS = "workers": 2 daphne
 fronts behind nginx (round robin) and 1 worker, then (d) the same with 2
-workers (devtools/serve_cluster.py with bench/cluster_settings.py, a
+workers (devtools/serve_cluster.py with bench/projects/cluster_settings.py, a
 throwaway redis-server). Each is measured with bench/compare.py's own
 functions: POST round trip p50 (set_ui_element_value, the next one waits for
 the output), then N = 20, 50, 100 concurrent sessions making K = 20 widget
@@ -85,12 +85,12 @@ class ClusterProcess:
         self.log_path = workdir / "cluster.log"
 
     def start(self, timeout: float = 180) -> ClusterProcess:
-        prep = LiveServer(self.workdir, settings="bench.cluster_settings")
+        prep = LiveServer(self.workdir, settings="bench.projects.cluster_settings")
         prep.prepare()  # migrate, test users (alice)
         env = {
             **prep.environ(),
             "NOTEBOOK_HOST_CLUSTER_PORT": str(self.port),
-            "NOTEBOOK_HOST_CLUSTER_SETTINGS": "bench.cluster_settings",
+            "NOTEBOOK_HOST_CLUSTER_SETTINGS": "bench.projects.cluster_settings",
             "NOTEBOOK_HOST_CLUSTER_WORKERS": str(self.workers),
             "NOTEBOOK_HOST_LAYER": self.layer,
         }
@@ -292,7 +292,9 @@ def run(workdir: Path, plan: Plan, layer: str, only: set[str]) -> dict[str, Any]
     if LOCAL in only:
         (workdir / "local").mkdir()
         local = LiveServer(
-            workdir / "local", settings="bench.compare_settings", ready_path="/accounts/login/"
+            workdir / "local",
+            settings="bench.projects.compare_settings",
+            ready_path="/accounts/login/",
         )
         try:
             local.prepare()

@@ -3,7 +3,7 @@
     python -m bench.soak [--duration 300] [--users 100] [--visit 30] [--think 3]
                          [--warmup 60] [--session-ttl 5] [--short] [--out DIR]
 
-Starts the demo project (bench/soak_settings.py: project.settings with a short
+Starts the demo project (bench/projects/soak_settings.py: project.settings with a short
 SESSION_TTL, DEBUG off) under a real daphne, as devtools.live.LiveServer does, and
 signs in ``--users`` demo users (soak000, soak001, ...), each through Django's
 login view into its own cookie jar. Each user is a browser: one httpx client
@@ -27,7 +27,7 @@ websocket handshake, and no "Internal Server Error" in the server log), no
 client error (refused or dropped socket, missing output, timeout), every user
 served at least one whole tab, threads back to the baseline once the TTLs have
 passed, no kernel session or marimo kernel object left (the server's own
-/_bench/stats probe, bench/probe.py, mounted by bench/soak_urls.py), RSS
+/_bench/stats probe, bench/probe.py, mounted by bench/projects/soak_urls.py), RSS
 within 10 % of the baseline. Writes bench/results/soak-<date>.json
 (``-short`` with --short, the smoke version ``make test`` runs).
 """
@@ -76,7 +76,7 @@ from devtools.soak_plan import (
 )
 from devtools.users import PASSWORD
 
-SETTINGS = "bench.soak_settings"
+SETTINGS = "bench.projects.soak_settings"
 USERNAME = "soak{:03d}"
 
 

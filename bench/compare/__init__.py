@@ -3,7 +3,7 @@
     python -m bench.compare [--tiny] [--out DIR] [--production-static]
                             [--runs N] [--only PHASE,...] [--profile]
 
-Starts, once, (a) the demo project under daphne (bench/compare_settings.py:
+Starts, once, (a) the demo project under daphne (bench/projects/compare_settings.py:
 project.settings without its per-user session limit, since alice opens up to
 100 sessions), as devtools.live.LiveServer does, signed in as alice (sign-in
 is not measured), and (b) plain marimo, ``marimo.create_asgi_app()`` with the

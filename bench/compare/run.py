@@ -177,7 +177,7 @@ def run_servers(
         demo_env = {"DJANGO_DEBUG": "0", "DJANGO_STATIC_ROOT": str(workdir / "static")}
     host = LiveServer(
         workdir=workdir / "host",
-        settings="bench.compare_settings",
+        settings="bench.projects.compare_settings",
         ready_path="/accounts/login/",
         env=demo_env,
     )
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": {"marimo": marimo.__version__, "chromium": results.pop("chromium")},
         "plan": {k: list(v) if isinstance(v, tuple) else v for k, v in plan.__dict__.items()},
         "servers": {
-            HOST: "daphne, bench.compare_settings (the demo without its per-user "
+            HOST: "daphne, bench.projects.compare_settings (the demo without its per-user "
             "session limit), alice signed in",
             PLAIN: "uvicorn, devtools/plain_marimo.py (marimo.create_asgi_app)",
         },

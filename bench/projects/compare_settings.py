@@ -18,4 +18,4 @@ from project.settings import NOTEBOOK_HOST as DEMO_NOTEBOOK_HOST
 
 NOTEBOOK_HOST = {**DEMO_NOTEBOOK_HOST, "MAX_SESSIONS_PER_USER": None}
 #: The demo's URLs plus /busy/, the busy-loop notebook of bench/cluster.py.
-ROOT_URLCONF = "bench.demo_urls"
+ROOT_URLCONF = "bench.projects.demo_urls"
