@@ -112,7 +112,7 @@ docs-build: install
 screenshot: install chromium
 	$(PY) -m project.screenshot docs/img/demo.png
 
-# notebook_host against plain marimo (bench/compare.py, ~12 min), the demo as
+# notebook_host against plain marimo (bench/compare/, ~12 min), the demo as
 # deployed (DEBUG off, collectstatic): every figure in 3 interleaved runs
 # (A B A B A B), medians and spreads, the targets met or missed, a screenshot
 # comparison; writes bench/results/<date>-production-static.json and .png.

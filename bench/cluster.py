@@ -8,7 +8,7 @@ alone (docs/performance.md), (b) the demo under one daphne with local kernels
 (bench/projects/compare_settings.py), (c) the demo with KERNELS = "workers": 2 daphne
 fronts behind nginx (round robin) and 1 worker, then (d) the same with 2
 workers (devtools/serve_cluster.py with bench/projects/cluster_settings.py, a
-throwaway redis-server). Each is measured with bench/compare.py's own
+throwaway redis-server). Each is measured with bench/compare/'s own
 functions: POST round trip p50 (set_ui_element_value, the next one waits for
 the output), then N = 20, 50, 100 concurrent sessions making K = 20 widget
 changes each, all at once (changes/s, change latency p50/p95, session start =
@@ -121,7 +121,7 @@ BUSY = "/busy/"
 #: Seconds the busy-loop notebook spins (bench/notebooks/busy.py), all on one thread.
 SPIN_SECONDS = 20
 TINY_SPIN_SECONDS = 3
-#: This benchmark's plan: one run, N = 20, 50, 100 (bench/compare.py's own
+#: This benchmark's plan: one run, N = 20, 50, 100 (bench/compare/'s own
 #: plan interleaves 3 runs of N = 100 only).
 CLUSTER = replace(FULL, runs=1, slider_moves=60, posts=150, sessions=(20, 50, 100))
 

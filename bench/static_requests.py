@@ -3,7 +3,7 @@
     python -m bench.static_requests [--rounds 10] [--connections 6]
 
 Starts both servers as ``make bench`` does (the demo as deployed, plain
-marimo under uvicorn; bench/compare.py's run_servers), reads the files a
+marimo under uvicorn; bench/compare/'s run_servers), reads the files a
 dashboard page links to (scripts, styles, fonts, images of its ``<head>``)
 and fetches them ``rounds`` times over ``connections`` keep-alive
 connections, as a browser's six per host do. Prints the wall time per

@@ -3,7 +3,7 @@
 A run-mode page is driven by its kernel websocket ``<page>/ws?session_id=...``
 and by ``POST <page>/api/kernel/set_ui_element_value`` on each widget change
 (headers ``Marimo-Session-Id`` and ``Marimo-Server-Token``, plus the
-``Origin`` a browser adds). Both the side-by-side benchmark (bench/compare.py)
+``Origin`` a browser adds). Both the side-by-side benchmark (bench/compare/)
 and the soak (bench/soak.py) drive the demo's dashboard slider through these.
 """
 

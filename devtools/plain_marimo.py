@@ -1,4 +1,4 @@
-"""The anchor of bench/compare.py: the demo notebooks served by plain marimo.
+"""The anchor of bench/compare/: the demo notebooks served by plain marimo.
 
     python -m devtools.plain_marimo --port 8001
 

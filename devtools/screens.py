@@ -1,7 +1,7 @@
 """Screenshots of the dashboard on notebook_host and on plain marimo, compared pixel by pixel.
 
 notebook_host claims to show a notebook exactly as marimo does; this checks it on
-the pixels. bench/compare.py runs both servers (``make bench-screens`` only this
+the pixels. bench/compare/ runs both servers (``make bench-screens`` only this
 phase) and calls ``compare_dashboard``: notebooks/dashboard.py is captured at
 /dashboard/ on each in the same headless Chromium (1280x900 viewport, full page),
 and the two PNGs are compared; ``<name>.png`` for each target and diff.png are
@@ -23,7 +23,7 @@ VIEWPORT = {"width": 1280, "height": 900}
 PAGE_TIMEOUT_MS = 60_000
 
 #: The dashboard's outputs are shown: ``svg#chart`` laid out and visible, and the
-#: "**N points**" text (a ``<strong>``) in the page, as bench/compare.py's PROBE
+#: "**N points**" text (a ``<strong>``) in the page, as bench/compare/'s PROBE
 #: waits for them.
 DASHBOARD_READY = r"""(() => {
   const chart = document.querySelector("svg#chart");

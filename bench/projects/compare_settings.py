@@ -1,4 +1,4 @@
-"""Settings for bench/compare.py: the demo project as it is, one limit lifted.
+"""Settings for bench/compare/: the demo project as it is, one limit lifted.
 
 The concurrency rounds open up to 100 kernel sessions as one signed-in user
 (alice); the demo's ``MAX_SESSIONS_PER_USER`` (20) would refuse most of them,

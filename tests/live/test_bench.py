@@ -1,4 +1,4 @@
-"""bench/compare.py in its smoke mode, so the benchmark cannot rot.
+"""bench/compare/ in its smoke mode, so the benchmark cannot rot.
 
 Runs ``python -m bench.compare --tiny`` (a real daphne, plain marimo under
 uvicorn, headless Chromium) and checks it wrote figures for both servers.

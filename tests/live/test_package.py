@@ -91,8 +91,8 @@ from notebook_host.asgi import get_asgi_application
 
 application = get_asgi_application()
 """
-# Left out of the wheel: this repository's tests, demo and benchmarks.
-NOT_SHIPPED = ("tests/", "project/", "bench/", "notebooks/", "docs/")
+# Left out of the wheel: this repository's tests, demo, benchmarks and tooling.
+NOT_SHIPPED = ("tests/", "project/", "bench/", "devtools/", "notebooks/", "docs/")
 
 
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
