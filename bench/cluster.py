@@ -38,20 +38,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.compare import (
-    FULL,
-    RESULTS_DIR,
-    TINY,
-    Browser,
-    PlainMarimo,
-    Plan,
-    Target,
-    concurrent_round,
-    post_round_trips,
-    read_token,
-    sign_in,
-    slider,
-)
+from bench.compare.concurrency import concurrent_round
+from bench.compare.page_load import Browser
+from bench.compare.plan import FULL, RESULTS_DIR, TINY, Plan
+from bench.compare.post import post_round_trips
+from bench.compare.servers import read_token, sign_in
+from bench.compare.slider import slider
 from bench.procfs import cpu_seconds
 from bench.stats import summary as stats_summary
 from devtools.client import (
@@ -65,6 +57,7 @@ from devtools.client import (
 )
 from devtools.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
 from devtools.redis import binary as redis_binary
+from devtools.targets import PlainMarimo, Target
 
 PLAIN, LOCAL, ONE, TWO = "plain_marimo", "local_kernels", "workers_1", "workers_2"
 #: Plain marimo with notebook_host's entry-point patch alone: it shows how much

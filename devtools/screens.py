@@ -118,7 +118,7 @@ async def capture_dashboards(
 ) -> dict[str, bytes]:
     """The dashboard's PNG on each target (``<name>.png`` in ``out`` if given).
 
-    ``browser`` is a Playwright browser or bench.compare.Browser (its
+    ``browser`` is a Playwright browser or bench.compare.page_load.Browser (its
     ``.browser`` is used, without compare's PROBE script). Each target gets its
     own context: no cache or cookie of one leaks into the other's page.
     """
@@ -139,7 +139,7 @@ async def compare_dashboard(
 ) -> dict[str, Any]:
     """Pixel difference of the dashboard between two targets (first is ``a``).
 
-    ``targets`` maps a name to a bench.compare.Target (``.url``, ``.cookies``).
+    ``targets`` maps a name to a devtools.targets.Target (``.url``, ``.cookies``).
     The result is JSON-ready (no PNG bytes); with ``out`` the PNGs and
     diff.png are written there.
     """

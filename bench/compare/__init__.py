@@ -40,91 +40,9 @@ deploys it: DJANGO_DEBUG=0 after ``collectstatic``, served before Django by
 missed), writes bench/results/<date>[-production-static][-tiny].json and a PNG
 (latency distributions, the targets' ratios per run). ``--tiny`` is a smoke run
 for the test suite; every loop is bounded in count and time (Plan).
+
+Its jobs are modules of this package: plan (how much, where results go),
+servers (sign-in, the page's token, RSS), page_load, transfer (``bytes``),
+slider, post, concurrency, report (the table and the PNG) and run (both
+servers, every job, the command line); ``screens`` is devtools/screens.py.
 """
-
-from __future__ import annotations
-
-from bench.compare.concurrency import SessionResult, concurrent_round
-from bench.compare.page_load import PROBE, Browser, page_loads
-from bench.compare.plan import (
-    CHROMIUM_ARGS,
-    DESCRIPTION,
-    FULL,
-    HOST,
-    OTHER_LOAD_WARNING,
-    PLAIN,
-    RESULTS_DIR,
-    SCREENS_DIR,
-    SERVERS,
-    TINY,
-    WHOAMI,
-    Plan,
-)
-from bench.compare.post import post_round_trips
-from bench.compare.report import (
-    LABELS,
-    build_summary,
-    cell,
-    combine,
-    fmt,
-    label,
-    plot,
-    pooled,
-    ratio,
-    table,
-    targets_met,
-)
-from bench.compare.run import NOTES, PHASES, main, measure, measure_server, profiled, run_servers
-from bench.compare.servers import RssSampler, read_token, sign_in
-from bench.compare.slider import SliderTrace, slider, trace_summary
-from bench.compare.transfer import NetLog, transferred
-from devtools.targets import PlainMarimo, Target
-
-__all__ = [
-    "CHROMIUM_ARGS",
-    "DESCRIPTION",
-    "FULL",
-    "HOST",
-    "LABELS",
-    "NOTES",
-    "OTHER_LOAD_WARNING",
-    "PHASES",
-    "PLAIN",
-    "PROBE",
-    "RESULTS_DIR",
-    "SCREENS_DIR",
-    "SERVERS",
-    "TINY",
-    "WHOAMI",
-    "Browser",
-    "NetLog",
-    "PlainMarimo",
-    "Plan",
-    "RssSampler",
-    "SessionResult",
-    "SliderTrace",
-    "Target",
-    "build_summary",
-    "cell",
-    "combine",
-    "concurrent_round",
-    "fmt",
-    "label",
-    "main",
-    "measure",
-    "measure_server",
-    "page_loads",
-    "plot",
-    "pooled",
-    "post_round_trips",
-    "profiled",
-    "ratio",
-    "read_token",
-    "run_servers",
-    "sign_in",
-    "slider",
-    "table",
-    "targets_met",
-    "trace_summary",
-    "transferred",
-]
