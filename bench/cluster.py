@@ -38,10 +38,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.compare.concurrency import concurrent_round
 from bench.compare.page_load import Browser
 from bench.compare.plan import FULL, RESULTS_DIR, TINY, Plan
-from bench.compare.post import post_round_trips
+from bench.compare.protocol import concurrent_round, post_round_trips
 from bench.compare.servers import read_token, sign_in
 from bench.compare.slider import slider
 from bench.procfs import cpu_seconds

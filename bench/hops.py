@@ -34,7 +34,7 @@ import redis
 from bench import spy
 from bench.cluster import ClusterProcess
 from bench.compare.plan import FULL, RESULTS_DIR
-from bench.compare.post import post_round_trips
+from bench.compare.protocol import post_round_trips
 from bench.compare.servers import read_token, sign_in
 from bench.procfs import cpu_seconds, process_tree, scan_processes
 from devtools.live import read_log

@@ -43,6 +43,6 @@ for the test suite; every loop is bounded in count and time (Plan).
 
 Its jobs are modules of this package: plan (how much, where results go),
 servers (sign-in, the page's token, RSS), page_load, transfer (``bytes``),
-slider, post, concurrency, report (the table and the PNG) and run (both
+slider, protocol (``post`` and ``concurrency``), report (the table and the PNG) and run (both
 servers, every job, the command line); ``screens`` is devtools/screens.py.
 """

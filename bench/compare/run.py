@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import spy
-from bench.compare.concurrency import concurrent_round
 from bench.compare.page_load import Browser, page_loads
 from bench.compare.plan import (
     DESCRIPTION,
@@ -32,7 +31,7 @@ from bench.compare.plan import (
     TINY,
     Plan,
 )
-from bench.compare.post import post_round_trips
+from bench.compare.protocol import concurrent_round, post_round_trips
 from bench.compare.report import build_summary, combine, label, plot, table, targets_met
 from bench.compare.servers import read_token, sign_in
 from bench.compare.slider import slider
