@@ -22,7 +22,7 @@ chromium:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Debian's PostgreSQL for the model and admin tests (tests/support/postgres.py starts
+# Debian's PostgreSQL for the model and admin tests (devtools/postgres.py starts
 # a throwaway server from it; nothing is left running).
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
@@ -31,7 +31,7 @@ postgres:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
 # Debian's redis-server and nginx for the cluster tests and `make serve-cluster`
-# (tests/support/redis.py starts a throwaway server; nothing is left running).
+# (devtools/redis.py starts a throwaway server; nothing is left running).
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -75,7 +75,7 @@ serve: install .demo-secret-key staticfiles/.collected
 serve-cluster: install redis nginx .demo-secret-key
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput -v0
 	$(DEMO_ENV) $(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
-	$(DEMO_ENV) $(PY) -m tests.support.serve_cluster
+	$(DEMO_ENV) $(PY) -m devtools.serve_cluster
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -92,7 +92,7 @@ format: install
 # then the unit and live tiers on the other Python/Django combinations (nox).
 test: install chromium postgres redis nginx systemd lint docs-build
 	$(VENV)/bin/pytest
-	$(PY) -m tests.support.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.projects.postgres.settings -p no:cacheprovider
+	$(PY) -m devtools.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.projects.postgres.settings -p no:cacheprovider
 	$(VENV)/bin/nox -s subset
 
 # Every combination of the matrix (noxfile.py), whole suite and PostgreSQL.
@@ -112,7 +112,7 @@ docs-build: install
 screenshot: install chromium
 	$(PY) -m project.screenshot docs/img/demo.png
 
-# notebook_host against plain marimo (bench/compare.py, ~12 min), the demo as
+# notebook_host against plain marimo (bench/compare/, ~12 min), the demo as
 # deployed (DEBUG off, collectstatic): every figure in 3 interleaved runs
 # (A B A B A B), medians and spreads, the targets met or missed, a screenshot
 # comparison; writes bench/results/<date>-production-static.json and .png.
@@ -120,7 +120,7 @@ bench: install chromium
 	$(PY) -m bench.compare --production-static
 
 # Only the screenshot phase of `make bench` (~1 min): the dashboard on the demo
-# as deployed and on plain marimo, pixel by pixel (bench/screens.py); writes
+# as deployed and on plain marimo, pixel by pixel (devtools/screens.py); writes
 # notebook_host.png, plain_marimo.png, diff.png and the figures to build/screens/.
 bench-screens: install chromium
 	$(PY) -m bench.compare --production-static --only screens --out build/screens

@@ -109,7 +109,7 @@ def tests(session: nox.Session, django: str) -> None:
     _pytest(session)
     pytest = str(Path(session.bin) / "pytest")
     session.run(
-        "python", "-m", "tests.support.postgres", pytest, "-q", "-m", "postgres",
+        "python", "-m", "devtools.postgres", pytest, "-q", "-m", "postgres",
         "--ds=tests.projects.postgres.settings", "-p", "no:cacheprovider",
     )  # fmt: skip
 

@@ -3,12 +3,12 @@
     python -m bench.cluster [--tiny] [--layer pubsub|core] [--out DIR]
 
 Starts, in one run: (a) plain marimo ``create_asgi_app()`` under uvicorn
-(bench/plain_marimo.py), and again with notebook_host's entry-point patch
+(devtools/plain_marimo.py), and again with notebook_host's entry-point patch
 alone (docs/performance.md), (b) the demo under one daphne with local kernels
-(bench/compare_settings.py), (c) the demo with KERNELS = "workers": 2 daphne
+(bench/projects/compare_settings.py), (c) the demo with KERNELS = "workers": 2 daphne
 fronts behind nginx (round robin) and 1 worker, then (d) the same with 2
-workers (tests/support/serve_cluster.py with bench/cluster_settings.py, a
-throwaway redis-server). Each is measured with bench/compare.py's own
+workers (devtools/serve_cluster.py with bench/projects/cluster_settings.py, a
+throwaway redis-server). Each is measured with bench/compare/'s own
 functions: POST round trip p50 (set_ui_element_value, the next one waits for
 the output), then N = 20, 50, 100 concurrent sessions making K = 20 widget
 changes each, all at once (changes/s, change latency p50/p95, session start =
@@ -38,7 +38,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.client import (
+from bench.compare.page_load import Browser
+from bench.compare.plan import FULL, RESULTS_DIR, TINY, Plan
+from bench.compare.protocol import concurrent_round, post_round_trips
+from bench.compare.servers import read_token, sign_in
+from bench.compare.slider import slider
+from bench.procfs import cpu_seconds
+from bench.stats import summary as stats_summary
+from devtools.client import (
     DASHBOARD,
     SLIDER_LABEL,
     api_headers,
@@ -47,24 +54,9 @@ from bench.client import (
     next_value,
     set_value,
 )
-from bench.compare import (
-    FULL,
-    RESULTS_DIR,
-    TINY,
-    Browser,
-    PlainMarimo,
-    Plan,
-    Target,
-    concurrent_round,
-    post_round_trips,
-    read_token,
-    sign_in,
-    slider,
-)
-from bench.procfs import cpu_seconds
-from bench.stats import summary as stats_summary
-from tests.support.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
-from tests.support.redis import binary as redis_binary
+from devtools.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
+from devtools.redis import binary as redis_binary
+from devtools.targets import PlainMarimo, Target
 
 PLAIN, LOCAL, ONE, TWO = "plain_marimo", "local_kernels", "workers_1", "workers_2"
 #: Plain marimo with notebook_host's entry-point patch alone: it shows how much
@@ -74,7 +66,7 @@ TARGETS = (PLAIN, PATCHED, LOCAL, ONE, TWO)
 
 
 class ClusterProcess:
-    """tests/support/serve_cluster.py in a child process: its tree is the whole cluster."""
+    """devtools/serve_cluster.py in a child process: its tree is the whole cluster."""
 
     def __init__(self, workdir: Path, workers: int, layer: str) -> None:
         self.workdir = workdir
@@ -85,17 +77,17 @@ class ClusterProcess:
         self.log_path = workdir / "cluster.log"
 
     def start(self, timeout: float = 180) -> ClusterProcess:
-        prep = LiveServer(self.workdir, settings="bench.cluster_settings")
+        prep = LiveServer(self.workdir, settings="bench.projects.cluster_settings")
         prep.prepare()  # migrate, test users (alice)
         env = {
             **prep.environ(),
             "NOTEBOOK_HOST_CLUSTER_PORT": str(self.port),
-            "NOTEBOOK_HOST_CLUSTER_SETTINGS": "bench.cluster_settings",
+            "NOTEBOOK_HOST_CLUSTER_SETTINGS": "bench.projects.cluster_settings",
             "NOTEBOOK_HOST_CLUSTER_WORKERS": str(self.workers),
             "NOTEBOOK_HOST_LAYER": self.layer,
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.serve_cluster"],
+            [sys.executable, "-m", "devtools.serve_cluster"],
             cwd=ROOT,
             env=env,
             stdout=self.log_path.open("ab"),
@@ -112,7 +104,7 @@ class ClusterProcess:
         return stop_process(self.proc, timeout=30)
 
     def logs_folder(self) -> Path | None:
-        """The fronts' and workers' log folder tests/support/serve_cluster.py printed."""
+        """The fronts' and workers' log folder devtools/serve_cluster.py printed."""
         found = re.search(r"logs in (\S+?)\. Ctrl-C", read_log(self.log_path))
         return Path(found.group(1)) if found else None
 
@@ -121,7 +113,7 @@ BUSY = "/busy/"
 #: Seconds the busy-loop notebook spins (bench/notebooks/busy.py), all on one thread.
 SPIN_SECONDS = 20
 TINY_SPIN_SECONDS = 3
-#: This benchmark's plan: one run, N = 20, 50, 100 (bench/compare.py's own
+#: This benchmark's plan: one run, N = 20, 50, 100 (bench/compare/'s own
 #: plan interleaves 3 runs of N = 100 only).
 CLUSTER = replace(FULL, runs=1, slider_moves=60, posts=150, sessions=(20, 50, 100))
 
@@ -292,7 +284,9 @@ def run(workdir: Path, plan: Plan, layer: str, only: set[str]) -> dict[str, Any]
     if LOCAL in only:
         (workdir / "local").mkdir()
         local = LiveServer(
-            workdir / "local", settings="bench.compare_settings", ready_path="/accounts/login/"
+            workdir / "local",
+            settings="bench.projects.compare_settings",
+            ready_path="/accounts/login/",
         )
         try:
             local.prepare()

@@ -5,7 +5,7 @@
                                      [--concurrency 4] [--quick]
 
 Generates N small, distinct marimo notebooks, serves them with a real daphne
-(tests.support.live.LiveServer, settings bench.settings), visits each once (the page,
+(devtools.live.LiveServer, settings bench.projects.settings), visits each once (the page,
 and with --sockets its kernel websocket until the notebook's last cell has
 printed), then waits for sessions to expire and idle apps to be evicted. It
 reads the daphne process's VmRSS and thread count from /proc at the start
@@ -15,7 +15,7 @@ With --control (the default) the same is done against a second daphne whose
 APP_IDLE_TTL is huge, so nothing is evicted and the effect of eviction shows
 side by side. The figures go to bench/results/directory-memory-<date>.json.
 
-The server's /_bench/stats probe (bench/urls.py) adds what the process still
+The server's /_bench/stats probe (bench/projects/urls.py) adds what the process still
 holds (loaded apps, sessions, live objects) and, last of all, two diagnostic
 readings: the RSS after gc.collect() and glibc malloc_trim(0) (memory freed
 by Python but kept by the allocator shows as the gap to "after idle"), and
@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 
 from bench.procfs import proc_status
-from tests.support.live import KernelSocket, LiveServer
+from devtools.live import KernelSocket, LiveServer
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -113,7 +113,7 @@ async def sample(
 ) -> dict[str, Any]:
     """The process figures from /proc, then the server's own view of itself.
 
-    ``prune`` and ``trim`` act first (see bench/urls.py); with ``trim`` the
+    ``prune`` and ``trim`` act first (see bench/projects/urls.py); with ``trim`` the
     RSS is the one the server read right after malloc_trim.
     """
     proc = proc_status(pid, ("VmRSS", "VmHWM", "Threads"))
@@ -281,7 +281,7 @@ def run_server(
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-directory-{label}-"))
     server = LiveServer(
         workdir,
-        settings="bench.settings",
+        settings="bench.projects.settings",
         ready_path="/apps/",
         env={
             "BENCH_APPS_DIR": str(apps_dir),

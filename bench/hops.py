@@ -33,9 +33,12 @@ import redis
 
 from bench import spy
 from bench.cluster import ClusterProcess
-from bench.compare import FULL, RESULTS_DIR, Target, post_round_trips, read_token, sign_in
+from bench.compare.plan import FULL, RESULTS_DIR
+from bench.compare.protocol import post_round_trips
+from bench.compare.servers import read_token, sign_in
 from bench.procfs import cpu_seconds, process_tree, scan_processes
-from tests.support.live import read_log
+from devtools.live import read_log
+from devtools.targets import Target
 
 
 def roles(root_pid: int) -> dict[str, int]:

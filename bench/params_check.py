@@ -19,11 +19,11 @@ def main() -> None:
     import django
 
     django.setup()
+    from devtools.params_cookies import notebook, page_cookie, socket_scope
+    from devtools.params_forms import ItemFilter, ItemModel
     from notebook_host.params.declarations import NotebookParams
     from notebook_host.params.gate import check_socket
     from notebook_host.params.query import parse_query
-    from tests.support.params_forms import ItemFilter, ItemModel
-    from tests.unit.test_query_gate import notebook, page_cookie, socket_scope
 
     query = "limit=5&offset=0&order_by=created_at&tags=a&tags=b"
     pairs = parse_query(query)

@@ -2,7 +2,7 @@
 
     python -m bench.registered_lookup [--requests 300]
 
-Starts a real daphne on the test project (tests.support.live.LiveServer, SQLite),
+Starts a real daphne on the test project (devtools.live.LiveServer, SQLite),
 registers tests/notebooks/apps/test_app.py through the admin over HTTP, then
 times sequential requests that go through the access check and into marimo
 (``<page>/health``, public) for the same kind of page served by
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import admin_http
-from tests.support.live import LiveServer, login
+from devtools import admin_http
+from devtools.live import LiveServer, login
 
 
 async def timings(client: httpx.AsyncClient, url: str, count: int) -> list[float]:
@@ -49,8 +49,8 @@ async def run(count: int) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.projects.default.settings")
     django.setup()
-    from tests.conftest import make_folders
-    from tests.support.users import PASSWORD
+    from devtools.folders import make_folders
+    from devtools.users import PASSWORD
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-registered-"))
     server = LiveServer(workdir, env=make_folders(workdir))

@@ -3,7 +3,7 @@
     python -m bench.static_requests [--rounds 10] [--connections 6]
 
 Starts both servers as ``make bench`` does (the demo as deployed, plain
-marimo under uvicorn; bench/compare.py's run_servers), reads the files a
+marimo under uvicorn; bench/compare/'s run_servers), reads the files a
 dashboard page links to (scripts, styles, fonts, images of its ``<head>``)
 and fetches them ``rounds`` times over ``connections`` keep-alive
 connections, as a browser's six per host do. Prints the wall time per
@@ -24,10 +24,12 @@ from typing import Any
 
 import httpx
 
-from bench import compare
-from bench.client import DASHBOARD
+from bench.compare.plan import FULL
+from bench.compare.run import run_servers
 from bench.procfs import OtherLoad
 from bench.stats import summary
+from devtools.client import DASHBOARD
+from devtools.targets import Target
 
 ENCODINGS = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends here
 
@@ -38,7 +40,7 @@ def page_files(html: str) -> list[str]:
     return [ref if ref.startswith("/") else DASHBOARD + ref.removeprefix("./") for ref in refs]
 
 
-async def fetch(target: compare.Target, files: list[str], rounds: int, connections: int) -> dict:
+async def fetch(target: Target, files: list[str], rounds: int, connections: int) -> dict:
     times: list[float] = []
     queue: asyncio.Queue[str] = asyncio.Queue()
     for _ in range(rounds):
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=6)
     args = parser.parse_args(argv)
 
-    async def measure(targets: dict[str, compare.Target], *_: Any) -> dict[str, Any]:
+    async def measure(targets: dict[str, Target], *_: Any) -> dict[str, Any]:
         out = {}
         for name, target in targets.items():
             async with target.client() as client:
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return out
 
     with OtherLoad(time.monotonic()) as load, tempfile.TemporaryDirectory() as tmp:
-        results, _, _ = compare.run_servers(Path(tmp), compare.FULL, load, True, measuring=measure)
+        results, _, _ = run_servers(Path(tmp), FULL, load, True, measuring=measure)
     for name, figures in results.items():
         print(
             f"{name}: {figures['requests']} requests of {figures['files']} files, "

@@ -8,15 +8,15 @@ error, so the fast tier (``pytest -m "not live and not browser"``) stays fast.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.live import LiveServer, login
-from tests.support.users import PASSWORD
+from devtools.folders import make_folders
+from devtools.live import LiveServer, login
+from devtools.users import PASSWORD
 
 TIERS = ("unit", "live", "browser")
 
@@ -38,33 +38,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def live_server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("live")
-
-
-NOTEBOOKS = Path(__file__).parent / "notebooks"
-
-
-def make_folders(workdir: Path) -> dict[str, str]:
-    """Writable copies of the test folders, and the env naming them.
-
-    ``apps/`` is a copy of tests/notebooks/apps plus ``escape.py``, a symlink
-    to a notebook outside it; ``current`` is a symlink to ``releases/one``,
-    for atomic-deploy swaps.
-    """
-    apps = workdir / "apps"
-    shutil.copytree(NOTEBOOKS / "apps", apps)
-    outside = workdir / "outside.py"
-    shutil.copy(NOTEBOOKS / "apps" / "test_app.py", outside)
-    (apps / "escape.py").symlink_to(outside)
-    for release in ("one", "two"):
-        folder = workdir / "releases" / release
-        folder.mkdir(parents=True)
-        source = (NOTEBOOKS / "apps" / "test_app.py").read_text()
-        (folder / "test_app.py").write_text(source.replace("Test App", f"Release {release}"))
-    (workdir / "current").symlink_to(workdir / "releases" / "one")
-    return {
-        "NOTEBOOK_HOST_TEST_APPS": str(apps),
-        "NOTEBOOK_HOST_TEST_SWAP": str(workdir / "current"),
-    }
 
 
 @pytest.fixture(scope="session")

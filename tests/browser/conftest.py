@@ -8,8 +8,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext
 
-from tests.support.browser import TIMEOUT_MS, chromium
-from tests.support.live import LiveServer
+from devtools.browser import TIMEOUT_MS, chromium
+from devtools.live import LiveServer
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.support.browser import TIMEOUT_MS, Problems
-from tests.support.live import LiveServer
-from tests.support.users import PASSWORD
+from devtools.browser import TIMEOUT_MS, Problems
+from devtools.live import LiveServer
+from devtools.users import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

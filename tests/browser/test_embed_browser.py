@@ -24,9 +24,9 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.support.browser import Problems
-from tests.support.live import LiveServer, free_port
-from tests.support.users import PASSWORD
+from devtools.browser import Problems
+from devtools.live import LiveServer, free_port
+from devtools.users import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -17,10 +17,10 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.conftest import make_folders
-from tests.support.browser import TIMEOUT_MS, Problems, chromium
-from tests.support.live import LiveServer
-from tests.support.users import PASSWORD
+from devtools.browser import TIMEOUT_MS, Problems, chromium
+from devtools.folders import make_folders
+from devtools.live import LiveServer
+from devtools.users import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

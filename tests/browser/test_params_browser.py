@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from tests.support.browser import TIMEOUT_MS, Problems, chromium
-from tests.support.live import LiveServer
+from devtools.browser import TIMEOUT_MS, Problems, chromium
+from devtools.live import LiveServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -23,7 +23,7 @@ import pytest
 from playwright.async_api import BrowserContext, expect
 
 import notebook_host
-from tests.support.live import free_port, read_log, stop_process, wait_ready
+from devtools.live import free_port, read_log, stop_process, wait_ready
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

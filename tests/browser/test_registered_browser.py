@@ -16,11 +16,11 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from devtools import admin_http
+from devtools.browser import TIMEOUT_MS, Problems, chromium
+from devtools.live import LiveServer, login
+from devtools.users import PASSWORD
 from tests.browser.test_directory_browser import NOTEBOOK
-from tests.support import admin_http
-from tests.support.browser import TIMEOUT_MS, Problems, chromium
-from tests.support.live import LiveServer, login
-from tests.support.users import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -2,8 +2,8 @@
 
 notebook_host serves a notebook through Django but must not change how marimo
 draws it. notebooks/dashboard.py is captured at /dashboard/ on the demo (daphne,
-alice signed in) and on plain marimo (bench/plain_marimo.py under uvicorn) in
-the same headless Chromium, and the two PNGs are compared (bench/screens.py).
+alice signed in) and on plain marimo (devtools/plain_marimo.py under uvicorn) in
+the same headless Chromium, and the two PNGs are compared (devtools/screens.py).
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
-from bench.compare import PlainMarimo, Target
-from bench.screens import compare_dashboard
-from tests.support.live import LiveServer, login
-from tests.support.users import PASSWORD
+from devtools.live import LiveServer, login
+from devtools.screens import compare_dashboard
+from devtools.targets import PlainMarimo, Target
+from devtools.users import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 # Measured: 0 differing pixels (max channel delta 0) on a 1280x900 page, with the
-# demo as deployed (bench.screens, DEBUG off, collectstatic) and as here (DEBUG
+# demo as deployed (devtools.screens, DEBUG off, collectstatic) and as here (DEBUG
 # on). Chromium rasterises in software (--disable-gpu), so equal pages give equal
 # bytes; the margin, 0.05 % (576 of 1,152,000 pixels), only absorbs antialiasing
 # noise on a few glyph edges, should one ever appear. What the product could get

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.async_api import BrowserContext, FrameLocator, Page, expect
 
-from tests.support.live import LiveServer
+from devtools.live import LiveServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

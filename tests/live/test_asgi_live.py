@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.support.live import ROOT, free_port
+from devtools.live import ROOT, free_port
 
 
 def test_misconfigured_notebook_stops_daphne_at_startup() -> None:

@@ -1,4 +1,4 @@
-"""bench/compare.py in its smoke mode, so the benchmark cannot rot.
+"""bench/compare/ in its smoke mode, so the benchmark cannot rot.
 
 Runs ``python -m bench.compare --tiny`` (a real daphne, plain marimo under
 uvicorn, headless Chromium) and checks it wrote figures for both servers.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.live import ROOT
+from devtools.live import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SERVERS = ("notebook_host", "plain_marimo")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.live import ROOT
+from devtools.live import ROOT
 
 pytestmark = pytest.mark.cluster
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import websockets
 
+from devtools.live import KernelSocket, LiveServer, cookie_header
+from devtools.visitor import new_session_id
 from notebook_host import closecodes
-from tests.support.live import KernelSocket, LiveServer, cookie_header
-from tests.support.visitor import new_session_id
 
 pytestmark = pytest.mark.asyncio
 

@@ -19,6 +19,8 @@ import websockets
 from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
+from devtools.cluster import Cluster
+from devtools.live import KernelSocket, cookie_header
 from tests.live.test_cluster_live import (
     PAGE,
     browser,
@@ -31,8 +33,6 @@ from tests.live.test_cluster_live import (
     turn,
     until_closed,
 )
-from tests.support.cluster import Cluster
-from tests.support.live import KernelSocket, cookie_header
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(150)]
 

@@ -1,7 +1,7 @@
 """Kernels in worker processes: real daphne fronts, notebook workers and Redis.
 
 Each cluster is two fronts and two workers on a throwaway redis-server
-(tests/support/cluster.py), with the channels_redis core layer; the basics
+(devtools/cluster.py), with the channels_redis core layer; the basics
 run on the pub/sub layer too. Fault tests kill and stop real processes and
 put the cluster back together afterwards.
 """
@@ -23,16 +23,16 @@ import httpx
 import pytest
 import websockets
 
+from devtools import admin_http
+from devtools.browser import Problems, chromium, expect
+from devtools.cluster import Cluster
+from devtools.folders import make_folders
+from devtools.live import ROOT, KernelSocket, LiveServer, cookie_header, login, server_token
+from devtools.nginx import Nginx
+from devtools.users import PASSWORD
+from devtools.visitor import new_session_id
 from notebook_host import closecodes
-from tests.conftest import make_folders
-from tests.support import admin_http
-from tests.support.browser import Problems, chromium, expect
-from tests.support.cluster import Cluster
-from tests.support.live import ROOT, KernelSocket, LiveServer, cookie_header, login, server_token
-from tests.support.nginx import Nginx
 from tests.support.notebook_files import titled
-from tests.support.users import PASSWORD
-from tests.support.visitor import new_session_id
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(120)]
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_folders
-from tests.support.cluster import Cluster
+from devtools.cluster import Cluster
+from devtools.folders import make_folders
+from devtools.live import free_port
+from devtools.visitor import open_tab
 from tests.support.jsonlog import read_records
-from tests.support.live import free_port
 from tests.support.scrape import ERROR_ID, TOKEN, Samples, scrape, value
-from tests.support.visitor import open_tab
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
 

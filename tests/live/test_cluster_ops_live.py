@@ -21,11 +21,11 @@ import pytest
 import redis
 import websockets
 
+from devtools.cluster import Cluster, WorkerProcess
+from devtools.live import KernelSocket, cookie_header, server_token
+from devtools.nginx import Nginx
+from devtools.visitor import new_session_id
 from tests.live.test_cluster_live import PAGE, health, start_cluster
-from tests.support.cluster import Cluster, WorkerProcess
-from tests.support.live import KernelSocket, cookie_header, server_token
-from tests.support.nginx import Nginx
-from tests.support.visitor import new_session_id
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(150)]
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.support.live import KernelSocket, LiveServer, cookie_header, meta_report, server_token
+from devtools.live import KernelSocket, LiveServer, cookie_header, meta_report, server_token
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,7 +1,7 @@
 """deploy/: each file checked by the tool that will read it (systemd, nginx, redis, Django).
 
 The nginx site and the Redis configuration also run in every cluster test
-(tests/support/nginx.py, tests/support/redis.py); here they are checked as
+(devtools/nginx.py, devtools/redis.py); here they are checked as
 shipped, and each check is shown to catch a broken copy.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.support import nginx
-from tests.support.live import ROOT
-from tests.support.redis import RedisServer
+from devtools import nginx
+from devtools.live import ROOT
+from devtools.redis import RedisServer
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 

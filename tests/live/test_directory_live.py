@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.live import (
+from devtools.live import (
     KernelSocket,
     LiveServer,
     cookie_header,

@@ -12,7 +12,7 @@ import uuid
 
 import httpx
 
-from tests.support.live import KernelSocket, LiveServer, first_script_asset, meta_report
+from devtools.live import KernelSocket, LiveServer, first_script_asset, meta_report
 
 SELF_ONLY = "frame-ancestors 'self'"
 CANONICAL_ITEMS = "/items/?limit=100&offset=0&order_by=created_at"

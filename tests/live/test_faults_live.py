@@ -18,8 +18,8 @@ import httpx
 import pytest
 import websockets
 
-from tests.support.live import KernelSocket, LiveServer, cookie_header
-from tests.support.visitor import Tab, open_tab
+from devtools.live import KernelSocket, LiveServer, cookie_header
+from devtools.visitor import Tab, open_tab
 
 pytestmark = pytest.mark.asyncio
 

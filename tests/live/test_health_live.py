@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.live import LiveServer
-from tests.support.visitor import open_tab
+from devtools.live import LiveServer
+from devtools.visitor import open_tab
 
 
 async def test_public_by_default_and_counts_sessions(live: LiveServer) -> None:

@@ -18,10 +18,10 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import make_folders
-from tests.support.live import LiveServer, cookie_header, login
-from tests.support.users import PASSWORD
-from tests.support.visitor import new_session_id, open_tab
+from devtools.folders import make_folders
+from devtools.live import LiveServer, cookie_header, login
+from devtools.users import PASSWORD
+from devtools.visitor import new_session_id, open_tab
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -20,12 +20,12 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import make_folders
+from devtools.folders import make_folders
+from devtools.live import KernelSocket, LiveServer, login
+from devtools.users import PASSWORD
+from devtools.visitor import new_session_id, open_tab
 from tests.support.jsonlog import KERNEL_FIELDS, read_records
-from tests.support.live import KernelSocket, LiveServer, login
 from tests.support.scrape import ERROR_ID, TOKEN, Samples, scrape, value
-from tests.support.users import PASSWORD
-from tests.support.visitor import new_session_id, open_tab
 
 METRICS = "/registered/metrics/"
 PAGE = "/faults/"

@@ -14,10 +14,10 @@ import httpx
 import pytest
 import websockets
 
+from devtools.live import KernelSocket, LiveServer, cookie_header, login
+from devtools.users import PASSWORD
+from devtools.visitor import open_tab
 from notebook_host import closecodes
-from tests.support.live import KernelSocket, LiveServer, cookie_header, login
-from tests.support.users import PASSWORD
-from tests.support.visitor import open_tab
 
 pytestmark = pytest.mark.asyncio
 

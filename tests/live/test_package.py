@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from tests.support.live import free_port, stop_process
+from devtools.live import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT = 300
@@ -91,8 +91,8 @@ from notebook_host.asgi import get_asgi_application
 
 application = get_asgi_application()
 """
-# Left out of the wheel: this repository's tests, demo and benchmarks.
-NOT_SHIPPED = ("tests/", "project/", "bench/", "notebooks/", "docs/")
+# Left out of the wheel: this repository's tests, demo, benchmarks and tooling.
+NOT_SHIPPED = ("tests/", "project/", "bench/", "devtools/", "notebooks/", "docs/")
 
 
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:

@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devtools.live import LiveServer
+from devtools.params_cookies import notebook
+from devtools.params_forms import ItemFilter, ItemModel
 from notebook_host.params.declarations import NotebookParams
 from notebook_host.params.gate import InvalidParams, check_socket
 from notebook_host.params.query import parse_query, split_marimo
-from tests.support.live import LiveServer
-from tests.support.params_forms import ItemFilter, ItemModel
-from tests.unit.test_query_gate import notebook
 
 NAMES = ["limit", "offset", "order_by", "tags", "kiosk", "session_id", "view-as", "x", ""]
 values = st.one_of(

@@ -2,7 +2,7 @@
 
 tests/projects/default/urls.py routes tests/notebooks/items.py, which prints what the kernel
 sees (``mo.query_params()`` and ``app_meta().request``), behind
-tests/support/params_forms.py's ItemFilter form and ItemModel Pydantic model.
+devtools/params_forms.py's ItemFilter form and ItemModel Pydantic model.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 import websockets
 from openapi_spec_validator import validate
 
+from devtools.live import KernelSocket, LiveServer, cookie_header
 from notebook_host.params.gate import CLOSE_INVALID, COOKIE
-from tests.support.live import KernelSocket, LiveServer, cookie_header
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,8 +17,8 @@ import httpx
 import pytest
 import websockets
 
-from tests.support import admin_http
-from tests.support.live import ROOT, KernelSocket, LiveServer, cookie_header, server_token
+from devtools import admin_http
+from devtools.live import ROOT, KernelSocket, LiveServer, cookie_header, server_token
 from tests.support.notebook_files import titled
 
 pytestmark = pytest.mark.asyncio
@@ -359,7 +359,7 @@ async def test_query_parameters_are_checked_on_page_and_socket(
         "Filtered",
         admin_http.notebook_file("items.py", source),
         access="public",
-        params="tests.support.params_forms.ItemFilter",
+        params="devtools.params_forms.ItemFilter",
     )
     try:
         bare = await anon.get(page)

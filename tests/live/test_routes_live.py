@@ -10,8 +10,8 @@ import httpx
 import pytest
 import websockets
 
-from tests.support.live import ROOT, KernelSocket, LiveServer, cookie_header
-from tests.support.visitor import new_session_id, open_tab
+from devtools.live import ROOT, KernelSocket, LiveServer, cookie_header
+from devtools.visitor import new_session_id, open_tab
 
 pytestmark = pytest.mark.asyncio
 

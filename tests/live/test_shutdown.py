@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import websockets
 
+from devtools.live import KernelSocket, LiveServer
 from notebook_host import closecodes
-from tests.support.live import KernelSocket, LiveServer
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import os
 import subprocess
 import sys
 
+from devtools.live import ROOT
 from notebook_host.marimo.patches import skew_token
-from tests.support.live import ROOT
 
 _PAGE_TOKEN = """
 import asyncio, re, django

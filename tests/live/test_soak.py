@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from bench.soak import SHORT, checks, log_problems, parse_args
-from tests.support.live import ROOT
+from devtools.live import ROOT
+from devtools.soak_plan import SHORT, checks, log_problems, parse_args
 
 
 @pytest.mark.timeout(120)

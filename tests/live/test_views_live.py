@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.live import (
+from devtools.live import (
     KernelSocket,
     LiveServer,
     cookie_header,

@@ -14,9 +14,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 
+from devtools.users import create_test_users
 from notebook_host.admission.access import AccessRule, CallableRule, Decision, decide, parse_rule
 from notebook_host.targets.notebook import ServedNotebook
-from tests.support.users import create_test_users
 
 WHERE = "notebook('x/', 'x.py')"
 

@@ -9,8 +9,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient
 
+from devtools.users import create_test_users
 from notebook_host.asgi import get_asgi_application
-from tests.support.users import create_test_users
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

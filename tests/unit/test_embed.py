@@ -16,6 +16,7 @@ from django.template import TemplateSyntaxError, engines
 from django.test import Client, RequestFactory, override_settings
 from django.urls import NoReverseMatch
 
+from devtools.users import create_test_users
 from notebook_host.admission import limits
 from notebook_host.checks import iter_notebooks
 from notebook_host.conf import get_config
@@ -24,7 +25,6 @@ from notebook_host.runtime import session_directory
 from notebook_host.runtime.session_directory import SessionRecord
 from notebook_host.templatetags.notebook_host import EmbedConfigError
 from notebook_host.transports.embedding import framing_headers, framing_send, take_scope_marker
-from tests.support.users import create_test_users
 
 pytestmark = pytest.mark.django_db
 

@@ -169,13 +169,13 @@ def test_the_admin_says_uploads_run_code() -> None:
 
 
 def test_query_parameters_name_a_form_or_model_that_imports() -> None:
-    good = form(upload(), params="tests.support.params_forms.ItemFilter")
+    good = form(upload(), params="devtools.params_forms.ItemFilter")
     assert good.is_valid(), good.errors
     row = good.save()
-    assert row.params == "tests.support.params_forms.ItemFilter"
+    assert row.params == "devtools.params_forms.ItemFilter"
     assert row.unknown_params == "reject"  # left out: the default
     model = form(
-        upload(), slug="r2", params="tests.support.params_forms.ItemModel", unknown_params="drop"
+        upload(), slug="r2", params="devtools.params_forms.ItemModel", unknown_params="drop"
     )
     assert model.is_valid(), model.errors
 
@@ -183,7 +183,7 @@ def test_query_parameters_name_a_form_or_model_that_imports() -> None:
 @pytest.mark.parametrize(
     ("dotted", "message"),
     [
-        ("tests.support.params_forms.NoSuchForm", "cannot be imported"),
+        ("devtools.params_forms.NoSuchForm", "cannot be imported"),
         ("no_such_module.Form", "cannot be imported"),
         ("django.http.HttpRequest", "must be a django.forms.Form subclass"),
     ],

@@ -35,7 +35,7 @@ async def test_database_down_is_503(monkeypatch) -> None:
 async def test_restricted_by_setting(rule: str, anonymous: int, staff: int) -> None:
     from asgiref.sync import sync_to_async
 
-    from tests.support.users import create_test_users
+    from devtools.users import create_test_users
 
     await sync_to_async(create_test_users)()
     with override_settings(NOTEBOOK_HOST={"HEALTH_ACCESS": rule}):
@@ -107,7 +107,7 @@ LAYER = {
 async def test_workers_mode_redis_down_counts_only_unless_detail(path: str) -> None:
     from asgiref.sync import sync_to_async
 
-    from tests.support.users import create_test_users
+    from devtools.users import create_test_users
 
     await sync_to_async(create_test_users)()
     with override_settings(NOTEBOOK_HOST=DOWN, CHANNEL_LAYERS=LAYER):
@@ -137,7 +137,7 @@ async def test_workers_mode_redis_down_counts_only_unless_detail(path: str) -> N
 async def test_detail_access(access: str, detail, staff_sees: bool, alice_sees: bool) -> None:
     from asgiref.sync import sync_to_async
 
-    from tests.support.users import create_test_users
+    from devtools.users import create_test_users
 
     await sync_to_async(create_test_users)()
     config = {**DOWN, "HEALTH_ACCESS": access, "HEALTH_DETAIL_ACCESS": detail}

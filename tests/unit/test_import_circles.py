@@ -199,3 +199,54 @@ def test_the_bottom_layers_import_nothing_above_them() -> None:
     }
     assert not any(above.values()), f"marimo/ imports the rest of the package: {above}"
     assert graph[f"{PACKAGE}.runtime.shutdown"] <= {PACKAGE, f"{PACKAGE}.runtime"}
+
+
+#: Who may import whom among the repository's top-level folders: tests/ and
+#: bench/ both use devtools/, never each other, and devtools/ uses neither.
+FORBIDDEN = {"tests": {"bench"}, "bench": {"tests"}, "devtools": {"tests", "bench"}}
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The first component of every absolute module ``path`` imports, at any depth."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def crossings(root: Path) -> list[str]:
+    """``folder/module.py imports other`` for each import FORBIDDEN names.
+
+    Notebook folders are data (some deliberately broken), not modules.
+    """
+    found = []
+    for folder, banned in sorted(FORBIDDEN.items()):
+        for path in sorted((root / folder).rglob("*.py")):
+            if "notebooks" in path.relative_to(root).parts:
+                continue
+            for name in sorted(top_level_imports(path) & banned):
+                found.append(f"{path.relative_to(root)} imports {name}")
+    return found
+
+
+def test_tests_and_bench_import_devtools_never_each_other() -> None:
+    found = crossings(ROOT.parent)
+    assert not found, "tests/, bench/ and devtools/ cross:\n" + "\n".join(found)
+
+
+def test_the_crossing_finder_names_a_crossing(tmp_path: Path) -> None:
+    for folder, source in (
+        ("tests", "from bench.compare import Target\n"),
+        ("tests/notebooks", "import bench\n"),
+        ("bench", "def f():\n    import tests.support.hooks\n"),
+        ("devtools", "from devtools import live\n"),
+    ):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "m.py").write_text(source)
+    assert crossings(tmp_path) == [
+        "bench/m.py imports tests",
+        "tests/m.py imports bench",
+    ]

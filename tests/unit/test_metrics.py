@@ -128,7 +128,7 @@ async def test_endpoint_access() -> None:
     from asgiref.sync import sync_to_async
     from django.contrib.auth import get_user_model
 
-    from tests.support.users import create_test_users
+    from devtools.users import create_test_users
 
     await sync_to_async(create_test_users)()
     with override_settings(NOTEBOOK_HOST={"METRICS_TOKEN": TOKEN}):

@@ -13,10 +13,10 @@ from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import BaseModel, Field
 
+from devtools.params_forms import ItemFilter, ItemModel, Region
 from notebook_host.marimo.protocol import FRONTEND_PARAMS as MARIMO_PARAMS
 from notebook_host.params.declarations import DirectoryParamsMap, NotebookParams
 from notebook_host.params.query import parse_query, split_marimo
-from tests.support.params_forms import ItemFilter, ItemModel, Region
 
 BOTH = [ItemFilter, ItemModel]
 
@@ -165,10 +165,10 @@ class TestPydanticDetails:
 
 class TestDeclarations:
     def test_dotted_path(self) -> None:
-        params = NotebookParams("tests.support.params_forms.ItemFilter")
+        params = NotebookParams("devtools.params_forms.ItemFilter")
         assert params.source is ItemFilter
 
-    @pytest.mark.parametrize("bad", [object, "tests.support.params_forms.Nope", 42, dict])
+    @pytest.mark.parametrize("bad", [object, "devtools.params_forms.Nope", 42, dict])
     def test_bad_declaration_fails_loudly(self, bad) -> None:
         with pytest.raises(ImproperlyConfigured, match="where-it-is"):
             NotebookParams(bad, where="where-it-is")

@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory, override_settings
 
+from devtools.params_forms import ItemFilter
 from notebook_host.admission import pipeline
 from notebook_host.admission.access import parse_rule
 from notebook_host.admission.pipeline import (
@@ -34,7 +35,6 @@ from notebook_host.runtime.owners import OWNER_COOKIE, key_from_cookies
 from notebook_host.runtime.session_directory import InProcessSessionDirectory, SessionRecord
 from notebook_host.targets.notebook import ServedNotebook
 from notebook_host.transports.view import answer
-from tests.support.params_forms import ItemFilter
 
 NB = Path(__file__).parent.parent / "notebooks"
 BROWSER = key_from_cookies({OWNER_COOKIE: "browser-1"})

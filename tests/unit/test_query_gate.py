@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 import pytest
 from django import forms
 from django.http import HttpResponse, HttpResponseRedirect
 from django.test import RequestFactory
 
-from notebook_host.admission.access import AccessRule
+from devtools.params_cookies import notebook, page_cookie, socket_scope
+from devtools.params_forms import Region
 from notebook_host.params.declarations import NotebookParams
 from notebook_host.params.gate import (
     COOKIE,
@@ -21,15 +21,8 @@ from notebook_host.params.gate import (
     remember,
 )
 from notebook_host.params.query import Checked
-from notebook_host.targets.notebook import ServedNotebook
-from tests.support.params_forms import ItemFilter, Region
 
 CANONICAL = "limit=5&offset=0&order_by=created_at&tags=a&tags=b"
-
-
-def notebook(source=ItemFilter, **kwargs) -> ServedNotebook:
-    params = NotebookParams(source, **kwargs) if source else None
-    return ServedNotebook(file=Path("items.py"), access=AccessRule("public"), params=params)
 
 
 def page(query: str, **headers) -> object:
@@ -79,28 +72,6 @@ class TestPage:
         request = RequestFactory().get("/g/?word=a")
         answer = check_page(request, notebook(Growing))
         assert isinstance(answer, Checked)
-
-
-def socket_scope(query: str, cookie: str | None = None) -> dict:
-    headers = [(b"cookie", f"{COOKIE}={cookie}".encode())] if cookie else []
-    return {"query_string": query.encode(), "headers": headers}
-
-
-def page_cookie(*queries: str) -> str:
-    """The cookie value a browser holds after loading the pages ``queries``."""
-    value = None
-    for query in queries:
-        request = RequestFactory().get("/items/?" + query)
-        if value:
-            request.COOKIES[COOKIE] = value
-        response = HttpResponse()
-        remember(response, request, NotebookParams(ItemFilter).check([]), "/items")
-        checked = NotebookParams(ItemFilter).check([tuple(p.split("=")) for p in query.split("&")])
-        remember(response, request, checked, "/items")
-        value = response.cookies[COOKIE].value
-        assert response.cookies[COOKIE]["path"] == "/items/ws"
-    assert value is not None
-    return value
 
 
 class TestSocket:

@@ -11,12 +11,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db import connections
 
+from devtools.users import create_test_users
 from notebook_host.admission.access import Decision, GroupRule, decide
 from notebook_host.models import Notebook as Row
 from notebook_host.runtime.notebook_apps import apps
 from notebook_host.targets import registered
 from notebook_host.targets.notebook import SUBPATH_KWARG
-from tests.support.users import create_test_users
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

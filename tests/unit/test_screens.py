@@ -1,4 +1,4 @@
-"""bench.screens.pixel_difference on tiny synthetic PNGs: the counts it reports are exact."""
+"""devtools.screens.pixel_difference on tiny synthetic PNGs: the counts it reports are exact."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 # Pillow is a benchmark dependency, left out of nox's subset like matplotlib.
 Image = pytest.importorskip("PIL.Image")
 
-from bench.screens import pixel_difference  # noqa: E402 - needs Pillow
+from devtools.screens import pixel_difference  # noqa: E402 - needs Pillow
 
 
 def png(image: Image.Image) -> bytes:

@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory, override_settings
 
+from devtools.users import create_test_users
 from notebook_host import userinfo
 from notebook_host.userinfo import ANONYMOUS, default_user_info, request_meta, user_info
-from tests.support.users import create_test_users
 
 KEYS = {
     "id",

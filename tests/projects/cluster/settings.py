@@ -1,4 +1,4 @@
-"""The test project with kernels in worker processes (tests/support/cluster.py).
+"""The test project with kernels in worker processes (devtools/cluster.py).
 
 ``NOTEBOOK_HOST_TEST_REDIS`` is the throwaway redis-server's URL;
 ``NOTEBOOK_HOST_TEST_LAYER`` picks the channels_redis backend: "core" or "pubsub".

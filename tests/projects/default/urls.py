@@ -9,8 +9,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import include, path
 
+from devtools.params_forms import ItemFilter, ItemModel, Region
 from notebook_host.urls import notebook, notebook_directory
-from tests.support.params_forms import ItemFilter, ItemModel, Region
 
 NB = Path(__file__).parents[2] / "notebooks"
 # The live server works on copies it may change; in-process tests read these.
@@ -83,7 +83,7 @@ urlpatterns = [
         "login-items/",
         NB / "items.py",
         access="login",
-        params="tests.support.params_forms.ItemFilter",
+        params="devtools.params_forms.ItemFilter",
     ),
     notebook_directory(
         "paramapps/", APPS, access="public", params={"nested/*": Region, "test_app.py": ItemFilter}

@@ -1,4 +1,4 @@
-"""The test settings on PostgreSQL (``make test`` starts one: tests/support/postgres.py)."""
+"""The test settings on PostgreSQL (``make test`` starts one: devtools/postgres.py)."""
 
 import os
 

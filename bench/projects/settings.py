@@ -13,7 +13,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
 
 from project.settings import *  # noqa: F403
 
-ROOT_URLCONF = "bench.urls"
+ROOT_URLCONF = "bench.projects.urls"
 # Django's DEBUG keeps per-request state (queries); a benchmark measures without it.
 DEBUG = False
 NOTEBOOK_HOST = {

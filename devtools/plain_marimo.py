@@ -1,6 +1,6 @@
-"""The anchor of bench/compare.py: the demo notebooks served by plain marimo.
+"""The anchor of bench/compare/: the demo notebooks served by plain marimo.
 
-    python -m bench.plain_marimo --port 8001
+    python -m devtools.plain_marimo --port 8001
 
 marimo's own multi-notebook ASGI app (``marimo.create_asgi_app``, the
 "Running the marimo backend programmatically" recipe) with the same two
@@ -32,7 +32,7 @@ app = (
     marimo.create_asgi_app(quiet=True)
     .with_app(path="/dashboard", root=str(NOTEBOOKS / "dashboard.py"))
     .with_app(path="/whoami", root=str(NOTEBOOKS / "whoami.py"))
-    .with_app(path="/busy", root=str(Path(__file__).resolve().parent / "notebooks" / "busy.py"))
+    .with_app(path="/busy", root=str(ROOT / "bench" / "notebooks" / "busy.py"))
     .build()
 )
 

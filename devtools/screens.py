@@ -1,7 +1,7 @@
 """Screenshots of the dashboard on notebook_host and on plain marimo, compared pixel by pixel.
 
 notebook_host claims to show a notebook exactly as marimo does; this checks it on
-the pixels. bench/compare.py runs both servers (``make bench-screens`` only this
+the pixels. bench/compare/ runs both servers (``make bench-screens`` only this
 phase) and calls ``compare_dashboard``: notebooks/dashboard.py is captured at
 /dashboard/ on each in the same headless Chromium (1280x900 viewport, full page),
 and the two PNGs are compared; ``<name>.png`` for each target and diff.png are
@@ -16,14 +16,14 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
-from bench.client import DASHBOARD
+from devtools.client import DASHBOARD
 
 #: The viewport of every capture; the full page is saved, so this sets the width.
 VIEWPORT = {"width": 1280, "height": 900}
 PAGE_TIMEOUT_MS = 60_000
 
 #: The dashboard's outputs are shown: ``svg#chart`` laid out and visible, and the
-#: "**N points**" text (a ``<strong>``) in the page, as bench/compare.py's PROBE
+#: "**N points**" text (a ``<strong>``) in the page, as bench/compare/'s PROBE
 #: waits for them.
 DASHBOARD_READY = r"""(() => {
   const chart = document.querySelector("svg#chart");
@@ -118,7 +118,7 @@ async def capture_dashboards(
 ) -> dict[str, bytes]:
     """The dashboard's PNG on each target (``<name>.png`` in ``out`` if given).
 
-    ``browser`` is a Playwright browser or bench.compare.Browser (its
+    ``browser`` is a Playwright browser or bench.compare.page_load.Browser (its
     ``.browser`` is used, without compare's PROBE script). Each target gets its
     own context: no cache or cookie of one leaks into the other's page.
     """
@@ -139,7 +139,7 @@ async def compare_dashboard(
 ) -> dict[str, Any]:
     """Pixel difference of the dashboard between two targets (first is ``a``).
 
-    ``targets`` maps a name to a bench.compare.Target (``.url``, ``.cookies``).
+    ``targets`` maps a name to a devtools.targets.Target (``.url``, ``.cookies``).
     The result is JSON-ready (no PNG bytes); with ``out`` the PNGs and
     diff.png are written there.
     """

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.live import KernelSocket, LiveServer, cookie_header, server_token
+from devtools.live import KernelSocket, LiveServer, cookie_header, server_token
 
 
 def new_session_id() -> str:

@@ -1,4 +1,4 @@
-"""Settings for bench/compare.py: the demo project as it is, one limit lifted.
+"""Settings for bench/compare/: the demo project as it is, one limit lifted.
 
 The concurrency rounds open up to 100 kernel sessions as one signed-in user
 (alice); the demo's ``MAX_SESSIONS_PER_USER`` (20) would refuse most of them,
@@ -18,4 +18,4 @@ from project.settings import NOTEBOOK_HOST as DEMO_NOTEBOOK_HOST
 
 NOTEBOOK_HOST = {**DEMO_NOTEBOOK_HOST, "MAX_SESSIONS_PER_USER": None}
 #: The demo's URLs plus /busy/, the busy-loop notebook of bench/cluster.py.
-ROOT_URLCONF = "bench.demo_urls"
+ROOT_URLCONF = "bench.projects.demo_urls"

@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.cluster import Front, WorkerProcess
-from tests.support.live import ROOT
-from tests.support.nginx import Nginx
-from tests.support.redis import RedisServer
+from devtools.cluster import Front, WorkerProcess
+from devtools.live import ROOT
+from devtools.nginx import Nginx
+from devtools.redis import RedisServer
 
 PORT = int(os.environ.get("NOTEBOOK_HOST_CLUSTER_PORT", "8000"))
 #: bench/cluster.py runs its own settings and worker count through these.

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.live import ROOT, free_port, stop_process
+from devtools.live import ROOT, free_port, stop_process
 
 #: The site configuration of docs/operations.md.
 SITE = ROOT / "deploy" / "nginx" / "notebook-host.conf"

@@ -7,6 +7,6 @@ from pathlib import Path
 from notebook_host.urls import notebook
 from project.urls import urlpatterns as demo
 
-BUSY = Path(__file__).resolve().parent / "notebooks" / "busy.py"
+BUSY = Path(__file__).resolve().parents[1] / "notebooks" / "busy.py"
 
 urlpatterns = [notebook("busy/", BUSY, name="busy"), *demo]

@@ -4,7 +4,7 @@
 (noeviction, no persistence, a password: a random one here) in a temporary
 folder on a free loopback port, and stops it (and removes the folder)
 whatever happens; it can be stopped and started again on the same port, to
-test what a Redis restart does. ``python -m tests.support.redis CMD...``
+test what a Redis restart does. ``python -m devtools.redis CMD...``
 runs CMD with ``NOTEBOOK_HOST_TEST_REDIS`` set to the server's URL.
 """
 
@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.support.live import ROOT, free_port, stop_process
+from devtools.live import ROOT, free_port, stop_process
 
 #: The Redis configuration of docs/operations.md, used as it is deployed.
 CONFIG = ROOT / "deploy" / "redis" / "notebook-host.conf"
@@ -128,5 +128,5 @@ def main(command: list[str]) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        raise SystemExit("usage: python -m tests.support.redis COMMAND [ARGS...]")
+        raise SystemExit("usage: python -m devtools.redis COMMAND [ARGS...]")
     sys.exit(main(sys.argv[1:]))

@@ -1,8 +1,5 @@
 """Test users, created in the live server's database and in unit tests."""
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
-
 PASSWORD = "pw-test-only"
 
 USERS = {
@@ -27,6 +24,11 @@ USERS = {
 
 
 def create_test_users() -> None:
+    # Django's models need configured settings; PASSWORD and USERS do not (the
+    # benchmarks read them in a process without Django set up).
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
     User = get_user_model()
     for username, (first, staff, superuser, groups, perms) in USERS.items():
         user, _ = User.objects.get_or_create(username=username)

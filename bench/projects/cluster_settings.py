@@ -1,4 +1,4 @@
-"""Settings for bench/cluster.py: bench/compare_settings.py with kernels in workers.
+"""Settings for bench/cluster.py: bench/projects/compare_settings.py with kernels in workers.
 
 ``NOTEBOOK_HOST_REDIS_URL`` and ``NOTEBOOK_HOST_LAYER`` ("pubsub" or "core")
 as in project/settings_cluster.py.
@@ -6,8 +6,8 @@ as in project/settings_cluster.py.
 
 import os
 
-from bench.compare_settings import *  # noqa: F403
-from bench.compare_settings import NOTEBOOK_HOST as _BASE
+from bench.projects.compare_settings import *  # noqa: F403
+from bench.projects.compare_settings import NOTEBOOK_HOST as _BASE
 
 _LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",

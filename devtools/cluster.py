@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.live import ROOT, LiveServer, read_log, stop_process
-from tests.support.redis import RedisServer
+from devtools.live import ROOT, LiveServer, read_log, stop_process
+from devtools.redis import RedisServer
 
 SETTINGS = "tests.projects.cluster.settings"
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import websockets
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 #: Seconds daphne gives a websocket handshake to be accepted (its default: 5).
@@ -84,7 +84,7 @@ class LiveServer:
                 sys.executable,
                 "-c",
                 "import django; django.setup(); "
-                "from tests.support.users import create_test_users; create_test_users()",
+                "from devtools.users import create_test_users; create_test_users()",
             ],
             cwd=ROOT,
             env=env,

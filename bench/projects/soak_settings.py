@@ -10,7 +10,7 @@ password hasher so that signing in 100 users does not dominate the start.
 
 import os
 
-from bench.settings import LOGGING as BENCH_LOGGING
+from bench.projects.settings import LOGGING as BENCH_LOGGING
 from notebook_host.conf import DEFAULTS as HOST_DEFAULTS
 
 # The demo refuses to start with DEBUG off and no key; these runs keep its
@@ -22,7 +22,7 @@ from project.settings import *  # noqa: F403
 from project.settings import NOTEBOOK_HOST as DEMO_NOTEBOOK_HOST
 
 # The demo's URLs and /_bench/stats, which tells what the process still holds.
-ROOT_URLCONF = "bench.soak_urls"
+ROOT_URLCONF = "bench.projects.soak_urls"
 # Django's DEBUG keeps per-request state (queries); a soak measures without it.
 DEBUG = False
 NOTEBOOK_HOST = {

@@ -3,13 +3,12 @@
 A run-mode page is driven by its kernel websocket ``<page>/ws?session_id=...``
 and by ``POST <page>/api/kernel/set_ui_element_value`` on each widget change
 (headers ``Marimo-Session-Id`` and ``Marimo-Server-Token``, plus the
-``Origin`` a browser adds). Both the side-by-side benchmark (bench/compare.py)
+``Origin`` a browser adds). Both the side-by-side benchmark (bench/compare/)
 and the soak (bench/soak.py) drive the demo's dashboard slider through these.
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -17,24 +16,10 @@ from collections.abc import AsyncIterator
 import httpx
 import websockets
 
-from tests.support.live import ROOT, KernelSocket
+from devtools.live import KernelSocket
 
 DASHBOARD = "/dashboard/"
 SLIDER_LABEL = "Points"
-
-
-def _test_password() -> str:
-    """tests.support.users.PASSWORD, read without importing Django's models."""
-    tree = ast.parse((ROOT / "tests" / "support" / "users.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "PASSWORD" for t in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    raise RuntimeError("tests/support/users.py defines no PASSWORD")
-
-
-PASSWORD = _test_password()
 
 
 def marker(points: int) -> str:

@@ -1,6 +1,6 @@
 """Run a command against a throwaway PostgreSQL server from Debian's packages.
 
-``python -m tests.support.postgres CMD...`` initialises a cluster in a temporary
+``python -m devtools.postgres CMD...`` initialises a cluster in a temporary
 folder, starts it on a free port with its unix socket in that folder (no TCP
 listener), runs CMD with PGHOST/PGPORT/PGUSER set, then stops the server and
 removes the folder, whatever CMD's outcome. PostgreSQL refuses to run as
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.live import free_port
+from devtools.live import free_port
 
 
 def bin_dir() -> Path:
@@ -82,5 +82,5 @@ def main(command: list[str]) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        raise SystemExit("usage: python -m tests.support.postgres COMMAND [ARGS...]")
+        raise SystemExit("usage: python -m devtools.postgres COMMAND [ARGS...]")
     sys.exit(main(sys.argv[1:]))

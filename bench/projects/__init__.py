@@ -1,0 +1,1 @@
+"""The Django settings and URL confs the benchmarks run the demo with (one per benchmark)."""
