@@ -24,9 +24,9 @@ import websockets
 
 from notebook_host import closecodes
 from tests.conftest import make_folders
-from tests.support.cluster import Cluster
-from tests.support.live import KernelSocket, LiveServer, cookie_header, server_token
-from tests.support.visitor import new_session_id
+from devtools.cluster import Cluster
+from devtools.live import KernelSocket, LiveServer, cookie_header, server_token
+from devtools.visitor import new_session_id
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(420)]
 
