@@ -22,11 +22,11 @@ import httpx
 import pytest
 import websockets
 
-from notebook_host import closecodes
-from tests.conftest import make_folders
 from devtools.cluster import Cluster
+from devtools.folders import make_folders
 from devtools.live import KernelSocket, LiveServer, cookie_header, server_token
 from devtools.visitor import new_session_id
+from notebook_host import closecodes
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(420)]
 
