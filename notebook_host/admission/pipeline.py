@@ -535,7 +535,12 @@ def _record_socket(
         return admitted
     directory = session_directory.directory
     known = admitted.record
-    if known is not None and admitted.app is known.app and known.app.has_session(session_id):
+    if (
+        known is not None
+        and admitted.app is known.app
+        and known.app is not None
+        and known.app.has_session(session_id)
+    ):
         directory.socket_opened(session_id)
         admitted.counted = session_id
         return admitted

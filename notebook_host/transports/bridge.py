@@ -19,13 +19,15 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 logger = logging.getLogger(__name__)
 
-ASGIApp = Callable[[dict, Any, Any], Awaitable[None]]
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 #: Chunks buffered between marimo and a slow client before marimo waits.
 STREAM_BUFFER = 8
 
 
-def _apply_headers(response: HttpResponse | StreamingHttpResponse, raw: list) -> None:
+def _apply_headers(
+    response: HttpResponse | StreamingHttpResponse, raw: list[tuple[bytes, bytes]]
+) -> None:
     for name_b, value_b in raw:
         name = name_b.decode("latin-1")
         value = value_b.decode("latin-1")
@@ -68,7 +70,7 @@ def replaying(body: bytes, receive: Any) -> Any:
 
 async def call_http(app: ASGIApp, scope: dict[str, Any], body: bytes) -> HttpResponse:
     """Run ``app`` for one request and return its response as Django's."""
-    start: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+    start: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     chunks: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue(STREAM_BUFFER)
     finished = asyncio.Event()
 
