@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpResponse, StreamingHttpResponse
 
@@ -63,7 +63,7 @@ def replaying(body: bytes, receive: Any) -> Any:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        return cast(dict[str, Any], await receive())
 
     return again
 

@@ -19,7 +19,7 @@ import enum
 from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -192,7 +192,7 @@ def frame_head(mode: EmbedMode) -> str:
         "padding": ", ".join(protocol.PAGE_PADDING_SELECTORS),
         "app": "#" + protocol.PAGE_APP_ID,
     }
-    return render_to_string("notebook_host/embed/frame_head.html", context)
+    return cast(str, render_to_string("notebook_host/embed/frame_head.html", context))
 
 
 def inject(response: HttpResponse | StreamingHttpResponse, mode: EmbedMode | None) -> None:

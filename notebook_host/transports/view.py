@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -242,7 +242,7 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
 
     view.target = target  # type: ignore[attr-defined]
     view.__name__ = view.__qualname__ = f"notebook_view[{target!r}]"
-    return csrf_exempt(view)
+    return cast("Callable[..., Awaitable[Any]]", csrf_exempt(view))
 
 
 async def registered_listing(request: HttpRequest) -> HttpResponse:
