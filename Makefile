@@ -77,9 +77,11 @@ serve-cluster: install redis nginx .demo-secret-key
 	$(DEMO_ENV) $(PY) manage.py shell -v0 -c "from project.demo import create_demo_users, create_demo_notebooks; create_demo_users(); create_demo_notebooks()"
 	$(DEMO_ENV) $(PY) -m devtools.serve_cluster
 
+# ruff, then mypy strict on notebook_host/ ([tool.mypy] in pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy notebook_host
 
 format: install
 	$(VENV)/bin/ruff format .

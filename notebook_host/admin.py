@@ -9,7 +9,7 @@ read-only. Every change and action is written to the admin history.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
@@ -61,7 +61,9 @@ class NotebookAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """A new notebook is new code: adding one needs the deploy permission."""
-        return super().has_add_permission(request) and request.user.has_perm(DEPLOY_PERMISSION)
+        return cast(
+            bool, super().has_add_permission(request) and request.user.has_perm(DEPLOY_PERMISSION)
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
@@ -86,7 +88,7 @@ class NotebookAdmin(admin.ModelAdmin):
     @admin.display(description="live sessions", ordering="live_count")
     def sessions(self, obj: Notebook) -> int:
         count = getattr(obj, "live_count", None)
-        return obj.live_sessions.count() if count is None else count
+        return cast(int, obj.live_sessions.count() if count is None else count)
 
     @admin.display(description="view")
     def view_link(self, obj: Notebook) -> str:
@@ -94,7 +96,9 @@ class NotebookAdmin(admin.ModelAdmin):
         if url is None:
             return "-"
         label = "view" if obj.enabled else "view (disabled: 404)"
-        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, label)
+        return cast(
+            str, format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, label)
+        )
 
     @admin.action(description="Close all live sessions of the selected notebooks")
     def close_sessions(self, request: HttpRequest, queryset: QuerySet[Notebook]) -> None:

@@ -132,7 +132,7 @@ def validate_options(where: str, options: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
             names = " or ".join(t.__name__ for t in expected)
             raise ImproperlyConfigured(f"{where}: option {key!r} must be {names}, got {value!r}.")
-        if key == "session_ttl" and value < 0:
+        if key == "session_ttl" and isinstance(value, int) and value < 0:
             raise ImproperlyConfigured(f"{where}: session_ttl must be >= 0.")
     return options
 

@@ -29,7 +29,7 @@ class MarimoAssetsFinder(BaseFinder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.storage = FileSystemStorage(location=str(frontend_dir()))
-        self.storage.prefix = static_prefix()  # type: ignore[attr-defined]
+        self.storage.prefix = static_prefix()
 
     def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
         prefix = static_prefix() + "/"

@@ -47,7 +47,7 @@ class NotebookAdminForm(forms.ModelForm):
             self.fields["unknown_params"].required = False
 
     def clean_slug(self) -> str:
-        slug = self.cleaned_data["slug"]
+        slug: str = self.cleaned_data["slug"]
         if slug_reserved(slug):
             raise forms.ValidationError(
                 f"{slug!r} is reserved for notebook_host's own routes "
@@ -56,7 +56,7 @@ class NotebookAdminForm(forms.ModelForm):
         return slug
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean()
         # Without the deploy permission the admin shows the code-bearing fields
         # read-only: they are not in the form and keep their saved values.
         if "upload" in self.fields and "path" in self.fields:

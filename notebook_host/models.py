@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -137,11 +137,11 @@ class Notebook(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title or self.slug
+        return cast(str, self.title or self.slug)
 
     def access_value(self) -> str:
         """The ``access=`` value of ``notebook()`` this row stands for."""
-        return self.permission if self.access == "permission" else self.access
+        return cast(str, self.permission if self.access == "permission" else self.access)
 
     def options(self) -> dict[str, Any]:
         """Per-notebook option overrides (unset ones fall back to NOTEBOOK_HOST)."""
@@ -153,12 +153,12 @@ class Notebook(models.Model):
         return {key: value for key, value in values.items() if value is not None}
 
     def source_label(self) -> str:
-        return self.upload.name if self.upload else self.path
+        return cast(str, self.upload.name if self.upload else self.path)
 
     def get_absolute_url(self) -> str | None:
         """The live URL, if the project includes notebook_host.urls."""
         try:
-            return reverse("notebook_host:notebook", kwargs={"slug": self.slug})
+            return cast(str, reverse("notebook_host:notebook", kwargs={"slug": self.slug}))
         except NoReverseMatch:
             return None
 

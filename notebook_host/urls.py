@@ -44,7 +44,7 @@ class _PrefixPattern(RoutePattern):
         super().__init__(route, name=name, is_endpoint=True)
         self._prefix = RoutePattern(route.rstrip("/"), is_endpoint=False)
 
-    def _below(self, path: str) -> tuple[str | None, tuple, dict[str, Any]] | None:
+    def _below(self, path: str) -> tuple[str | None, tuple[Any, ...], dict[str, Any]] | None:
         """What follows ``route``: None without the trailing slash, else the rest."""
         matched = self._prefix.match(path)
         if matched is None:
@@ -68,7 +68,7 @@ def _empty_prefix(resolver: URLResolver) -> bool:
     return str(resolver.pattern) in ("", "^")
 
 
-def _siblings(patterns: list, pattern: Any) -> list | None:
+def _siblings(patterns: list[Any], pattern: Any) -> list[Any] | None:
     """The widest list around ``pattern`` that sees the same path as it does.
 
     That is the list holding it, widened through ``include()``s whose own
@@ -95,9 +95,11 @@ class NotebookRoutePattern(_PrefixPattern):
 
     def __init__(self, route: str, name: str | None = None) -> None:
         super().__init__(route, name=name)
-        self._scopes: weakref.WeakKeyDictionary[URLResolver, list] = weakref.WeakKeyDictionary()
+        self._scopes: weakref.WeakKeyDictionary[URLResolver, list[Any]] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def match(self, path: str) -> tuple[str, tuple, dict[str, Any]] | None:
+    def match(self, path: str) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
         below = self._below(path)
         if below is None:
             return None
@@ -134,7 +136,7 @@ class NotebookRoutePattern(_PrefixPattern):
 class DirectoryRoutePattern(_PrefixPattern):
     """``route`` and everything below it; reversing gives the listing URL."""
 
-    def match(self, path: str) -> tuple[str, tuple, dict[str, Any]] | None:
+    def match(self, path: str) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
         below = self._below(path)
         if below is None:
             return None

@@ -33,7 +33,7 @@ _HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
 
 def _request_origin(request: HttpRequest) -> str | None:
-    origin = request.headers.get("Origin")
+    origin: str | None = request.headers.get("Origin")
     if origin == "null":
         return None
     if origin:

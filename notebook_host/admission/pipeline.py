@@ -38,7 +38,7 @@ import io
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
@@ -170,7 +170,7 @@ class Arrival:
 
     @property
     def path(self) -> str:
-        return self.request.path if self.request is not None else self.scope["path"]
+        return cast(str, self.request.path if self.request is not None else self.scope["path"])
 
     @property
     def prefix(self) -> str:
@@ -398,7 +398,7 @@ def _body(arrival: Arrival) -> bytes | Refused:
     if request is None:
         return b""
     try:
-        body = request.body
+        body: bytes = request.body
     except RequestDataTooBig:
         logger.warning("Refused %s %s: body too large", request.method, request.path)
         return Refused(Reason.BODY_TOO_LARGE, detail="Request body too large")
@@ -535,7 +535,12 @@ def _record_socket(
         return admitted
     directory = session_directory.directory
     known = admitted.record
-    if known is not None and admitted.app is known.app and known.app.has_session(session_id):
+    if (
+        known is not None
+        and admitted.app is known.app
+        and known.app is not None
+        and known.app.has_session(session_id)
+    ):
         directory.socket_opened(session_id)
         admitted.counted = session_id
         return admitted
@@ -569,7 +574,7 @@ def _record_socket(
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value
+            return cast(bytes, value)
     return None
 
 

@@ -92,7 +92,7 @@ class MarimoApp:
         """Close every session and stop marimo's watchers for this file."""
         await self._manager.shutdown()
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         await self.starlette(scope, receive, send)
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import marimo
 from django.conf import settings
@@ -53,7 +53,7 @@ def default_asset_url() -> str | None:
     """
     if not uses_staticfiles():
         return None
-    return static(static_prefix()).rstrip("/")
+    return cast(str, static(static_prefix()).rstrip("/"))
 
 
 _frontend_app: Any = None

@@ -141,6 +141,8 @@ def _remember_traceback(original: Callable[[str], None]) -> Callable[[str], None
 
 def _show_tracebacks() -> bool:
     context = safe_get_context()
+    if context is None:  # no kernel context: marimo shows nothing either
+        return False
     try:
         return bool(context.marimo_config["runtime"].get("show_tracebacks", False))
     except Exception:  # no kernel context: marimo shows nothing either
@@ -305,8 +307,10 @@ def install(*, stdout: bool = False) -> None:
         utils = notification_utils.CellNotificationUtils
         if not getattr(utils.broadcast_error, _MARK, False):
             utils.broadcast_error = staticmethod(broadcast_error)  # type: ignore[method-assign]
-        if not getattr(cell_runner.write_traceback, _MARK, False):
-            cell_runner.write_traceback = _remember_traceback(cell_runner.write_traceback)
+        # write_traceback: imported into cell_runner, not re-exported (marimo private API).
+        original = cell_runner.write_traceback  # type: ignore[attr-defined]
+        if not getattr(original, _MARK, False):
+            cell_runner.write_traceback = _remember_traceback(original)  # type: ignore[attr-defined,assignment]
         _route_marimo_logger()
         if stdout and not isinstance(sys.stdout, KernelStdout):
             sys.stdout = KernelStdout(sys.stdout)

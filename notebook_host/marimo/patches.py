@@ -205,7 +205,7 @@ def look_up_entry_points_once() -> None:
             return found[group]
 
     get_entry_points._notebook_host = True  # type: ignore[attr-defined]
-    entrypoints.get_entry_points = get_entry_points  # type: ignore[assignment]
+    entrypoints.get_entry_points = get_entry_points
 
 
 def deterministic_skew_token() -> None:

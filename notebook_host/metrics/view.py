@@ -78,7 +78,7 @@ def exposition() -> bytes:
     """The text Prometheus reads: every process of this host in multiprocess mode."""
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
         return generate_latest(registry)
     return generate_latest(REGISTRY)
 
@@ -86,7 +86,7 @@ def exposition() -> bytes:
 def mark_process_dead() -> None:
     """In multiprocess mode, drop this process's gauges (a stopped process holds none)."""
     if os.environ.get(MULTIPROC_ENV):
-        multiprocess.mark_process_dead(os.getpid())
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # untyped upstream
 
 
 async def _at_shutdown(timeout: float) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.http import HttpRequest, JsonResponse
@@ -54,7 +54,7 @@ def _route_text(pattern: Any) -> str:
         return str(pattern._route)
     if isinstance(pattern, RegexPattern):
         # Best effort for re_path() prefixes: drop anchors, keep the text.
-        return pattern._regex.lstrip("^").rstrip("$")
+        return cast(str, pattern._regex.lstrip("^").rstrip("$"))
     return str(pattern)
 
 

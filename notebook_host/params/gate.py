@@ -19,7 +19,7 @@ import json
 import logging
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.core import signing
@@ -194,7 +194,7 @@ def _recover(params: NotebookParams, socket_pairs: Pairs, cookie: str | None) ->
 def _scope_cookie(scope: dict[str, Any]) -> str | None:
     cookies = scope.get("cookies")
     if isinstance(cookies, dict) and COOKIE in cookies:
-        return cookies[COOKIE]
+        return cast(str, cookies[COOKIE])
     for name, value in scope.get("headers", []):
         if name == b"cookie":
             jar = SimpleCookie()

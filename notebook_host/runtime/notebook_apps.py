@@ -13,6 +13,7 @@ import asyncio
 import logging
 import threading
 import time
+from typing import Any
 
 from ..conf import get_config
 from ..marimo.app import MarimoApp, build_app, shutdown_apps
@@ -175,7 +176,7 @@ class AppRegistry:
                 logger.exception("Closing sessions of %s failed", app.path)
 
 
-def _log_failure(task: asyncio.Future) -> None:
+def _log_failure(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.warning("Shutting down an idle app failed: %s", task.exception())
 

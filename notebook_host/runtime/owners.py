@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -39,7 +39,7 @@ def scope_cookies(scope: dict[str, Any]) -> dict[str, str]:
     """The cookies of an ASGI scope (HTTP or websocket), from its raw headers."""
     for name, value in scope.get("headers", []):
         if name == b"cookie":
-            return parse_cookie(value.decode("latin-1"))
+            return cast(dict[str, str], parse_cookie(value.decode("latin-1")))
     return {}
 
 
@@ -47,10 +47,10 @@ def key_from_cookies(cookies: dict[str, str]) -> str | None:
     """The owner key for these cookies; None when the client carries neither."""
     django_session = cookies.get(settings.SESSION_COOKIE_NAME)
     if django_session:
-        return salted_hmac(_SALT, "session:" + django_session).hexdigest()
+        return cast(str, salted_hmac(_SALT, "session:" + django_session).hexdigest())
     browser = cookies.get(OWNER_COOKIE)
     if browser:
-        return salted_hmac(_SALT, "browser:" + browser).hexdigest()
+        return cast(str, salted_hmac(_SALT, "browser:" + browser).hexdigest())
     return None
 
 

@@ -19,7 +19,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import sync_to_async
 from django.db import DatabaseError
@@ -220,7 +220,7 @@ def _sync_poll(updates: dict[str, datetime]) -> list[str]:
 
 def request_close(queryset: Any) -> int:
     """Ask the processes holding these sessions to close them."""
-    return queryset.update(close_requested=True)
+    return cast(int, queryset.update(close_requested=True))
 
 
 def prune_dead() -> int:
@@ -236,4 +236,4 @@ def prune_dead() -> int:
     if not dead:
         return 0
     deleted, _ = LiveSession.objects.filter(host=HOST, pid__in=dead).delete()
-    return deleted
+    return cast(int, deleted)

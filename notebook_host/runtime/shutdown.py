@@ -70,7 +70,8 @@ def install(timeout: Callable[[], float]) -> None:
         # twisted is daphne's: imported only when daphne already runs it.
         from twisted.internet import reactor
 
-        reactor.addSystemEventTrigger("before", "shutdown", _close_under_twisted)
+        # zope.interface declares IReactorCore's methods without self: arguments shift.
+        reactor.addSystemEventTrigger("before", "shutdown", _close_under_twisted)  # type: ignore[arg-type]
 
 
 def _close_under_twisted() -> object:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ..admission.access import AccessRule
 from ..params.declarations import NotebookParams
@@ -74,5 +74,5 @@ async def locate(target: Any, kwargs: dict[str, Any]) -> Located | None:
     """``target.alocate(kwargs)`` if it has one, else ``target.locate(kwargs)``."""
     alocate = getattr(target, "alocate", None)
     if alocate is not None:
-        return await alocate(kwargs)
-    return target.locate(kwargs)
+        return cast("Located | None", await alocate(kwargs))
+    return cast("Located | None", target.locate(kwargs))

@@ -243,8 +243,8 @@ async def _watch_rows() -> None:
         )
     }
     for pk in pks:
-        entry = _by_pk.get(pk)
-        if entry is not None and live.get(pk) != entry.slug:
+        cached = _by_pk.get(pk)
+        if cached is not None and live.get(pk) != cached.slug:
             await retire(pk)
 
 

@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from asgiref.sync import async_to_sync
@@ -75,13 +75,13 @@ def check_height(value: Any) -> str:
 def check_loading(value: Any) -> str:
     if value not in LOADING:
         raise EmbedConfigError(f"{{% notebook %}}: loading={value!r}: use one of {LOADING}.")
-    return value
+    return cast(str, value)
 
 
 def check_theme(value: Any) -> str:
     if value not in THEMES:
         raise EmbedConfigError(f"{{% notebook %}}: theme={value!r}: use one of {THEMES}.")
-    return value
+    return cast(str, value)
 
 
 _CHECKS = {"height": check_height, "loading": check_loading, "theme": check_theme}
@@ -178,7 +178,7 @@ def login_link(request: HttpRequest) -> str:
     parts = urlsplit(resolve_url(settings.LOGIN_URL))
     query = QueryDict(parts.query, mutable=True)
     query["next"] = request.get_full_path()
-    return urlunsplit(parts._replace(query=query.urlencode(safe="/")))
+    return cast(str, urlunsplit(parts._replace(query=query.urlencode(safe="/"))))
 
 
 def page_path(target: str, kwargs: dict[str, Any]) -> str:
@@ -196,7 +196,7 @@ def page_path(target: str, kwargs: dict[str, Any]) -> str:
                 f"{{% notebook {target!r} %}}: give the query as query=..., not in the path."
             )
         return target
-    return reverse(target, kwargs=kwargs)  # NoReverseMatch names the target
+    return cast(str, reverse(target, kwargs=kwargs))  # NoReverseMatch names the target
 
 
 def notebook_title(notebook: ServedNotebook) -> str:
@@ -297,7 +297,7 @@ class NotebookNode(template.Node):
         if self.asvar:
             context[self.asvar] = embed
             return ""
-        return embed.__html__()
+        return cast(str, embed.__html__())
 
     def embed(self, context: template.Context) -> Embed:
         target = self.target.resolve(context)

@@ -13,19 +13,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpResponse, StreamingHttpResponse
 
 logger = logging.getLogger(__name__)
 
-ASGIApp = Callable[[dict, Any, Any], Awaitable[None]]
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 #: Chunks buffered between marimo and a slow client before marimo waits.
 STREAM_BUFFER = 8
 
 
-def _apply_headers(response: HttpResponse | StreamingHttpResponse, raw: list) -> None:
+def _apply_headers(
+    response: HttpResponse | StreamingHttpResponse, raw: list[tuple[bytes, bytes]]
+) -> None:
     for name_b, value_b in raw:
         name = name_b.decode("latin-1")
         value = value_b.decode("latin-1")
@@ -61,14 +63,14 @@ def replaying(body: bytes, receive: Any) -> Any:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        return cast(dict[str, Any], await receive())
 
     return again
 
 
 async def call_http(app: ASGIApp, scope: dict[str, Any], body: bytes) -> HttpResponse:
     """Run ``app`` for one request and return its response as Django's."""
-    start: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+    start: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     chunks: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue(STREAM_BUFFER)
     finished = asyncio.Event()
 

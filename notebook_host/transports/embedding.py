@@ -19,7 +19,7 @@ import enum
 from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -147,12 +147,14 @@ def allow_framing(response: HttpResponse | StreamingHttpResponse) -> None:
         response[name] = value
 
 
-def framing_send(send: Callable[[dict], Awaitable[None]]) -> Callable[[dict], Awaitable[None]]:
+def framing_send(
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """An ASGI ``send`` adding the framing headers (the kernel API fast path)."""
     extra = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in framing_headers()]
     names = {name for name, _ in extra}
 
-    async def wrapped(message: dict) -> None:
+    async def wrapped(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
             message = {**message, "headers": [*headers, *extra]}
@@ -190,7 +192,7 @@ def frame_head(mode: EmbedMode) -> str:
         "padding": ", ".join(protocol.PAGE_PADDING_SELECTORS),
         "app": "#" + protocol.PAGE_APP_ID,
     }
-    return render_to_string("notebook_host/embed/frame_head.html", context)
+    return cast(str, render_to_string("notebook_host/embed/frame_head.html", context))
 
 
 def inject(response: HttpResponse | StreamingHttpResponse, mode: EmbedMode | None) -> None:

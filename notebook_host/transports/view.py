@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -142,7 +142,7 @@ async def serve(
     request: HttpRequest,
     notebook: ServedNotebook,
     subpath: str | None,
-    path_params: dict,
+    path_params: dict[str, Any],
     embed: embedding.EmbedMode | None = None,
 ) -> HttpResponse:
     """Admit the request (admission.pipeline), then hand it to the notebook's marimo app."""
@@ -202,7 +202,7 @@ async def listing(request: HttpRequest, target: Any) -> HttpResponse:
         return login_needed(request, is_page=not wants_json(request))
     if wants_json(request):
         return JsonResponse({"notebooks": rows})
-    sections: dict[str, list[dict]] = {}
+    sections: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         sections.setdefault(row["section"], []).append(row)
     html = render_to_string(
@@ -242,7 +242,7 @@ def notebook_view(target: Target) -> Callable[..., Awaitable[HttpResponse]]:
 
     view.target = target  # type: ignore[attr-defined]
     view.__name__ = view.__qualname__ = f"notebook_view[{target!r}]"
-    return csrf_exempt(view)
+    return cast("Callable[..., Awaitable[Any]]", csrf_exempt(view))
 
 
 async def registered_listing(request: HttpRequest) -> HttpResponse:

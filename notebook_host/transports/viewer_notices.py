@@ -9,6 +9,8 @@ takes longer than about a second the page says which cell runs
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.http import HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 
@@ -25,7 +27,7 @@ def page_head(notebook: ServedNotebook) -> str:
     """The style, notices and script a notebook page gets in its ``<head>``."""
     config = {"ops": page_ops(), "delay_ms": PROGRESS_DELAY_MS}
     context = {"config": config, "missing": missing_modules(notebook.file)}
-    return render_to_string("notebook_host/page/notices.html", context)
+    return cast(str, render_to_string("notebook_host/page/notices.html", context))
 
 
 def inject(response: HttpResponse | StreamingHttpResponse, notebook: ServedNotebook) -> None:

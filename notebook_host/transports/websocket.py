@@ -162,7 +162,7 @@ class NotebookConsumer(AsyncConsumer):
                     await self.send(closecodes.close_message(closecodes.NORMAL))
                     return
 
-    async def _run(self, app: MarimoApp, scope: dict) -> None:
+    async def _run(self, app: MarimoApp, scope: dict[str, Any]) -> None:
         try:
             await app(scope, self.queue.get, self._to_browser)
         except Exception:

@@ -27,7 +27,7 @@ import importlib
 import importlib.metadata
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning, register
@@ -131,8 +131,10 @@ def redis_problems(record: bool = False) -> list[CheckMessage]:
             socket_connect_timeout=REDIS_CHECK_TIMEOUT,
         )
         with client:
-            policy = str(client.info("memory").get("maxmemory_policy", "noeviction"))
-            raw = client.get(FINGERPRINT_KEY)
+            # redis-py types the sync and asyncio clients alike (Awaitable | Any).
+            memory = cast(dict[str, Any], client.info("memory"))
+            policy = str(memory.get("maxmemory_policy", "noeviction"))
+            raw = cast(bytes | None, client.get(FINGERPRINT_KEY))
             ours = fingerprint()
             if record:
                 client.set(FINGERPRINT_KEY, json.dumps(ours), ex=FINGERPRINT_TTL)

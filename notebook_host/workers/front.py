@@ -25,7 +25,7 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,7 +206,7 @@ class WorkerError(Exception):
 
 async def exchange(
     channel: str, fields: dict[str, Any], scope: dict[str, Any], body: bytes
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Send one HTTP request to a worker; yield its start, then its body pieces.
 
     A small answer comes as one "whole" message, yielded as the same two.

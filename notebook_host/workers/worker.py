@@ -156,7 +156,8 @@ class Pump:
         wait here and go out together, numbered one by one as before.
         """
         while self.outbox:
-            batch, size = [], 0
+            batch: list[dict[str, Any]] = []
+            size = 0
             while self.outbox and (not batch or size + _size(self.outbox[0]) <= CHUNK):
                 frame = self.outbox.pop(0)
                 batch.append(frame)
