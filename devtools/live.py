@@ -243,6 +243,16 @@ class KernelSocket:
                 raise TimeoutError(f"condition not met; last messages: {self.messages[-5:]}")
             await self.next(remaining)
 
+    async def closed_with(self, timeout: float = 15) -> int | None:
+        """Read until the server closes the socket: the code it sent (None: it did not)."""
+        try:
+            while True:
+                await self.next(timeout=timeout)
+        except websockets.ConnectionClosed as exc:
+            return exc.rcvd.code if exc.rcvd else None
+        except TimeoutError:
+            return None
+
     async def kernel_ready(self, timeout: float = 30) -> dict[str, Any]:
         await self.wait_for(
             lambda k: any(m.get("op") == "kernel-ready" for m in k.messages), timeout

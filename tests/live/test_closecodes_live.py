@@ -23,17 +23,6 @@ pytestmark = pytest.mark.asyncio
 PAGE = "/faults/"
 
 
-async def closed_with(kernel: KernelSocket, timeout: float = 15) -> int | None:
-    """Read until the server closes the socket; the code it sent (None: it did not)."""
-    try:
-        while True:
-            await kernel.next(timeout=timeout)
-    except websockets.ConnectionClosed as exc:
-        return exc.rcvd.code if exc.rcvd else None
-    except TimeoutError:
-        return None
-
-
 async def test_a_binary_frame_closes_the_socket_with_a_code(
     live: LiveServer, anon: httpx.AsyncClient
 ) -> None:
@@ -42,7 +31,7 @@ async def test_a_binary_frame_closes_the_socket_with_a_code(
     async with KernelSocket.open(live, PAGE, new_session_id(), cookies=cookies) as kernel:
         await kernel.kernel_ready()
         await kernel.ws.send(b"\x00\x01binary")
-        assert await closed_with(kernel) == closecodes.for_browser(1003) == 4103
+        assert await kernel.closed_with() == closecodes.for_browser(1003) == 4103
     # positive control: a text-only socket stays open and working
     async with KernelSocket.open(live, PAGE, new_session_id(), cookies=cookies) as kernel:
         await kernel.output_containing("knob is 0")
@@ -59,4 +48,4 @@ async def test_marimos_own_refusal_reaches_the_browser(
     async with KernelSocket.open(
         live, PAGE, new_session_id(), cookies=cookies, query="kiosk=true"
     ) as kernel:
-        assert await closed_with(kernel) == closecodes.for_browser(1008) == 4108
+        assert await kernel.closed_with() == closecodes.for_browser(1008) == 4108

@@ -152,16 +152,6 @@ async def sign_out(browser: httpx.AsyncClient, live: LiveServer) -> None:
     assert response.status_code in (200, 302)
 
 
-async def closed_with(kernel: KernelSocket, timeout: float = 15) -> int | None:
-    try:
-        while True:
-            await kernel.next(timeout=timeout)
-    except websockets.ConnectionClosed as exc:
-        return exc.rcvd.code if exc.rcvd else None
-    except TimeoutError:
-        return None
-
-
 async def test_signing_out_ends_the_kernel_for_a_copied_cookie(live: LiveServer) -> None:
     """A copy of the old session cookie drives nothing once its owner signed out."""
     async with (
@@ -183,7 +173,7 @@ async def test_signing_out_ends_the_kernel_for_a_copied_cookie(live: LiveServer)
             assert (await copy.post(url, json=body, headers=headers)).status_code == 200
             await sign_out(browser, live)
             # the open tab is told, with the sign-out's own code ...
-            assert await closed_with(tab.kernel) == closecodes.SIGNED_OUT
+            assert await tab.kernel.closed_with() == closecodes.SIGNED_OUT
             # ... and the copied cookie drives the kernel no more, fast path or view
             refused = await copy.post(url, json=body, headers=headers)
             assert refused.status_code == 404, refused.text

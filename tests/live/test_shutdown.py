@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import websockets
 
 from devtools.live import KernelSocket, LiveServer
 from notebook_host import closecodes
@@ -42,19 +41,10 @@ async def test_sigterm_with_live_sessions_exits_within_5s(server: LiveServer) ->
     assert "Closing 3 kernel session(s) before shutdown" in server.log()
 
 
-async def closed_with(kernel: KernelSocket, timeout: float = 15) -> int | None:
-    """Read until the server closes the socket; the code it sent."""
-    try:
-        while True:
-            await kernel.next(timeout=timeout)
-    except websockets.ConnectionClosed as exc:
-        return exc.rcvd.code if exc.rcvd else None
-
-
 async def test_sigterm_tells_open_sockets_the_server_is_going_away(server: LiveServer) -> None:
     async with KernelSocket.open(server, "/app1/", "s_" + uuid.uuid4().hex[:8]) as kernel:
         await kernel.output_containing("app1 says hi")
-        reader = asyncio.create_task(closed_with(kernel))
+        reader = asyncio.create_task(kernel.closed_with())
         code = await asyncio.to_thread(server.stop, 10)
         # 1001 (going away) as autobahn will send it: 4101, not an abrupt 1006
         assert await reader == closecodes.for_browser(closecodes.GOING_AWAY) == 4101
