@@ -19,7 +19,8 @@ CHANNEL_LAYERS = {
         # The core layer's capacity is shared by every consumer of a process.
         "CONFIG": {
             "hosts": [os.environ.get("NOTEBOOK_HOST_REDIS_URL", "redis://127.0.0.1:6379/0")],
-            **({"capacity": 1000} if os.environ.get("NOTEBOOK_HOST_LAYER") == "core" else {}),
+            # 10 messages per session a worker takes (check notebook_host.E106).
+            **({"capacity": 2000} if os.environ.get("NOTEBOOK_HOST_LAYER") == "core" else {}),
         },
     }
 }
