@@ -74,6 +74,12 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_EXPIRY": 6.0,
     # Seconds a front waits for a worker's answer to a forwarded request.
     "WORKER_TIMEOUT": 15.0,
+    # A lost kernel comes back with the widget values its viewer set
+    # (notebook_host.runtime.replay); per session at most this many values
+    # and bytes of JSON, else it starts fresh with a notice.
+    "REPLAY": True,
+    "REPLAY_MAX_VALUES": 200,
+    "REPLAY_MAX_BYTES": 256 * 1024,
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).

@@ -27,6 +27,7 @@ from ..admission.pipeline import Arrival, Kind, Reason, Refused, admit, admit_fr
 from ..admission.scope import http_scope
 from ..marimo import frontend, routes
 from ..params import gate
+from ..runtime import replay
 from ..runtime.owners import ensure_owner_cookie
 from ..targets.notebook import ServedNotebook, Target, locate
 from ..targets.registered import registered_entries
@@ -156,6 +157,8 @@ async def serve(
     if isinstance(admitted, Refused):
         return answer(request, admitted, arrival.kind)
     assert admitted.app is not None and admitted.scope is not None
+    if arrival.kind is Kind.API and admitted.record is not None:
+        replay.remember(admitted.record, subpath or "", admitted.body)
     response = await call_http(admitted.app, admitted.scope, admitted.body)
     if arrival.kind is Kind.PAGE:
         code_shown, name = admitted.app.shows_code, admitted.app.path.name

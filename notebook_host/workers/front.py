@@ -53,7 +53,7 @@ from ..targets.registered import registered_pk
 from ..transports import embedding
 from ..transports.bridge import _apply_headers
 from ..transports.websocket import NotebookConsumer, _live
-from . import settings, state
+from . import replay_store, settings, state
 from .protocol import (
     BATCH,
     CLOSE_MESSAGE_LOST,
@@ -173,6 +173,7 @@ async def forward(request: HttpRequest, arrival: Arrival, admitted: Admitted) ->
                 ownership.log_refusal(request.method, request.path, session_id)
                 return _error(404, UNKNOWN_SESSION)
             entries, extra = [entry], {"session_id": entry.session_id}
+            await replay_store.record(entry, subpath, admitted.body)
     except state.ClusterUnavailable as exc:
         return _error(503, str(exc))
     entry = entries[0]
@@ -356,6 +357,7 @@ class WorkerConsumer(NotebookConsumer):
     stream = ""
     entry: state.SessionEntry | None = None
     watchdog: asyncio.Task[None] | None = None
+    keeper: replay_store.Keeper
     accepted = False
     ended = False
     #: Redis failed while this socket was open: frames may be gone unnoticed.
@@ -466,6 +468,11 @@ class WorkerConsumer(NotebookConsumer):
             "route": placed.route,
             "scope": wire_scope(admitted.kernel_scope, protocol.PAGE_SCOPE_KEY),
         }
+        with contextlib.suppress(state.ClusterUnavailable):  # no values: a fresh kernel
+            restored = await replay_store.plan(placed.session_id, admitted.owner, placed.code_hash)
+            if restored is not None:  # applied only if the worker starts a new kernel
+                connect["scope"][protocol.REPLAY_SCOPE_KEY] = restored
+        self.keeper = replay_store.Keeper(placed.session_id)
         if not await self._to_worker(connect):
             return
         _live.add(self)
@@ -523,6 +530,7 @@ class WorkerConsumer(NotebookConsumer):
             user_info=admitted.info,
             meta=admitted.meta,
             path_params=admitted.path_params,
+            code_hash=replay_store.code_of(admitted.notebook.file),
         )
         await state.placed(chosen.name, session_id)
         logger.info("Session %s placed on worker %s", session_id, chosen.name)
@@ -586,6 +594,7 @@ class WorkerConsumer(NotebookConsumer):
                 alive = await state.worker(self.entry.worker)
                 await state.refresh(self.entry, self._entry_ttl())
                 await state.hold(self.limit_key, self.entry.session_id, None, _limit_seconds())
+                await self.keeper.keep()
             except state.ClusterUnavailable as exc:
                 logger.warning("Socket %s: %s", self.scope["path"], exc)
                 self.outage = True
@@ -606,7 +615,7 @@ class WorkerConsumer(NotebookConsumer):
                 await self._lost(
                     CLOSE_WORKER_LOST,
                     f"The worker running this notebook ({self.entry.worker}) stopped; "
-                    "reconnecting starts a fresh kernel on another worker",
+                    + replay_store.lost_worker_next(),
                 )
                 return
             await self._to_worker({"type": WS_PING, "stream": self.stream})
