@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from ..conf import get_config
 from ..marimo.protocol import SET_UI_ELEMENT_VALUE
 from .owners import same_owner
@@ -65,9 +67,17 @@ def enabled() -> bool:
 
 
 def bounds() -> tuple[int, int]:
-    """(most values, most bytes of JSON) kept per session."""
+    """(most values, most bytes of JSON) kept per session; a bad setting says so."""
     config = get_config()
-    return int(config["REPLAY_MAX_VALUES"]), int(config["REPLAY_MAX_BYTES"])
+    found = []
+    for name in ("REPLAY_MAX_VALUES", "REPLAY_MAX_BYTES"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ImproperlyConfigured(
+                f"NOTEBOOK_HOST[{name!r}] must be a positive int, not {value!r}"
+            )
+        found.append(value)
+    return found[0], found[1]
 
 
 def changes(subpath: str, body: bytes) -> list[tuple[str, str]] | None:
