@@ -362,6 +362,8 @@ class WorkerConsumer(NotebookConsumer):
     ended = False
     #: Redis failed while this socket was open: frames may be gone unnoticed.
     outage = False
+    #: When Redis answered again after an outage (monotonic; 0: not yet).
+    outage_over = 0.0
 
     channel_name = ""
 
@@ -599,7 +601,14 @@ class WorkerConsumer(NotebookConsumer):
                 logger.warning("Socket %s: %s", self.scope["path"], exc)
                 self.outage = True
                 continue  # the kernel may well be fine; keep the socket until Redis is back
-            if self.outage:
+            if self.outage and alive is None:
+                # A restart empties Redis: the worker may not have beaten again
+                # yet. Closing now would send the reconnect to another worker
+                # (a fresh kernel); wait up to one expiry for it.
+                self.outage_over = self.outage_over or time.monotonic()
+                if time.monotonic() - self.outage_over < settings.expiry():
+                    continue
+            if self.outage and alive is not None:
                 # The pub/sub layer drops what is published while a subscriber
                 # reconnects, and a restart empties the core layer's queues: a
                 # frame lost last leaves no gap to notice. Reconnecting resumes.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -59,3 +60,33 @@ async def test_kill_9_worker_the_tab_comes_back_with_its_values(cluster: Cluster
             await restored._stack.aclose()
     cluster.workers.remove(victim)
     cluster.add_worker(victim_name + "-again")
+
+
+async def test_redis_restart_the_tab_comes_back_with_its_values(cluster: Cluster) -> None:
+    """A restart empties Redis (no persistence): the tab closed 4511 shows its value again."""
+    front = cluster.fronts[0]
+    async with browser(front) as client, opened(front, client) as (kernel, sid, token, oid):
+        await turn(kernel, await post_knob(client, front, sid, token, oid, 7), 7)
+        cluster.redis.stop()
+        restarted = time.monotonic()
+        try:
+            await asyncio.sleep(1.0)  # the front's watchdog sees the outage
+        finally:
+            cluster.redis.start()  # same port, empty
+        code, _ = await until_closed(kernel, 15)
+        assert code == 4511, (code, texts(kernel)[-500:])
+        assert any("knob is 7" in out for out in kernel.outputs.values())  # the page shows
+        # as marimo's frontend does: the same session id again, at once
+        back = await reconnect(front, client, sid)
+        try:
+            ops = [m.get("op") for m in back.messages]
+            if "kernel-ready" in ops:  # a new kernel: it must start with the values
+                await back.output_containing("knob is 7", timeout=20)
+            else:  # the kernel survived: the page keeps showing knob is 7
+                assert "reconnected" in ops, ops
+            assert time.monotonic() - restarted < WORKER_EXPIRY + 10
+            # the session takes (and records) changes as before
+            back.outputs.clear()
+            await turn(back, await post_knob(client, front, sid, token, oid, 8), 8)
+        finally:
+            await back._stack.aclose()
