@@ -6,15 +6,16 @@ instantiate request can carry ``object_ids``/``values``: the kernel keeps
 them as initializers, so each element created in the first run takes its
 recorded value (ids that no longer exist are never asked for). The patch
 passes the values found under :data:`.protocol.REPLAY_SCOPE_KEY` of the
-socket's scope, and sends the notice as marimo's banner. A socket resuming
-a live kernel never reaches this: it needs nothing restored.
+socket's scope, and sends the notice as marimo's alert (a toast: run-mode
+pages show no banners). A socket resuming a live kernel never reaches this:
+it needs nothing restored.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from marimo._messaging.notification import BannerNotification
+from marimo._messaging.notification import AlertNotification
 from marimo._runtime.commands import HTTPRequest
 from marimo._server.api.endpoints.ws.ws_session_connector import SessionConnector
 from marimo._session.requests import InstantiateNotebookRequest
@@ -45,8 +46,9 @@ def apply_recorded_values() -> None:
         )
         notice = recorded.get("notice")
         if notice:
+            # a toast: marimo's run-mode page shows no banners (only its editor does)
             self.handler._serialize_and_notify(
-                BannerNotification(title=notice["title"], description=notice["description"])
+                AlertNotification(title=notice["title"], description=notice["description"])
             )
 
     setattr(_auto_instantiate, _MARK, True)

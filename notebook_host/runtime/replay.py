@@ -45,7 +45,7 @@ __all__ = [
     "store",
 ]
 
-#: Why a session starts fresh, or that it was restored (marimo's banner op).
+#: Why a session starts fresh, or that it was restored (sent as marimo's alert: a toast).
 RESTORED = {
     "title": "Session restored",
     "description": "The kernel of this page was lost; your widget values were applied again.",

@@ -19,7 +19,10 @@ from tests.live.test_cluster_live import (
     turn,
     until_closed,
 )
+from tests.support.browser import Problems, chromium, expect
 from tests.support.cluster import Cluster
+from tests.support.nginx import Nginx
+from tests.support.users import PASSWORD
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(150)]
 
@@ -90,3 +93,47 @@ async def test_redis_restart_the_tab_comes_back_with_its_values(cluster: Cluster
             await turn(back, await post_knob(client, front, sid, token, oid, 8), 8)
         finally:
             await back._stack.aclose()
+
+
+async def test_chromium_through_nginx_the_page_comes_back_by_itself(cluster: Cluster) -> None:
+    """alice moves the slider to 7; her worker is killed; the page shows 7 again, untouched."""
+    balancer = Nginx([f.port for f in cluster.fronts[:2]], folder=cluster.workdir / "nginx")
+    balancer.start()
+    page_path = "/faults-login/"
+    try:
+        async with chromium() as engine:
+            context = await engine.new_context(base_url=balancer.url)
+            page = await context.new_page()
+            sockets: list[str] = []
+            page.on("websocket", lambda ws: sockets.append(ws.url))
+            await page.goto("/accounts/login/?next=" + page_path)
+            await page.get_by_label("Username").fill("alice")
+            await page.get_by_label("Password").fill(PASSWORD)
+            await page.get_by_role("button", name="Sign in").click()
+            await expect(page.get_by_text("knob is 0", exact=True)).to_be_visible()
+            problems = Problems(page, balancer.url)
+            slider = page.get_by_role("slider")
+            await slider.focus()
+            for _ in range(7):
+                await page.keyboard.press("ArrowRight")
+            await expect(page.get_by_text("knob is 7", exact=True)).to_be_visible()
+            sid = next(u for u in sockets if "session_id=" in u).split("session_id=")[1]
+            sid = sid.split("&")[0]
+            victim_name = placed_on(cluster, sid)
+            victim = next(w for w in cluster.workers if w.name == victim_name)
+            victim.kill()  # kill -9
+            killed = time.monotonic()
+            # no action on the page: it reconnects and says (a toast) its values came back
+            await expect(page.get_by_text("Session restored").first).to_be_visible(
+                timeout=int((WORKER_EXPIRY + 10) * 1000)
+            )
+            await expect(page.get_by_text("knob is 7", exact=True)).to_be_visible()
+            await expect(slider).to_have_attribute("aria-valuenow", "7")
+            assert time.monotonic() - killed < WORKER_EXPIRY + 10
+            assert placed_on(cluster, sid) != victim_name
+            await context.close()
+            assert not problems.errors, problems.errors
+    finally:
+        balancer.stop()
+    cluster.workers.remove(victim)
+    cluster.add_worker(victim_name + "-again")
