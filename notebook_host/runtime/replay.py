@@ -124,7 +124,7 @@ class Recorded:
 
     owner: str
     code: str
-    #: object id -> value as JSON, in the order first set.
+    #: object id -> value as JSON, in the order last set.
     values: dict[str, str] = field(default_factory=dict)
     #: Set once the session went over a bound ("values" or "bytes"): nothing more is kept.
     over: str = ""
@@ -186,7 +186,9 @@ class MemoryReplayStore:
             if log is None or log.code != code:
                 log = Recorded(owner=owner, code=code)
             if not log.over:
-                log.values.update(pairs)
+                for object_id, value in pairs:  # kept in the order set
+                    log.values.pop(object_id, None)
+                    log.values[object_id] = value
                 log.over = log.over_bounds(max_values, max_bytes)
                 if log.over:
                     log.values.clear()

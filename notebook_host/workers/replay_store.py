@@ -2,7 +2,9 @@
 
 One hash per session, apart from its directory entry (which a dead worker's
 sessions lose): ``o`` owner key, ``c`` code hash, ``b`` bytes of values,
-``x`` the bound it went over, ``v:<object id>`` each value as JSON. A change
+``n`` the last sequence number, ``x`` the bound it went over,
+``v:<object id>`` each value as JSON and ``s:<object id>`` the sequence
+number it was last set with (values replay in the order set). A change
 costs one EVALSHA that checks the owner and the bounds and sets the TTL, so
 the widget hot path gains a single Redis round trip.
 """
@@ -27,18 +29,20 @@ if owner and owner ~= ARGV[1] then return -1 end
 local ttl = tonumber(ARGV[3])
 if redis.call('HGET', key, 'c') ~= ARGV[2] then
   redis.call('DEL', key)
-  redis.call('HSET', key, 'o', ARGV[1], 'c', ARGV[2], 'b', 0)
+  redis.call('HSET', key, 'o', ARGV[1], 'c', ARGV[2], 'b', 0, 'n', 0)
 elseif redis.call('HEXISTS', key, 'x') == 1 then
   redis.call('PEXPIRE', key, ttl)
   return 0
 end
 local bytes = tonumber(redis.call('HGET', key, 'b'))
+local seq = tonumber(redis.call('HGET', key, 'n')) or 0
 for i = 6, #ARGV, 2 do
   local f = 'v:' .. ARGV[i]
   bytes = bytes - redis.call('HSTRLEN', key, f) + string.len(ARGV[i + 1])
-  redis.call('HSET', key, f, ARGV[i + 1])
+  seq = seq + 1
+  redis.call('HSET', key, f, ARGV[i + 1], 's:' .. ARGV[i], seq)
 end
-local count = redis.call('HLEN', key) - 3
+local count = (redis.call('HLEN', key) - 4) / 2
 local over = ''
 if count > tonumber(ARGV[4]) then
   over = 'values'
@@ -51,7 +55,7 @@ if over ~= '' then
   redis.call('PEXPIRE', key, ttl)
   return 0
 end
-redis.call('HSET', key, 'b', bytes)
+redis.call('HSET', key, 'b', bytes, 'n', seq)
 redis.call('PEXPIRE', key, ttl)
 return 1
 """
@@ -113,7 +117,9 @@ async def recorded(session_id: str) -> replay.Recorded | None:
     if not raw:
         return None
     fields = {k.decode(): v.decode() for k, v in raw.items()}
-    values = {k[2:]: v for k, v in fields.items() if k.startswith("v:")}
+    order = {k[2:]: int(v) for k, v in fields.items() if k.startswith("s:")}
+    found = sorted((k[2:] for k in fields if k.startswith("v:")), key=lambda i: order.get(i, 0))
+    values = {i: fields["v:" + i] for i in found}  # in the order set
     return replay.Recorded(
         owner=fields.get("o", ""), code=fields.get("c", ""), values=values, over=fields.get("x", "")
     )

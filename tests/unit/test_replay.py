@@ -94,6 +94,12 @@ class TestMemoryStore:
         store.record("s1", ALICE, "c", [("a", "2")])
         assert replay.plan(store.get("s1"), ALICE, "c")["notice"] == replay.TOO_LARGE  # type: ignore[index]
 
+    def test_values_replay_in_the_order_set(self) -> None:
+        store = replay.MemoryReplayStore()
+        store.record("s1", ALICE, "c", [("a", "1"), ("b", "2")])
+        store.record("s1", ALICE, "c", [("a", "3")])
+        assert replay.plan(store.get("s1"), ALICE, "c")["ids"] == ["b", "a"]  # type: ignore[index]
+
     def test_a_new_code_hash_starts_a_new_log(self) -> None:
         store = replay.MemoryReplayStore()
         store.record("s1", ALICE, "c1", [("a", "7")])
@@ -151,6 +157,11 @@ class TestRedisStore:
         assert await replay_store.record(entry("r1", BOB), SET_UI_ELEMENT_VALUE, body(a=9)) == -1
         assert await replay_store.plan("r1", BOB, "c1") is None
         assert (await replay_store.recorded("r1")).values["a"] == "7"  # type: ignore[union-attr]
+
+    async def test_values_replay_in_the_order_set(self, cluster_redis: str) -> None:
+        for name in ("z", "a", "m", "z"):
+            await replay_store.record(entry("r6", ALICE), SET_UI_ELEMENT_VALUE, body(**{name: 1}))
+        assert (await replay_store.plan("r6", ALICE, "c1"))["ids"] == ["a", "m", "z"]  # type: ignore[index]
 
     async def test_a_changed_notebook_starts_fresh(self, cluster_redis: str) -> None:
         await replay_store.record(entry("r2", ALICE, "c1"), SET_UI_ELEMENT_VALUE, body(a=5))
