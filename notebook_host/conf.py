@@ -95,6 +95,12 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_NOTEBOOK_LABELS": 50,
     # Notebook prints go to the logger notebook_host.kernel.stdout as well.
     "KERNEL_STDOUT": False,
+    # A lost kernel comes back with the widget values its viewer set
+    # (notebook_host.runtime.replay); per session at most this many values
+    # and bytes of JSON, else it starts fresh with a notice.
+    "REPLAY": True,
+    "REPLAY_MAX_VALUES": 200,
+    "REPLAY_MAX_BYTES": 256 * 1024,
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).

@@ -4,7 +4,8 @@ daphne runs no ASGI lifespan (pitfall 3 in docs/architecture.md),
 so :func:`initialise` does what marimo's lifespan would: mimetypes and the
 asyncio policy. It also applies the patches below, each idempotent: the page
 URL shown to kernels, a skew token every process agrees on, plugin entry
-points read once instead of on every cell run, and on interpreters with
+points read once instead of on every cell run, recorded widget values
+applied to a new kernel (:mod:`.replay`), and on interpreters with
 CPython gh-106905 a retry of marimo's parsing and compiling of cells that the race failed.
 """
 
@@ -33,6 +34,7 @@ from marimo._server.utils import initialize_asyncio, initialize_mimetypes
 
 from . import kernel_logs
 from .protocol import PAGE_SCOPE_KEY
+from .replay import apply_recorded_values
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ def initialise() -> None:
         deterministic_skew_token()
         look_up_entry_points_once()
         kernel_logs.install()
+        apply_recorded_values()
         try:
             initialize_asyncio()
         except RuntimeError:  # pragma: no cover - a loop policy is already set

@@ -114,6 +114,9 @@ def frame(op: str, **data: Any) -> str:
 #: Scope key holding the page URL a kernel should see: ``{"path", "query_string"}``
 #: (read by :func:`notebook_host.marimo.patches.show_page_url_to_kernel`).
 PAGE_SCOPE_KEY = "notebook_host.page"
+#: Scope key of a socket whose new kernel should start with recorded widget
+#: values: ``{"ids", "values", "notice"}`` (read by :mod:`notebook_host.marimo.replay`).
+REPLAY_SCOPE_KEY = "notebook_host.replay"
 
 # -- the run-mode page's DOM (embedded mode, notebook_host.transports.embedding) ----------
 

@@ -47,7 +47,7 @@ from ..marimo.protocol import (
     api_body_problem,
 )
 from ..metrics import record as metrics
-from ..runtime import session_rows
+from ..runtime import replay, session_rows
 from ..runtime.owners import owner_key, same_owner
 from ..runtime.session_directory import SessionRecord
 from ..userinfo import visible_headers
@@ -102,7 +102,7 @@ async def forward_to_worker(
     False lets Django's view answer (refusals, errors).
     """
     # Redis and the channel layer are needed only with KERNELS = "workers".
-    from ..workers import front, state
+    from ..workers import front, replay_store, state
     from ..workers.state import ClusterUnavailable
 
     if scope["type"] != "http" or scope.get("method") != "POST":
@@ -151,6 +151,10 @@ async def forward_to_worker(
         },
     }
     session_rows.touch(entry.session_id)
+    try:
+        await replay_store.record(entry, subpath, body)  # kept before the kernel sees it
+    except ClusterUnavailable as exc:
+        logger.warning("Widget values of %s not kept: %s", entry.session_id, exc)
     fields = {"session_id": entry.session_id, "route": {"path": request.path_info, "root_path": ""}}
     replies = front.exchange(entry.channel, fields, marimo_scope, body)
     try:
@@ -200,6 +204,7 @@ class KernelAPIFastPath:
             # A body marimo would answer with a 500: the view says 400.
             await self.django_app(scope, replaying(body, receive), send)
             return
+        replay.remember(record, subpath, body)  # kept before the kernel sees it
         app = record.app
         assert app is not None
         app.touch()

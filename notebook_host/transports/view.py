@@ -28,6 +28,7 @@ from ..admission.scope import http_scope
 from ..marimo import frontend, routes
 from ..metrics import record as metrics
 from ..params import gate
+from ..runtime import replay
 from ..runtime.owners import ensure_owner_cookie
 from ..targets.notebook import ServedNotebook, Target, locate
 from ..targets.registered import registered_entries
@@ -160,6 +161,8 @@ async def serve(
     assert admitted.app is not None and admitted.scope is not None
     if admitted.record is not None:
         metrics.change_posted(admitted.record.session_id, request.path)
+    if arrival.kind is Kind.API and admitted.record is not None:
+        replay.remember(admitted.record, subpath or "", admitted.body)
     response = await call_http(admitted.app, admitted.scope, admitted.body)
     if arrival.kind is Kind.PAGE:
         code_shown, name = admitted.app.shows_code, admitted.app.path.name

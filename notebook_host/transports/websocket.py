@@ -23,7 +23,7 @@ from ..admission.pipeline import Arrival, Reason, Refused, admit, socket_arrival
 from ..marimo import protocol
 from ..marimo.app import MarimoApp
 from ..metrics import record as metrics
-from ..runtime import session_directory, session_rows, shutdown
+from ..runtime import replay, session_directory, session_rows, shutdown
 from ..targets.notebook import ServedNotebook
 from ..targets.registered import registered_pk
 from . import embedding
@@ -85,6 +85,10 @@ class NotebookConsumer(AsyncConsumer):
         assert admitted.app is not None and admitted.scope is not None
         self.notebook = admitted.notebook
         self.session_id = admitted.counted
+        if self.session_id and isinstance(arrival, Arrival):  # used if marimo starts a kernel
+            restored = replay.local_plan(self.session_id, arrival.owner, admitted.app)
+            if restored is not None:
+                admitted.scope[protocol.REPLAY_SCOPE_KEY] = restored
         self.queue = asyncio.Queue()
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(admitted.app, admitted.scope))
@@ -126,6 +130,7 @@ class NotebookConsumer(AsyncConsumer):
 
     def _socket_closed(self) -> None:
         if self.session_id:
+            replay.store.keep(self.session_id)
             session_directory.directory.socket_closed(self.session_id)
             self.session_id = None
             metrics.local_sessions()

@@ -54,7 +54,7 @@ from ..targets.registered import registered_pk
 from ..transports import embedding
 from ..transports.bridge import _apply_headers
 from ..transports.websocket import NotebookConsumer, _live
-from . import settings, state
+from . import replay_store, settings, state
 from .protocol import (
     BATCH,
     CLOSE_MESSAGE_LOST,
@@ -175,6 +175,7 @@ async def forward(request: HttpRequest, arrival: Arrival, admitted: Admitted) ->
                 ownership.log_refusal(request.method, request.path, session_id)
                 return _error(404, UNKNOWN_SESSION)
             entries, extra = [entry], {"session_id": entry.session_id}
+            await replay_store.record(entry, subpath, admitted.body)
     except state.ClusterUnavailable as exc:
         logger.error("Refused %s: %s", request.path, exc)
         return _error(503, exc.public)
@@ -367,10 +368,13 @@ class WorkerConsumer(NotebookConsumer):
     stream = ""
     entry: state.SessionEntry | None = None
     watchdog: asyncio.Task[None] | None = None
+    keeper: replay_store.Keeper
     accepted = False
     ended = False
     #: Redis failed while this socket was open: frames may be gone unnoticed.
     outage = False
+    #: When Redis answered again after an outage (monotonic; 0: not yet).
+    outage_over = 0.0
 
     channel_name = ""
 
@@ -474,14 +478,20 @@ class WorkerConsumer(NotebookConsumer):
             logger.error("Websocket %s: %s", self.scope["path"], exc)
             await self._refuse_and_wait("Session store unreachable", exc.public, admitted)
             return
+        scope = wire_scope(admitted.kernel_scope, protocol.PAGE_SCOPE_KEY)
+        with contextlib.suppress(state.ClusterUnavailable):  # no values: a fresh kernel
+            restored = await replay_store.plan(placed.session_id, admitted.owner, placed.code_hash)
+            if restored is not None:  # applied only if the worker starts a new kernel
+                scope[protocol.REPLAY_SCOPE_KEY] = restored
         connect = {
             "type": WS_CONNECT,
             "stream": self.stream,
             "front": self.channel_name,
             "session_id": placed.session_id,
             "route": placed.route,
-            "scope": wire_scope(admitted.kernel_scope, protocol.PAGE_SCOPE_KEY),
+            "scope": scope,
         }
+        self.keeper = replay_store.Keeper(placed.session_id)
         if not await self._to_worker(connect):
             return
         _live.add(self)
@@ -541,6 +551,7 @@ class WorkerConsumer(NotebookConsumer):
             user_info=admitted.info,
             meta=admitted.meta,
             path_params=admitted.path_params,
+            code_hash=replay_store.code_of(admitted.notebook.file),
         )
         await state.placed(chosen.name, session_id)
         logger.info("Session %s placed on worker %s", session_id, chosen.name)
@@ -605,11 +616,19 @@ class WorkerConsumer(NotebookConsumer):
                 alive = await state.worker(self.entry.worker)
                 await state.refresh(self.entry, self._entry_ttl())
                 await state.hold(self.limit_key, self.entry.session_id, None, _limit_seconds())
+                await self.keeper.keep()
             except state.ClusterUnavailable as exc:
                 logger.warning("Socket %s: %s", self.scope["path"], exc)
                 self.outage = True
                 continue  # the kernel may well be fine; keep the socket until Redis is back
-            if self.outage:
+            if self.outage and alive is None:
+                # A restart empties Redis: the worker may not have beaten again
+                # yet. Closing now would send the reconnect to another worker
+                # (a fresh kernel); wait up to one expiry for it.
+                self.outage_over = self.outage_over or time.monotonic()
+                if time.monotonic() - self.outage_over < settings.expiry():
+                    continue
+            if self.outage and alive is not None:
                 # The pub/sub layer drops what is published while a subscriber
                 # reconnects, and a restart empties the core layer's queues: a
                 # frame lost last leaves no gap to notice. Reconnecting resumes.
@@ -625,7 +644,7 @@ class WorkerConsumer(NotebookConsumer):
                 await self._lost(
                     CLOSE_WORKER_LOST,
                     f"The worker running this notebook ({self.entry.worker}) stopped; "
-                    "reconnecting starts a fresh kernel on another worker",
+                    + replay_store.lost_worker_next(),
                 )
                 return
             await self._to_worker({"type": WS_PING, "stream": self.stream})

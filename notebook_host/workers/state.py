@@ -115,13 +115,17 @@ class SessionEntry:
     stream: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     path_params: dict[str, Any] = field(default_factory=dict)
+    #: Hash of the notebook's code when the kernel started (runtime/replay.py).
+    code_hash: str = ""
 
     def dumps(self) -> str:
         return json.dumps(asdict(self), default=str)
 
     @classmethod
     def loads(cls, raw: bytes | str) -> SessionEntry:
-        return cls(**json.loads(raw))
+        """An entry, ignoring fields a newer front added (rolling upgrades)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in json.loads(raw).items() if k in known})
 
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (

@@ -124,6 +124,8 @@ urlpatterns = [
     notebook_directory("validated/", APPS, access="public", validate=hide_secrets),
     notebook_directory("avalidated/", APPS, access="public", validate=block_some),
     notebook_directory("swap/", SWAP, access="public"),
+    # tests/live/test_replay_local_live.py: a kernel gone as its socket closes.
+    notebook_directory("ttl0apps/", APPS, access="public", session_ttl=0),
     path("sub/", include([notebook_directory("mounted/", APPS, access="public")])),
     # notebook_host.urls: registered notebooks, openapi.json, health/.
     path("registered/", include("notebook_host.urls")),
