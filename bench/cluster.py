@@ -29,6 +29,7 @@ import datetime
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,12 +39,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import websockets
+
 from bench.compare.page_load import Browser
 from bench.compare.plan import FULL, RESULTS_DIR, TINY, Plan
 from bench.compare.protocol import concurrent_round, post_round_trips
 from bench.compare.servers import read_token, sign_in
 from bench.compare.slider import slider
-from bench.procfs import cpu_seconds
+from bench.procfs import cpu_seconds, process_tree
 from bench.stats import summary as stats_summary
 from devtools.client import (
     DASHBOARD,
@@ -187,6 +190,64 @@ async def busy_round(
     }
 
 
+def worker_pid(root: int, name: str) -> int | None:
+    """The pid of ``notebook_worker --name <name>`` in the cluster's process tree."""
+    for pid in process_tree(root):
+        try:
+            words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"notebook_worker" in words and name.encode() in words:
+            return pid
+    return None
+
+
+async def kill_round(target: Target, plan: Plan, placement: Callable[[str], str]) -> dict:
+    """Tabs whose worker is killed with SIGKILL: ms until each shows its value again.
+
+    Each tab sets the slider, then one worker is killed; a tab on it sees its
+    socket close (4510), reconnects with the same session id as marimo's page
+    does, and is timed from the kill to its value's output on the fresh kernel
+    (replayed, docs/scaling.md) on the other worker.
+    """
+    count = 2 if plan is TINY else 12
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(target.client())
+        tabs = []
+        for index in range(count):
+            session = new_session_id()
+            kernel = await stack.enter_async_context(target.socket(DASHBOARD, session))
+            await kernel.output_containing(marker(10), timeout=60)
+            value, slider_id = next_value(index + 3), kernel.object_id(SLIDER_LABEL)
+            kernel.outputs.clear()
+            response = await set_value(
+                client, DASHBOARD, target.api_headers(session), slider_id, value, []
+            )
+            assert response.status_code == 200, response.text
+            await kernel.output_containing(marker(value), timeout=plan.change_timeout)
+            tabs.append((session, value, kernel))
+        victim = placement(tabs[0][0])
+        pid = worker_pid(target.pid, victim)
+        assert pid is not None, f"no process for worker {victim!r}"
+        on_victim = [tab for tab in tabs if placement(tab[0]) == victim]
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+
+        async def restored(session: str, value: int, kernel: Any) -> float:
+            await kernel.closed_with(timeout=60)
+            while True:  # as marimo's page: after a close with a reason, connect again
+                try:
+                    async with target.socket(DASHBOARD, session) as again:
+                        await again.output_containing(marker(value), timeout=60)
+                        return (time.monotonic() - killed) * 1000
+                except websockets.ConnectionClosed:
+                    assert time.monotonic() - killed < 120, f"{session} never came back"
+                    await asyncio.sleep(0.5)
+
+        times = await asyncio.gather(*(restored(*tab) for tab in on_victim))
+    return {"worker": victim, "sessions": len(on_victim), "restored_ms": stats_summary(list(times))}
+
+
 def log_placement(folder_of: Callable[[], Path | None]) -> Callable[[str], str]:
     """Where a session was placed, from the fronts' "placed on worker" log lines."""
 
@@ -243,6 +304,9 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         figures[f"n{n}_start_p50_ms"] = round_["first_output_ms"].get("p50")
         figures[f"n{n}_cpu_s_per_session"] = round_["cpu_s_per_session"]
         figures[f"n{n}_rss_mb_per_session"] = round_["rss_per_session_mb"]
+    if "kill" in results:  # a worker killed under its tabs: kill -> value shown again
+        figures["kill_restored_p50_ms"] = results["kill"]["restored_ms"].get("p50")
+        figures["kill_restored_p95_ms"] = results["kill"]["restored_ms"].get("p95")
     return figures
 
 
@@ -306,6 +370,8 @@ def run(workdir: Path, plan: Plan, layer: str, only: set[str]) -> dict[str, Any]
             target = Target(name, cluster.port, cluster.proc.pid)
             placement = log_placement(cluster.logs_folder)
             results[name] = asyncio.run(one(target, True, placement, spread=workers > 1))
+            if workers > 1:
+                results[name]["kill"] = asyncio.run(kill_round(target, plan, placement))
             partial = workdir.parent / f"{workdir.name}-partial.json"
             partial.write_text(json.dumps(results, default=str))  # survives a later failure
         finally:

@@ -58,9 +58,19 @@ def main() -> int:
             flush=True,
         )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        while all(p.proc is not None and p.proc.poll() is None for p in [*fronts, *workers]):
+        # A worker may die (bench/cluster.py kills one): its tabs reconnect to
+        # a kernel on another; the cluster stops when a front or every worker is gone.
+        reported: set[str] = set()
+        while all(f.proc is not None and f.proc.poll() is None for f in fronts):
+            alive = [w for w in workers if w.proc is not None and w.proc.poll() is None]
+            if not alive:
+                break
+            for worker in workers:
+                if worker not in alive and worker.name not in reported:
+                    reported.add(worker.name)
+                    print(f"{worker.name} exited; serving with the others", file=sys.stderr)
             time.sleep(0.5)
-        print("A process exited: stopping the cluster", file=sys.stderr)
+        print("A front or every worker exited: stopping the cluster", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

@@ -44,4 +44,8 @@ def test_tiny_cluster_benchmark_measures_every_target(tmp_path: Path) -> None:
     # with 2 workers the spinning session went to the other worker
     two = report["results"]["workers_2"]["busy"]
     assert two["probe_worker"] and two["busy_worker"] not in ("", two["probe_worker"]), two
+    # a worker killed under its tabs: each came back with its value (replay)
+    kill = report["results"]["workers_2"]["kill"]
+    assert kill["sessions"] >= 1 and kill["restored_ms"]["p50"] > 0, kill
+    assert report["summary"]["workers_2"]["kill_restored_p95_ms"] > 0
     assert all(code == 0 for code in report["results"]["exit_codes"].values())
