@@ -523,16 +523,16 @@ class WorkerConsumer(NotebookConsumer):
                 session_id,
             )
             return None
-        holder = await state.worker(entry.worker) if entry is not None else None
         per_user = limits._limit("MAX_SESSIONS_PER_USER")
         if not await state.hold(self.limit_key, session_id, per_user, _limit_seconds()):
             refusal = limits.OverLimit("user", per_user or 0, int(_limit_seconds()) + 1)
             metrics.session_refused("over_limit")
             logger.warning("Refused websocket %s: %s", self.scope["path"], refusal.message)
             return refusal.message
-        if entry is not None and holder is not None and not holder.draining:
+        # One atomic step across fronts: the chosen worker's slot is reserved.
+        chosen = await state.place(session_id, entry.worker if entry is not None else "")
+        if entry is not None and chosen is not None and chosen.name == entry.worker:
             return entry  # a reconnect: same kernel, through whichever front
-        chosen = state.least_loaded(await state.workers())
         if chosen is None:
             await state.release(self.limit_key, session_id)
             metrics.session_refused("no_worker")
@@ -553,7 +553,6 @@ class WorkerConsumer(NotebookConsumer):
             path_params=admitted.path_params,
             code_hash=replay_store.code_of(admitted.notebook.file),
         )
-        await state.placed(chosen.name, session_id)
         logger.info("Session %s placed on worker %s", session_id, chosen.name)
         return entry
 

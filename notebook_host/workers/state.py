@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import weakref
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -48,6 +47,62 @@ end
 redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
 return 1
+"""
+
+# Placement is one script so that it is atomic: fronts place sessions at the
+# same instant, and a choice made from counts read in one round trip and a
+# reservation written in another let two fronts take a worker's last slot
+# (issue 20: 3 of 100 sockets closed "Worker w is full" with room elsewhere).
+# Redis runs a script alone, so each placement sees every earlier one.
+#
+# A worker's room is what its WS_CONNECT finds (Worker._make_room): capacity,
+# less its heartbeat's kernels and the sessions reserved on it since, plus the
+# idle kernels (no socket) it closes to make room; WorkerInfo.free says the
+# same in Python. It reads the worker keys by name from the set, so it needs
+# one Redis (not Redis Cluster), as the rest of this module does.
+#
+# KEYS[1]: the set of worker names.
+# ARGV: key prefix, session id to place ('' only lists), reservation lifetime
+# in ms, the worker holding the session's kernel ('' none: a reconnect
+# resumes it there while it is alive and not draining, room or not).
+# Returns {chosen name or '', heartbeat, reserved, heartbeat, ...} for the
+# live workers; forgets the dead ones and the reservations past their time.
+_PLACE = """
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local prefix, session, hold, holder = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local names = redis.call('SMEMBERS', KEYS[1])
+table.sort(names)
+local out, best, most = {''}, nil, 0
+for _, name in ipairs(names) do
+  local raw = redis.call('GET', prefix .. 'worker:' .. name)
+  if raw then
+    local key = prefix .. 'reserved:' .. name
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', ms - hold)
+    local reserved = redis.call('ZCARD', key)
+    local info = cjson.decode(raw)
+    local idle = tonumber(info.idle) or 0
+    local free = info.capacity - info.sessions - reserved + idle
+    if info.draining ~= true then
+      if name == holder then
+        best, most = name, math.huge
+      elseif free > most then
+        best, most = name, free
+      end
+    end
+    out[#out + 1] = raw
+    out[#out + 1] = reserved
+  else
+    redis.call('SREM', KEYS[1], name)
+  end
+end
+if session ~= '' and best then
+  local key = prefix .. 'reserved:' .. best
+  redis.call('ZADD', key, ms, session)
+  redis.call('PEXPIRE', key, hold * 2)
+  out[1] = best
+end
+return out
 """
 
 
@@ -86,6 +141,7 @@ class WorkerInfo:
 
     @property
     def free(self) -> int:
+        """Sessions it can still take (as :data:`_PLACE` counts, with reservations)."""
         return self.capacity - self.sessions + self.idle
 
     @classmethod
@@ -204,37 +260,47 @@ async def leave(name: str) -> None:
     await _call(redis.srem(PREFIX + "workers", name))
 
 
-async def workers() -> list[WorkerInfo]:
-    """Live workers (their heartbeat has not expired); forgets the dead ones."""
-    redis = client()
-    names = sorted(n.decode() for n in await _call(redis.smembers(PREFIX + "workers")))
-    if not names:
-        return []
-    raws = await _call(redis.mget([PREFIX + "worker:" + n for n in names]))
-    pipe = redis.pipeline(transaction=False)
-    stale = time.time() - RESERVATION_SECONDS
-    for name in names:
-        pipe.zremrangebyscore(PREFIX + "reserved:" + name, "-inf", stale)
-        pipe.zcard(PREFIX + "reserved:" + name)
-    counts = (await _call(pipe.execute()))[1::2]
-    alive, dead = [], []
-    for name, raw, reserved in zip(names, raws, counts, strict=True):
-        if raw is None:
-            dead.append(name)
-            continue
+async def _placement(session_id: str, holder: str) -> tuple[str, list[WorkerInfo]]:
+    """Run :data:`_PLACE`: the worker it reserved a slot on ('' none), and the live ones."""
+    found = await _call(
+        client().eval(
+            _PLACE,
+            1,
+            PREFIX + "workers",
+            PREFIX,
+            session_id,
+            int(RESERVATION_SECONDS * 1000),
+            holder,
+        )
+    )
+    alive = []
+    for raw, reserved in zip(found[1::2], found[2::2], strict=True):
         info = WorkerInfo.loads(raw)
         info.sessions += int(reserved)  # placed, not yet in the worker's own count
         alive.append(info)
-    if dead:
-        await _call(redis.srem(PREFIX + "workers", *dead))
-    return alive
+    chosen = found[0].decode() if isinstance(found[0], bytes) else str(found[0])
+    return chosen, alive
 
 
-async def placed(name: str, session_id: str) -> None:
-    """Count a session against a worker from now until the worker's beat counts it."""
-    key = PREFIX + "reserved:" + name
-    await _call(client().zadd(key, {session_id: time.time()}))
-    await _call(client().expire(key, int(RESERVATION_SECONDS * 2)))
+async def workers() -> list[WorkerInfo]:
+    """Live workers (their heartbeat has not expired); forgets the dead ones.
+
+    A worker's ``sessions`` include the sessions placed on it and not yet in
+    its heartbeat's count.
+    """
+    return (await _placement("", ""))[1]
+
+
+async def place(session_id: str, holder: str = "") -> WorkerInfo | None:
+    """Reserve a slot for ``session_id`` on the worker with the most room, atomically.
+
+    ``holder``: the worker holding the session's kernel (a reconnect), chosen
+    while it is alive and not draining. None when no worker has room. The
+    slot counts against the worker until a beat whose count has the session
+    (:func:`beat`), or :data:`RESERVATION_SECONDS`.
+    """
+    chosen, alive = await _placement(session_id, holder)
+    return next((w for w in alive if w.name == chosen), None)
 
 
 async def worker(name: str) -> WorkerInfo | None:

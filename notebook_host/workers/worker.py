@@ -225,8 +225,10 @@ class Worker:
         self.kernels: dict[str, MarimoApp] = {}
         self.requests: dict[str, tuple[Incoming, dict[str, Any], list[bytes]]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
-        #: Sessions started since the last beat (their placement is still reserved).
+        #: Sessions started (or refused) since the last beat: their placement is still reserved.
         self.uncounted: set[str] = set()
+        #: Sessions admitted whose app is still being loaded: they count, and are not idle.
+        self.starting: set[str] = set()
         #: The loop's latest count for the heartbeat thread: (info, made at, placements it has).
         self._latest: tuple[state.WorkerInfo, float, frozenset[str]] | None = None
         self._beat_lock = threading.Lock()
@@ -378,7 +380,7 @@ class Worker:
         return latest is not None and time.monotonic() - latest[1] <= 3 * settings.expiry()
 
     def _session_ids(self) -> set[str]:
-        ids = set(self.kernels)
+        ids = self.kernels.keys() | self.starting
         for app in apps.loaded():
             ids.update(app.session_ids())
         return ids
@@ -391,8 +393,17 @@ class Worker:
         return len(self._session_ids())
 
     def idle_count(self) -> int:
-        """Kernels with no socket here: closed first when a new one needs room."""
-        return len(self._session_ids() - {p.session_id for p in self.pumps.values()})
+        """Kernels with no socket here: closed first when a new one needs room.
+
+        Exactly those :meth:`_make_room` may close, so that the room a heartbeat
+        announces (``capacity - sessions + idle``, what fronts place against)
+        is the room a WS_CONNECT finds.
+        """
+        return len(self._idle_ids())
+
+    def _idle_ids(self) -> list[str]:
+        connected = {p.session_id for p in self.pumps.values()} | self.starting
+        return [sid for sid in self.kernels if sid not in connected]
 
     def _silent(self, pump: Pump) -> bool:
         silence = max(PUMP_SILENCE * settings.heartbeat(), 3 * settings.expiry())
@@ -517,6 +528,8 @@ class Worker:
         pump = Pump(self, stream, session_id, front)
         held = self.kernels.get(session_id)
         resuming = held is not None and held.has_session(session_id)
+        with self._beat_lock:  # the next beat drops its reservation, in or out
+            self.uncounted.add(session_id)
         if self.draining:
             metrics.session_refused("worker_draining")
             await pump.close(CLOSE_DRAINED, "This worker is shutting down")
@@ -525,11 +538,14 @@ class Worker:
             metrics.session_refused("worker_full")
             await pump.close(CLOSE_DRAINED, f"Worker {self.name} is full")
             return
+        self.starting.add(session_id)  # counted while its app loads (a connect may follow)
         try:
             app = await self._app(message["route"], session_id)
         except files.NotebookLoadError as exc:
             logger.error("Socket %s: %s", message["route"].get("path"), exc)
             app = None
+        finally:
+            self.starting.discard(session_id)
         if app is None:
             await pump.close(closecodes.REFUSED, "No notebook at this address")
             return
@@ -538,8 +554,6 @@ class Worker:
             old.disconnect(1001)
         self.pumps[stream] = pump
         self.kernels[session_id] = app
-        with self._beat_lock:
-            self.uncounted.add(session_id)
         metrics.socket_opened(session_id, message["route"]["path"])
         pump.task = asyncio.create_task(pump.run(app, asgi_scope(message["scope"])))
         pump.task.add_done_callback(lambda _: self._pump_done(pump))
@@ -551,8 +565,7 @@ class Worker:
     def _make_room(self) -> bool:
         """True when a new kernel fits, closing disconnected ones first if needed."""
         self._prune_kernels()
-        connected = {p.session_id for p in self.pumps.values()}
-        idle = [sid for sid in self.kernels if sid not in connected]
+        idle = self._idle_ids()
         while self.session_count() >= self.capacity and idle:
             sid = idle.pop(0)
             logger.info("Closing disconnected session %s to make room", sid)

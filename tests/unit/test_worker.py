@@ -168,3 +168,55 @@ _real_sleep = asyncio.sleep
 
 async def _no_sleep(_: float) -> None:
     await _real_sleep(0)
+
+
+class Kernels(FakeApp):
+    """An app whose kernels a connect may close, and whose sockets stay open."""
+
+    def close_session(self, session_id: str) -> bool:
+        self.ids.discard(session_id)
+        return True
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.ids.add(scope["session"])
+        await asyncio.Event().wait()
+
+
+async def test_connects_at_once_close_an_idle_kernel_each(
+    beats: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full of closed tabs' kernels, a worker takes as many new sessions as it announced.
+
+    Each connect closes an idle kernel, even while an earlier one's app is
+    still loading, so the worker never holds more kernels than its capacity.
+    """
+    node = Worker("w1", capacity=2, drain_timeout=1)
+    app = Kernels({"old1", "old2"})
+    node.kernels = {"old1": app, "old2": app}  # type: ignore[dict-item]
+    info = node.info()
+    assert (info.sessions, info.idle, info.free) == (2, 2, 2)
+
+    async def load(route: dict[str, str], session_id: str | None) -> Kernels:
+        await asyncio.sleep(0.05)  # the notebook's app loads
+        return app
+
+    monkeypatch.setattr(node, "_app", load)
+    Sent(node)
+    connects = [
+        {
+            "stream": s,
+            "front": "f",
+            "session_id": s,
+            "route": {"path": "/x/"},
+            "scope": {"session": s},
+        }
+        for s in ("new1", "new2")
+    ]
+    await asyncio.gather(*(node._connect(c) for c in connects))
+    await asyncio.sleep(0)
+    assert set(node.pumps) == {"new1", "new2"}  # both accepted
+    assert node.session_count() == 2 and node.idle_count() == 0
+    assert node.uncounted == {"new1", "new2"}
+    for pump in node.pumps.values():
+        assert pump.task is not None
+        pump.task.cancel()
