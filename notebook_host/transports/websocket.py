@@ -2,8 +2,10 @@
 
 The admission pipeline finds its notebook by resolving the socket's path
 through the Django URLconf, so page and socket always agree on notebook,
-access and options; the consumer only turns a refusal into a close code
-(or, over a limit, a message and a wait for a free slot).
+access and options; the consumer turns a refusal into a close code (or,
+over a limit, a message and a wait for a free slot) in one place
+(:meth:`NotebookConsumer._refuse`), and opens what was admitted
+(:func:`notebook_host.runtime.opening.open_socket`).
 """
 
 from __future__ import annotations
