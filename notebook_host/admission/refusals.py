@@ -15,6 +15,7 @@ transport turns any refusal into its answer:
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, field
 
 from .. import closecodes
 from .limits import OverLimit
@@ -75,33 +76,20 @@ _ANSWERS: dict[Reason, tuple[int, int, str]] = {
 }
 
 
-class Refused(Exception):
+@dataclass(eq=False)
+class Refused(Exception):  # a verdict, raised and caught like DRF's PermissionDenied
     """An arrival that may not reach the kernel, and what its answer needs."""
 
-    def __init__(
-        self,
-        reason: Reason,
-        detail: str = "",
-        *,
-        errors: dict[str, list[str]] | None = None,
-        location: str | None = None,
-        over: OverLimit | None = None,
-        limit_key: str | None = None,
-    ) -> None:
-        super().__init__(reason, detail)
-        self.reason = reason
-        #: A message for the client (body problems, load errors, close reasons).
-        self.detail = detail
-        #: INVALID_PARAMS: each field's errors.
-        self.errors = errors
-        #: NOT_CANONICAL: where the canonical URL is.
-        self.location = location
-        #: OVER_LIMIT: which limit, and whom it counts (a socket waits for a slot).
-        self.over = over
-        self.limit_key = limit_key
-
-    def __repr__(self) -> str:
-        return f"Refused({self.reason}, detail={self.detail!r})"
+    reason: Reason
+    #: A message for the client (body problems, load errors, close reasons).
+    detail: str = ""
+    #: INVALID_PARAMS: each field's errors.
+    errors: dict[str, list[str]] | None = field(default=None, kw_only=True)
+    #: NOT_CANONICAL: where the canonical URL is.
+    location: str | None = field(default=None, kw_only=True)
+    #: OVER_LIMIT: which limit, and whom it counts (a socket waits for a slot).
+    over: OverLimit | None = field(default=None, kw_only=True)
+    limit_key: str | None = field(default=None, kw_only=True)
 
     @property
     def status(self) -> int:
