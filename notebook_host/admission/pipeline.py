@@ -65,7 +65,6 @@ async def admit_front(arrival: Arrival) -> Admitted | Refused:
     """
     try:
         found = await checks.run(arrival, checks.FRONT_CHECKS)
-        found.record = None
         return await _admitted(arrival, found, None)
     except Refused as refused:
         return refused
@@ -98,7 +97,7 @@ def _app(arrival: Arrival, record: SessionRecord | None) -> MarimoApp:
 
 
 async def _admitted(arrival: Arrival, found: checks.Findings, app: MarimoApp | None) -> Admitted:
-    """The kernel scope, and the user dict, meta and page query it carries."""
+    """What admitting gives: the kernel scope, and the user dict, meta and page query in it."""
     query, record = found.query, found.record
     if arrival.kind is Kind.SOCKET:
         assert query.for_marimo is not None and query.page is not None
