@@ -87,8 +87,8 @@ def check_page_query(params: NotebookParams, raw: str, path: str) -> Checked | R
 def check_page(request: HttpRequest, notebook: ServedNotebook) -> HttpResponse | Checked | None:
     """400 or a redirect to the canonical URL, else the checked query to serve.
 
-    None when the notebook declares no parameters. (The admission pipeline
-    runs :func:`check_page_query` and lets the view answer.)
+    None when the notebook declares no parameters. (The admission check
+    ``params`` runs :func:`check_page_query` and lets the view answer.)
     """
     params = notebook.params
     if params is None:

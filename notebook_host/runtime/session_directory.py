@@ -1,6 +1,6 @@
 """Where a kernel session lives: session id -> owner, notebook, page, app.
 
-The admission pipeline records each session when its socket opens; the
+A session is recorded when its socket opens (:mod:`.opening`); the
 transports, the limits and the health endpoint look sessions up here only,
 through the :class:`SessionDirectory` interface. This process's
 implementation is :class:`InProcessSessionDirectory` (the ``directory``

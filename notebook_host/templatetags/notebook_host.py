@@ -30,7 +30,8 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve, reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from ..admission.pipeline import Reason, Refused, acheck_page
+from ..admission.pipeline import acheck_page
+from ..admission.refusals import Reason, Refused
 from ..conf import get_config
 from ..marimo.files import NotebookLoadError, check_notebook_file
 from ..params.query import Pairs, split_marimo

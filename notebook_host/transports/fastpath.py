@@ -19,7 +19,7 @@ Django path would check holds without a database query:
   answers 400, see :func:`notebook_host.marimo.protocol.api_body_problem`).
 
 The checks are the admission pipeline's
-(:func:`notebook_host.admission.pipeline.admit_kernel_call`). Anything it
+(:func:`notebook_host.admission.kernel_call.admit_kernel_call`). Anything it
 refuses goes through Django unchanged, so the fast path never refuses a
 request: refusals and error pages stay the view's. Access rules are checked
 when the socket opens (as marimo's own websocket does), not on each call.
@@ -36,8 +36,9 @@ from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.http import JsonResponse
 
+from ..admission.kernel_call import admit_kernel_call, body_size_ok, header
 from ..admission.origin import origin_allowed
-from ..admission.pipeline import Refused, _body_size_ok, _header, admit_kernel_call
+from ..admission.refusals import Refused
 from ..conf import get_config
 from ..marimo import routes
 from ..marimo.protocol import (
@@ -109,8 +110,8 @@ async def forward_to_worker(
         return False
     if KERNEL_API_INFIX not in scope.get("path", ""):
         return False
-    raw_id = _header(scope, SESSION_HEADER_RAW)
-    if not raw_id or not _body_size_ok(scope):
+    raw_id = header(scope, SESSION_HEADER_RAW)
+    if not raw_id or not body_size_ok(scope):
         return False
     try:
         entry = await state.session(raw_id.decode("latin-1"))

@@ -1,7 +1,8 @@
 """The async views: a notebook page with its HTTP sub-routes, and listings.
 
-The notebook view asks the admission pipeline (:func:`notebook_host.admission.pipeline.admit`)
-and only turns a refusal into an HTTP answer (:func:`answer`).
+The notebook view asks the admission pipeline (:func:`notebook_host.admission.pipeline.admit`),
+turns a refusal into an HTTP answer (:func:`answer`), and hands what was
+admitted to the notebook's marimo app.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
 from ..admission.access import Decision, decide
+from ..admission.arrival import Arrival, Kind
 from ..admission.limits import OverLimit
-from ..admission.pipeline import Arrival, Kind, Reason, Refused, admit, admit_front
+from ..admission.pipeline import admit, admit_front
+from ..admission.refusals import Reason, Refused
 from ..admission.scope import http_scope
 from ..marimo import frontend, routes
 from ..metrics import record as metrics
 from ..params import gate
-from ..runtime import replay
+from ..runtime import opening, replay
 from ..runtime.owners import ensure_owner_cookie
 from ..targets.notebook import ServedNotebook, Target, locate
 from ..targets.registered import registered_entries
@@ -93,7 +96,7 @@ def login_needed(request: HttpRequest, *, is_page: bool) -> HttpResponse:
 
 
 def answer(request: HttpRequest, refused: Refused, kind: Kind) -> HttpResponse:
-    """The HTTP answer to a refusal of the admission pipeline."""
+    """The HTTP answer to a refusal of an admission check (status and sentence: its reason's)."""
     reason = refused.reason
     if reason is Reason.LOGIN:
         return login_needed(request, is_page=kind is Kind.PAGE)
@@ -109,28 +112,23 @@ def answer(request: HttpRequest, refused: Refused, kind: Kind) -> HttpResponse:
         metrics.session_refused("over_limit")
         return over_limit(request, refused.over)
     if reason is Reason.NOTEBOOK_MISSING:
-        return error_page(404, "Notebook not found", refused.detail)
+        return error_page(refused.status, reason.sentence, refused.detail)
     if reason is Reason.LOAD_ERROR:
         return error_page(
-            500,
-            "This notebook cannot be shown",
+            refused.status,
+            reason.sentence,
             "The notebook failed to load; the error has been logged for the site's administrators.",
             detail=refused.detail,
         )
     if reason in _JSON_ANSWERS:
-        status, detail = _JSON_ANSWERS[reason]
-        return JsonResponse({"detail": detail or refused.detail}, status=status)
+        return JsonResponse({"detail": refused.sentence}, status=refused.status)
     return not_found(request)
 
 
-#: Refusals answered with a JSON ``detail`` ("" takes the refusal's own detail).
-_JSON_ANSWERS: dict[Reason, tuple[int, str]] = {
-    Reason.FORBIDDEN: (403, "Permission denied"),
-    Reason.BAD_ORIGIN: (403, "Cross-origin request refused"),
-    Reason.NOT_OWNER: (404, "Unknown or expired session"),
-    Reason.BODY_TOO_LARGE: (413, "Request body too large"),
-    Reason.BAD_BODY: (400, ""),
-}
+#: Refusals answered with their status and a JSON ``detail`` (the reason's sentence).
+_JSON_ANSWERS = frozenset(
+    {Reason.FORBIDDEN, Reason.BAD_ORIGIN, Reason.NOT_OWNER, Reason.BODY_TOO_LARGE, Reason.BAD_BODY}
+)
 
 
 async def serve_frontend_file(request: HttpRequest, subpath: str) -> HttpResponse:
@@ -159,6 +157,7 @@ async def serve(
     if isinstance(admitted, Refused):
         return answer(request, admitted, arrival.kind)
     assert admitted.app is not None and admitted.scope is not None
+    opening.note_call(admitted)
     if admitted.record is not None:
         metrics.change_posted(admitted.record.session_id, request.path)
     if arrival.kind is Kind.API and admitted.record is not None:

@@ -2,8 +2,10 @@
 
 The admission pipeline finds its notebook by resolving the socket's path
 through the Django URLconf, so page and socket always agree on notebook,
-access and options; the consumer only turns a refusal into a close code
-(or, over a limit, a message and a wait for a free slot).
+access and options; the consumer turns a refusal into a close code (or,
+over a limit, a message and a wait for a free slot) in one place
+(:meth:`NotebookConsumer._refuse`), and opens what was admitted
+(:func:`notebook_host.runtime.opening.open_socket`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from channels.exceptions import StopConsumer
 
 from .. import closecodes
 from ..admission import limits
-from ..admission.pipeline import Arrival, Reason, Refused, admit, socket_arrival
+from ..admission.arrival import Arrival
+from ..admission.pipeline import admit, socket_arrival
+from ..admission.refusals import Reason, Refused
 from ..marimo import protocol
 from ..marimo.app import MarimoApp
 from ..metrics import record as metrics
-from ..runtime import replay, session_directory, session_rows, shutdown
+from ..runtime import opening, replay, session_directory, session_rows, shutdown
 from ..targets.notebook import ServedNotebook
 from ..targets.registered import registered_pk
 from . import embedding
@@ -82,10 +86,16 @@ class NotebookConsumer(AsyncConsumer):
         if isinstance(admitted, Refused):
             await self._refuse(admitted)
             return
+        assert isinstance(arrival, Arrival)
+        try:
+            opening.open_socket(arrival, admitted)  # no await since the limit check
+        except Refused as refused:
+            await self._refuse(refused)
+            return
         assert admitted.app is not None and admitted.scope is not None
         self.notebook = admitted.notebook
         self.session_id = admitted.counted
-        if self.session_id and isinstance(arrival, Arrival):  # used if marimo starts a kernel
+        if self.session_id:  # used if marimo starts a kernel
             restored = replay.local_plan(self.session_id, arrival.owner, admitted.app)
             if restored is not None:
                 admitted.scope[protocol.REPLAY_SCOPE_KEY] = restored
@@ -105,18 +115,18 @@ class NotebookConsumer(AsyncConsumer):
             )
 
     async def _refuse(self, refused: Refused) -> None:
-        """Close with a code the page understands; over a limit, wait for a slot."""
+        """The answer to a refusal: close with its code; over a limit, wait for a slot."""
         metrics.session_refused(refused.reason.name.lower())
         if refused.reason is Reason.INVALID_PARAMS:
             # Accepted first, so the client reads the code and the reason.
             await self.send({"type": "websocket.accept"})
-            await self.send(closecodes.close_message(closecodes.INVALID_PARAMS, refused.detail))
+            await self.send(closecodes.close_message(refused.close_code, refused.detail))
         elif refused.reason is Reason.OVER_LIMIT:
             assert refused.over is not None
             self.limit_key = refused.limit_key or ""
             await self._refuse_over_limit(refused.over)
         else:
-            await self.send(closecodes.close_message(CLOSE_REFUSED))
+            await self.send(closecodes.close_message(refused.close_code))
 
     async def end(self, code: int) -> None:
         """Close the browser socket and let marimo see a disconnect."""

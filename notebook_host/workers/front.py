@@ -35,15 +35,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 
 from .. import closecodes
 from ..admission import limits, ownership
-from ..admission.pipeline import (
-    Admitted,
-    Arrival,
-    Kind,
-    Reason,
-    Refused,
-    admit_front,
-    socket_arrival,
-)
+from ..admission.arrival import Admitted, Arrival, Kind
+from ..admission.pipeline import admit_front, socket_arrival
+from ..admission.refusals import Reason, Refused
 from ..conf import get_config
 from ..marimo import protocol
 from ..metrics import record as metrics

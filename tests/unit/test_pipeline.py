@@ -17,17 +17,10 @@ from django.test import RequestFactory, override_settings
 from devtools.params_forms import ItemFilter
 from notebook_host.admission import pipeline
 from notebook_host.admission.access import parse_rule
-from notebook_host.admission.pipeline import (
-    Admitted,
-    Arrival,
-    Kind,
-    Reason,
-    Refused,
-    acheck_page,
-    admit,
-    admit_kernel_call,
-    check_page,
-)
+from notebook_host.admission.arrival import Admitted, Arrival, Kind
+from notebook_host.admission.kernel_call import admit_kernel_call
+from notebook_host.admission.pipeline import acheck_page, admit, check_page
+from notebook_host.admission.refusals import Reason, Refused
 from notebook_host.marimo.protocol import PAGE_SCOPE_KEY
 from notebook_host.params.declarations import NotebookParams
 from notebook_host.runtime import session_directory
