@@ -32,6 +32,7 @@ from marimo._server.tokens import SkewProtectionToken
 from marimo._server.utils import initialize_asyncio, initialize_mimetypes
 
 from . import kernel_logs
+from .isolation import kernel as process_kernels
 from .protocol import PAGE_SCOPE_KEY
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def initialise() -> None:
         deterministic_skew_token()
         look_up_entry_points_once()
         kernel_logs.install()
+        process_kernels.install()
         try:
             initialize_asyncio()
         except RuntimeError:  # pragma: no cover - a loop policy is already set

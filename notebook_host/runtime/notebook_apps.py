@@ -15,7 +15,7 @@ import threading
 import time
 
 from ..conf import get_config
-from ..marimo.app import MarimoApp, build_app, shutdown_apps
+from ..marimo.app import Isolation, MarimoApp, build_app, shutdown_apps
 from ..marimo.frontend import MARIMO_VERSION
 from ..marimo.kernel_logs import install as install_kernel_logs
 from ..runtime import shutdown
@@ -23,6 +23,16 @@ from ..targets.notebook import ServedNotebook
 from . import session_directory
 
 logger = logging.getLogger(__name__)
+
+
+def isolation() -> Isolation:
+    """Where kernels run and their limits, from the settings."""
+    config = get_config()
+    return Isolation(
+        mode=config["KERNEL_ISOLATION"],
+        memory_limit=config["SESSION_MEMORY_LIMIT"],
+        cell_timeout=config["CELL_TIMEOUT"],
+    )
 
 
 class AppRegistry:
@@ -52,7 +62,7 @@ class AppRegistry:
             if app is not None:
                 self._retire(notebook)
             options = notebook.resolved_options()
-            app = build_app(notebook.file, options, base_url=base_url)
+            app = build_app(notebook.file, options, base_url=base_url, isolation=isolation())
             install_kernel_logs(stdout=get_config()["KERNEL_STDOUT"])
             self._apps[notebook] = app
         self._install_shutdown()
