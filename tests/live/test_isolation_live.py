@@ -93,8 +93,8 @@ async def test_sessions_run_in_their_own_processes(iso: LiveServer) -> None:
     async with (
         httpx.AsyncClient(base_url=iso.url, timeout=30) as one,
         httpx.AsyncClient(base_url=iso.url, timeout=30) as two,
-        open_tab(iso, one, PAGE, ready="knob is 0") as first,
-        open_tab(iso, two, PAGE, ready="knob is 0") as second,
+        open_tab(iso, one, PAGE, ready="fault none done") as first,
+        open_tab(iso, two, PAGE, ready="fault none done") as second,
     ):
         pids = {kernel_pid(first), kernel_pid(second)}
         assert len(pids) == 2 and daphne not in pids
@@ -108,8 +108,8 @@ async def test_memory_limit_ends_one_session(iso: LiveServer) -> None:
     async with (
         httpx.AsyncClient(base_url=iso.url, timeout=30) as one,
         httpx.AsyncClient(base_url=iso.url, timeout=30) as two,
-        open_tab(iso, one, PAGE, ready="knob is 0") as hog,
-        open_tab(iso, two, PAGE, ready="knob is 0") as bystander,
+        open_tab(iso, one, PAGE, ready="fault none done") as hog,
+        open_tab(iso, two, PAGE, ready="fault none done") as bystander,
     ):
         pid = kernel_pid(hog)
         assert (await hog.set_value("fault", ["alloc"])).status_code == 200
@@ -121,7 +121,7 @@ async def test_memory_limit_ends_one_session(iso: LiveServer) -> None:
         log = iso.log()[offset:]
         assert f"SESSION_MEMORY_LIMIT: notebook isolation.py, user -, session {hog.session_id}" in log
     async with httpx.AsyncClient(base_url=iso.url, timeout=30) as again:
-        async with open_tab(iso, again, PAGE, ready="knob is 0") as fresh:
+        async with open_tab(iso, again, PAGE, ready="fault none done") as fresh:
             assert kernel_pid(fresh) != pid
 
 
@@ -129,8 +129,8 @@ async def test_cell_timeout_interrupts_then_kills(iso: LiveServer) -> None:
     async with (
         httpx.AsyncClient(base_url=iso.url, timeout=30) as one,
         httpx.AsyncClient(base_url=iso.url, timeout=30) as two,
-        open_tab(iso, one, PAGE, ready="knob is 0") as spinner,
-        open_tab(iso, two, PAGE, ready="knob is 0") as stubborn,
+        open_tab(iso, one, PAGE, ready="fault none done") as spinner,
+        open_tab(iso, two, PAGE, ready="fault none done") as stubborn,
     ):
         start = time.monotonic()
         assert (await spinner.set_value("fault", ["spin"])).status_code == 200
@@ -142,16 +142,14 @@ async def test_cell_timeout_interrupts_then_kills(iso: LiveServer) -> None:
 
         pid = kernel_pid(stubborn)
         assert (await stubborn.set_value("fault", ["stubborn"])).status_code == 200
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            descriptions = [
-                m["data"]["description"] for m in stubborn.kernel.messages if m.get("op") == "banner"
-            ]
-            if any("did not stop when interrupted" in d for d in descriptions):
-                break
-            await asyncio.sleep(0.2)
-        else:
-            raise AssertionError(stubborn.kernel.messages[-5:])
+        await stubborn.kernel.wait_for(
+            lambda k: any(
+                "did not stop when interrupted" in m["data"].get("description", "")
+                for m in k.messages
+                if m.get("op") == "banner"
+            ),
+            timeout=20,
+        )
         assert pid not in children(iso.proc.pid)
         assert await spinner.turn("knob", 6, "knob is 6") < 10
 
@@ -160,8 +158,8 @@ async def test_os_exit_costs_one_tab(iso: LiveServer) -> None:
     async with (
         httpx.AsyncClient(base_url=iso.url, timeout=30) as one,
         httpx.AsyncClient(base_url=iso.url, timeout=30) as two,
-        open_tab(iso, one, PAGE, ready="knob is 0") as crasher,
-        open_tab(iso, two, PAGE, ready="knob is 0") as bystander,
+        open_tab(iso, one, PAGE, ready="fault none done") as crasher,
+        open_tab(iso, two, PAGE, ready="fault none done") as bystander,
     ):
         pid = kernel_pid(crasher)
         assert (await crasher.set_value("fault", ["exit"])).status_code == 200
@@ -176,7 +174,7 @@ async def test_memory_comes_back(iso: LiveServer) -> None:
 
     async def visit() -> None:
         async with httpx.AsyncClient(base_url=iso.url, timeout=30) as client:
-            async with open_tab(iso, client, PAGE, ready="knob is 0") as tab:
+            async with open_tab(iso, client, PAGE, ready="fault none done") as tab:
                 await tab.turn("knob", 1, "knob is 1")
 
     async def settled() -> int:
@@ -200,8 +198,8 @@ async def test_no_kernel_outlives_the_server(tmp_path: Path, how: str) -> None:
         async with (
             httpx.AsyncClient(base_url=live.url, timeout=30) as one,
             httpx.AsyncClient(base_url=live.url, timeout=30) as two,
-            open_tab(live, one, PAGE, ready="knob is 0"),
-            open_tab(live, two, PAGE, ready="knob is 0"),
+            open_tab(live, one, PAGE, ready="fault none done"),
+            open_tab(live, two, PAGE, ready="fault none done"),
         ):
             processes = children(live.proc.pid)
             assert len(processes) >= 3  # a template and two kernels

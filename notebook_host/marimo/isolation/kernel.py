@@ -302,14 +302,14 @@ def _kernel_exit_info(self: Any) -> KernelExitInfo | None:
     return KernelExitInfo(exitcode=info.exitcode, cause=str(task.reason), message=sentence)
 
 
-_original_exit_info = marimo_session.Session.kernel_exit_info
+_original_exit_info = marimo_session.SessionImpl.kernel_exit_info
 
 
 def install() -> None:
     """Have marimo's ``Session.create`` build process kernels under a plan; idempotent."""
     marimo_session.QueueManagerImpl = _queue_manager  # type: ignore[assignment,misc]
     marimo_session.KernelManagerImpl = _kernel_manager  # type: ignore[assignment,misc]
-    marimo_session.Session.kernel_exit_info = _kernel_exit_info  # type: ignore[method-assign]
+    marimo_session.SessionImpl.kernel_exit_info = _kernel_exit_info  # type: ignore[method-assign]
 
 
 class IsolatedSessionManager(SessionManager):
