@@ -172,7 +172,9 @@ def check_isolation(config: dict[str, Any]) -> None:
         )
     for key, kinds in (("SESSION_MEMORY_LIMIT", (int,)), ("CELL_TIMEOUT", (int, float))):
         value = config[key]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, kinds) or value <= 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, kinds) or value <= 0
+        ):
             raise ImproperlyConfigured(
                 f"NOTEBOOK_HOST[{key!r}] must be a positive number or None, got {value!r}."
             )

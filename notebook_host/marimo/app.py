@@ -36,7 +36,14 @@ from .patches import initialise
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-__all__ = ["MARIMO_VERSION", "Isolation", "MarimoApp", "build_app", "registered_routes", "shutdown_apps"]
+__all__ = [
+    "MARIMO_VERSION",
+    "Isolation",
+    "MarimoApp",
+    "build_app",
+    "registered_routes",
+    "shutdown_apps",
+]
 
 logger = logging.getLogger(__name__)
 

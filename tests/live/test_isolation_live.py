@@ -9,6 +9,7 @@ kernel process outlives the server. tests/projects/isolation: limits of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -67,10 +68,10 @@ def children(pid: int) -> list[int]:
 def rss_kib(pids: list[int]) -> int:
     total = 0
     for pid in pids:
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf(
+                "SC_PAGE_SIZE"
+            )
     return total // 1024
 
 
@@ -119,10 +120,14 @@ async def test_memory_limit_ends_one_session(iso: LiveServer) -> None:
         await asyncio.sleep(0.5)
         assert pid not in children(iso.proc.pid)  # killed and reaped
         log = iso.log()[offset:]
-        assert f"SESSION_MEMORY_LIMIT: notebook isolation.py, user -, session {hog.session_id}" in log
-    async with httpx.AsyncClient(base_url=iso.url, timeout=30) as again:
-        async with open_tab(iso, again, PAGE, ready="fault none done") as fresh:
-            assert kernel_pid(fresh) != pid
+        assert (
+            f"SESSION_MEMORY_LIMIT: notebook isolation.py, user -, session {hog.session_id}" in log
+        )
+    async with (
+        httpx.AsyncClient(base_url=iso.url, timeout=30) as again,
+        open_tab(iso, again, PAGE, ready="fault none done") as fresh,
+    ):
+        assert kernel_pid(fresh) != pid
 
 
 async def test_cell_timeout_interrupts_then_kills(iso: LiveServer) -> None:
@@ -173,9 +178,11 @@ async def test_memory_comes_back(iso: LiveServer) -> None:
     """Small-scale issue req. 4: 20 sessions open and close, server RSS within 10 %."""
 
     async def visit() -> None:
-        async with httpx.AsyncClient(base_url=iso.url, timeout=30) as client:
-            async with open_tab(iso, client, PAGE, ready="fault none done") as tab:
-                await tab.turn("knob", 1, "knob is 1")
+        async with (
+            httpx.AsyncClient(base_url=iso.url, timeout=30) as client,
+            open_tab(iso, client, PAGE, ready="fault none done") as tab,
+        ):
+            await tab.turn("knob", 1, "knob is 1")
 
     async def settled() -> int:
         await asyncio.sleep(2 + 1.5)  # SESSION_TTL, then the kill grace
@@ -209,10 +216,11 @@ async def test_no_kernel_outlives_the_server(tmp_path: Path, how: str) -> None:
             if how == "SIGTERM":
                 assert code == 0 and time.monotonic() - start < 5, (code, live.log()[-2000:])
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in processes):
+            while time.monotonic() < deadline and any(
+                Path(f"/proc/{p}").exists() for p in processes
+            ):
                 await asyncio.sleep(0.1)
             left = [p for p in processes if Path(f"/proc/{p}").exists()]
             assert not left, left
     finally:
         live.stop()
-

@@ -20,7 +20,11 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .template import BUSY
+from marimo._runtime import commands
+from marimo._runtime.runner import hooks_post_execution, hooks_pre_execution
+from marimo._runtime.runtime import launch_kernel
+
+from .settings import BUSY
 
 _PR_SET_PDEATHSIG = 1
 
@@ -40,9 +44,8 @@ class StreamOut:
         self._lock = threading.Lock()
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
-        with self._lock:
-            with contextlib.suppress(OSError):
-                self._conn.send(obj)
+        with self._lock, contextlib.suppress(OSError):
+            self._conn.send(obj)
 
     def put_nowait(self, obj: Any) -> None:
         self.put(obj)
@@ -86,7 +89,6 @@ def watch_cells(busy: mmap.mmap, out: StreamOut, timeout: float) -> None:
 
 def track_cells(busy: mmap.mmap) -> None:
     """Write when the running cell started into memory the template reads."""
-    from marimo._runtime.runner import hooks_post_execution, hooks_pre_execution
 
     def started(cell: Any, ctx: Any) -> None:
         BUSY.pack_into(busy, 0, time.monotonic())
@@ -104,9 +106,6 @@ def run(fd: int, spec_bytes: bytes, busy: mmap.mmap, settings: dict[str, Any]) -
     if os.getppid() == 1:  # the template died between fork and prctl
         return 1
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    from marimo._runtime import commands
-    from marimo._runtime.runtime import launch_kernel
-
     spec = pickle.loads(spec_bytes)
     conn = Connection(fd)
     queues: dict[str, queue.Queue[Any]] = {

@@ -10,6 +10,7 @@ marimo's ``ConnectionDistributor`` on the event loop, as in edit mode).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import os
@@ -145,10 +146,8 @@ class KernelConnection:
             message = self._conn.recv()
         except (EOFError, OSError):
             self._eof = True
-            try:
+            with contextlib.suppress(RuntimeError, ValueError, OSError):
                 asyncio.get_running_loop().remove_reader(self._conn.fileno())
-            except (RuntimeError, ValueError, OSError):
-                pass
             raise EOFError from None
         if isinstance(message, tuple):
             return self._manager.notice(message)

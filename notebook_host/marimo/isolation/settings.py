@@ -6,6 +6,7 @@ layer and the checks can all read it.
 
 from __future__ import annotations
 
+import struct
 import sys
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ MODES = (THREAD, PROCESS)
 #: Why a child was ended by its template (sent with its exit).
 MEMORY = "memory"
 CELL_TIMEOUT = "cell_timeout"
+#: Where a child writes when its running cell started (0.0: no cell runs); its template reads it.
+BUSY = struct.Struct("d")
 #: Seconds between a cell's interrupt and its kill when it does not stop.
 KILL_GRACE = 3.0
 
@@ -61,6 +64,5 @@ def limit_sentence(reason: str | None, isolation: Isolation) -> str | None:
 def interrupt_sentence(isolation: Isolation) -> str:
     """The banner of a cell interrupted at CELL_TIMEOUT (its session lives on)."""
     return (
-        f"A cell ran longer than CELL_TIMEOUT ({isolation.cell_timeout:g} s) "
-        "and was interrupted."
+        f"A cell ran longer than CELL_TIMEOUT ({isolation.cell_timeout:g} s) and was interrupted."
     )

@@ -22,20 +22,21 @@ import os
 import selectors
 import signal
 import socket
-import struct
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from .settings import CELL_TIMEOUT, MEMORY
+from marimo._output.formatters.formatters import register_formatters
+
+from .child import run
+from .settings import BUSY, CELL_TIMEOUT, MEMORY
 from .wire import Wire
 
 #: Seconds between the template's checks of its children's memory and cells.
 TICK = 0.2
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-#: Where a child writes when its running cell started (0.0: no cell runs).
-BUSY = struct.Struct("d")
 
 #: marimo modules a kernel loads on start; imported once here, shared by children.
 KERNEL_MODULES = (
@@ -80,10 +81,8 @@ class Template:
             try:
                 importlib.import_module(name)
                 loaded.append(name)
-            except BaseException:  # noqa: BLE001 - a notebook's import is its own business
+            except BaseException:
                 continue
-        from marimo._output.formatters.formatters import register_formatters
-
         register_formatters()
         gc.collect()
         gc.freeze()
@@ -111,12 +110,8 @@ class Template:
                 other.busy.close()
             self.children.clear()
             self.wire.close()
-            from .child import run
-
             code = run(fd, spec, busy, self.settings)
-        except BaseException:  # noqa: BLE001 - a child must never return into the template
-            import traceback
-
+        except BaseException:
             traceback.print_exc()
         finally:
             os._exit(code)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import logging
 import os
@@ -74,10 +75,8 @@ class ChildProcess:
 
     def _signal(self, signum: int) -> None:
         if self.is_alive():
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(self.pid, signum)
-            except (ProcessLookupError, PermissionError):
-                pass
 
     def join(self, timeout: float | None = None) -> None:
         self._exited.wait(timeout)
@@ -106,7 +105,12 @@ class Template:
         self.wire = Wire(ours)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "notebook_host.marimo.isolation.template", str(theirs.fileno())],
+                [
+                    sys.executable,
+                    "-m",
+                    "notebook_host.marimo.isolation.template",
+                    str(theirs.fileno()),
+                ],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
             )
@@ -204,10 +208,8 @@ class Template:
 
     def close(self) -> None:
         """Close the socket: the template kills its children and exits."""
-        try:
+        with contextlib.suppress(OSError):
             self.wire.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class TemplatePool:
