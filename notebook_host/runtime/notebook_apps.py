@@ -17,6 +17,7 @@ import time
 from ..conf import get_config
 from ..marimo.app import Isolation, MarimoApp, build_app, shutdown_apps
 from ..marimo.frontend import MARIMO_VERSION
+from ..marimo.isolation.settings import PROCESS, THREAD, supported
 from ..marimo.kernel_logs import install as install_kernel_logs
 from ..runtime import shutdown
 from ..targets.notebook import ServedNotebook
@@ -28,8 +29,9 @@ logger = logging.getLogger(__name__)
 def isolation() -> Isolation:
     """Where kernels run and their limits, from the settings."""
     config = get_config()
+    mode = config["KERNEL_ISOLATION"]
     return Isolation(
-        mode=config["KERNEL_ISOLATION"],
+        mode=THREAD if mode == PROCESS and not supported() else mode,  # check W006 says so
         memory_limit=config["SESSION_MEMORY_LIMIT"],
         cell_timeout=config["CELL_TIMEOUT"],
     )
