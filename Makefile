@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium postgres redis nginx systemd serve serve-cluster test lint format bench bench-cluster bench-hops soak docs docs-build matrix screenshot bench-screens
+.PHONY: install chromium postgres redis nginx systemd serve serve-cluster test lint format bench bench-cluster bench-hops bench-isolation soak docs docs-build matrix screenshot bench-screens
 
 install: $(STAMP)
 
@@ -120,6 +120,11 @@ screenshot: install chromium
 # comparison; writes bench/results/<date>-production-static.json and .png.
 bench: install chromium
 	$(PY) -m bench.compare --production-static
+
+# Kernel isolation, "process" against "thread" (bench/isolation.py, a few
+# minutes): page open, change round trip, memory per session, memory return.
+bench-isolation: install
+	$(PY) -m bench.isolation
 
 # Only the screenshot phase of `make bench` (~1 min): the dashboard on the demo
 # as deployed and on plain marimo, pixel by pixel (devtools/screens.py); writes

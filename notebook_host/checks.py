@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Info, Tags, Warning, register
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from .conf import get_config
 from .marimo import files
+from .marimo.isolation.settings import PROCESS, supported
 from .sources import configured_dirs
 from .targets.notebook import ServedNotebook
 
@@ -65,4 +67,30 @@ def check_allowed_dirs(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
         )
         for folder in configured_dirs()
         if not folder.is_dir()
+    ]
+
+
+@register()
+def check_isolation(app_configs: Any = None, **kwargs: Any) -> list[Info | Warning]:
+    """I001: process kernels and their limits; W006: process kernels off Linux."""
+    config = get_config()
+    if config["KERNEL_ISOLATION"] != PROCESS:
+        return []
+    if not supported():
+        return [
+            Warning(
+                "NOTEBOOK_HOST['KERNEL_ISOLATION'] = 'process' needs Linux; "
+                "kernels run as threads here.",
+                hint="Set it to 'thread' to silence this, or deploy on Linux.",
+                id="notebook_host.W006",
+            )
+        ]
+    memory, timeout = config["SESSION_MEMORY_LIMIT"], config["CELL_TIMEOUT"]
+    return [
+        Info(
+            "Kernel isolation: each session in its own process; SESSION_MEMORY_LIMIT = "
+            f"{'none' if memory is None else f'{memory} MiB'}, CELL_TIMEOUT = "
+            f"{'none' if timeout is None else f'{timeout} s'}.",
+            id="notebook_host.I001",
+        )
     ]

@@ -101,6 +101,14 @@ DEFAULTS: dict[str, Any] = {
     "REPLAY": True,
     "REPLAY_MAX_VALUES": 200,
     "REPLAY_MAX_BYTES": 256 * 1024,
+    # Kernel isolation (docs/isolation.md): "thread" (marimo's: every session a
+    # thread of the server) or "process" (each session a process forked from a
+    # warm template per notebook; Linux). Limits apply to "process" only:
+    # MiB a session may add to its template's memory, seconds one cell may run
+    # (then interrupted, killed 3 s later); None: no limit.
+    "KERNEL_ISOLATION": "thread",
+    "SESSION_MEMORY_LIMIT": 512,
+    "CELL_TIMEOUT": 60,
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).
@@ -157,7 +165,25 @@ def get_config() -> dict[str, Any]:
     validate_options("NOTEBOOK_HOST", {key.lower(): config[key] for key in OPTION_KEYS})
     config["FRAME_ANCESTORS"] = check_frame_ancestors(config["FRAME_ANCESTORS"])
     config["EMBED_SANDBOX"] = check_embed_sandbox(config["EMBED_SANDBOX"])
+    check_isolation(config)
     return config
+
+
+def check_isolation(config: dict[str, Any]) -> None:
+    """``KERNEL_ISOLATION`` and its limits, or a clear error."""
+    if config["KERNEL_ISOLATION"] not in ("thread", "process"):
+        raise ImproperlyConfigured(
+            "NOTEBOOK_HOST['KERNEL_ISOLATION'] must be 'thread' or 'process', "
+            f"got {config['KERNEL_ISOLATION']!r}."
+        )
+    for key, kinds in (("SESSION_MEMORY_LIMIT", (int,)), ("CELL_TIMEOUT", (int, float))):
+        value = config[key]
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, kinds) or value <= 0
+        ):
+            raise ImproperlyConfigured(
+                f"NOTEBOOK_HOST[{key!r}] must be a positive number or None, got {value!r}."
+            )
 
 
 #: One origin as CSP frame-ancestors and postMessage take it: no path, no wildcard.

@@ -26,13 +26,24 @@ from marimo._utils.marimo_path import MarimoPath
 
 from .files import NotebookLoadError, NotebookMissing, check_notebook_file
 from .frontend import MARIMO_VERSION
+from .imports import imported_modules
+from .isolation.kernel import IsolatedSessionManager
+from .isolation.settings import Isolation
+from .isolation.templates import TemplatePool
 from .kernel_logs import track
 from .patches import initialise
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-__all__ = ["MARIMO_VERSION", "MarimoApp", "build_app", "registered_routes", "shutdown_apps"]
+__all__ = [
+    "MARIMO_VERSION",
+    "Isolation",
+    "MarimoApp",
+    "build_app",
+    "registered_routes",
+    "shutdown_apps",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +98,19 @@ class MarimoApp:
 
     def close_all_sessions(self) -> None:
         self._manager.close_all_sessions()
+        pool = getattr(self._manager, "pool", None)
+        if pool is not None:
+            pool.close()
+
+    def kernel_pids(self) -> list[int]:
+        """The processes running this notebook's kernels (none with thread kernels)."""
+        pool = getattr(self._manager, "pool", None)
+        return pool.pids() if pool is not None else []
+
+    def template_pids(self) -> list[int]:
+        """This notebook's template processes (none with thread kernels)."""
+        pool = getattr(self._manager, "pool", None)
+        return pool.template_pids() if pool is not None else []
 
     async def shutdown(self) -> None:
         """Close every session and stop marimo's watchers for this file."""
@@ -110,11 +134,21 @@ class AppOptions:
     asset_url: str | None
 
 
-def build_app(path: Path, options: AppOptions, *, base_url: str) -> MarimoApp:
+def _modules_of(path: Path) -> list[str]:
+    try:
+        return imported_modules(path.read_text(encoding="utf-8"))
+    except OSError:
+        return []
+
+
+def build_app(
+    path: Path, options: AppOptions, *, base_url: str, isolation: Isolation | None = None
+) -> MarimoApp:
     """Build marimo's run-mode app for one file without requiring pyzmq.
 
     This is what ``create_asgi_app().with_app()`` does per file, minus the
-    pyzmq requirement and the lifespan (which daphne never runs).
+    pyzmq requirement and the lifespan (which daphne never runs). With
+    process isolation its sessions fork from a template of this file.
     """
     initialise()
     info = check_notebook_file(path)
@@ -125,8 +159,9 @@ def build_app(path: Path, options: AppOptions, *, base_url: str) -> MarimoApp:
             {"runtime": {"show_tracebacks": options.show_tracebacks}},
         )
     )
+    forked = isolation is not None and isolation.processes
     try:
-        manager = SessionManager(
+        manager = (IsolatedSessionManager if forked else SessionManager)(
             workspace=SingleFileWorkspace.from_path(MarimoPath(str(path))),
             mode=SessionMode.RUN,
             quiet=options.quiet,
@@ -144,6 +179,12 @@ def build_app(path: Path, options: AppOptions, *, base_url: str) -> MarimoApp:
     except Exception as exc:
         raise NotebookLoadError(f"{path.name} failed to load: {exc}") from exc
 
+    if forked:
+        assert isolation is not None
+        pool = TemplatePool(path, isolation, lambda: _modules_of(path))
+        # marimo's SessionManager has no such attribute: ours, read by the session plan.
+        setattr(manager, "pool", pool)  # noqa: B010
+        pool.template()  # warm it now: the first page should not wait for imports
     app = create_starlette_app(
         base_url="",
         lifespan=None,

@@ -33,6 +33,7 @@ from marimo._server.tokens import SkewProtectionToken
 from marimo._server.utils import initialize_asyncio, initialize_mimetypes
 
 from . import kernel_logs
+from .isolation import kernel as process_kernels
 from .protocol import PAGE_SCOPE_KEY
 from .replay import apply_recorded_values
 
@@ -55,6 +56,7 @@ def initialise() -> None:
         look_up_entry_points_once()
         kernel_logs.install()
         apply_recorded_values()
+        process_kernels.install()
         try:
             initialize_asyncio()
         except RuntimeError:  # pragma: no cover - a loop policy is already set

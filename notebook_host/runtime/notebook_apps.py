@@ -16,14 +16,26 @@ import time
 from typing import Any
 
 from ..conf import get_config
-from ..marimo.app import MarimoApp, build_app, shutdown_apps
+from ..marimo.app import Isolation, MarimoApp, build_app, shutdown_apps
 from ..marimo.frontend import MARIMO_VERSION
+from ..marimo.isolation.settings import PROCESS, THREAD, supported
 from ..marimo.kernel_logs import install as install_kernel_logs
 from ..runtime import shutdown
 from ..targets.notebook import ServedNotebook
 from . import session_directory
 
 logger = logging.getLogger(__name__)
+
+
+def isolation() -> Isolation:
+    """Where kernels run and their limits, from the settings."""
+    config = get_config()
+    mode = config["KERNEL_ISOLATION"]
+    return Isolation(
+        mode=THREAD if mode == PROCESS and not supported() else mode,  # check W006 says so
+        memory_limit=config["SESSION_MEMORY_LIMIT"],
+        cell_timeout=config["CELL_TIMEOUT"],
+    )
 
 
 class AppRegistry:
@@ -53,7 +65,7 @@ class AppRegistry:
             if app is not None:
                 self._retire(notebook)
             options = notebook.resolved_options()
-            app = build_app(notebook.file, options, base_url=base_url)
+            app = build_app(notebook.file, options, base_url=base_url, isolation=isolation())
             install_kernel_logs(stdout=get_config()["KERNEL_STDOUT"])
             self._apps[notebook] = app
         self._install_shutdown()

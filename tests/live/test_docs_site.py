@@ -36,7 +36,7 @@ FOLDER = re.compile(r"""BASE_DIR / ["']([\w./-]+)["']""")
 KINDS = {"settings-base", "settings", "urls", "asgi"}
 DOTTED = re.compile(r"`(notebook_host(?:\.\w+)+)")
 # Dotted names that are not Python objects: check ids and permission names.
-NOT_OBJECTS = re.compile(r"^notebook_host\.([EW]\d{3}|(add|change|delete|view|deploy)_\w+)$")
+NOT_OBJECTS = re.compile(r"^notebook_host\.([EWI]\d{3}|(add|change|delete|view|deploy)_\w+)$")
 TEST_REF = re.compile(r"`(tests/[\w/]+\.py)(?:::([\w:]+))?`")
 CHECK_TIMEOUT = 120
 NOTEBOOK = """import marimo
@@ -119,8 +119,10 @@ def test_option_keys_are_in_the_options_table() -> None:
 def test_checks_page_lists_the_registered_check_ids() -> None:
     registered = set()
     for module in PACKAGE.rglob("*.py"):
-        registered |= set(re.findall(r"""["'](notebook_host\.[EW]\d{3})["']""", module.read_text()))
-    documented = set(re.findall(r"`(notebook_host\.[EW]\d{3})`", (DOCS / "checks.md").read_text()))
+        registered |= set(
+            re.findall(r"""["'](notebook_host\.[EWI]\d{3})["']""", module.read_text())
+        )
+    documented = set(re.findall(r"`(notebook_host\.[EWI]\d{3})`", (DOCS / "checks.md").read_text()))
     assert registered, "no system check ids found in the package"
     assert registered == documented
 

@@ -1,0 +1,134 @@
+"""Kernel isolation, "process" against "thread" (``make bench-isolation``).
+
+Runs tests/projects/isolation (one small notebook) under daphne in each mode,
+interleaved (thread, process, thread, process, ...), and prints the median
+over runs of: page open -> first output p50, widget change round trip p50,
+proportional memory (PSS) per idle open session, and the server tree's RSS
+before and after 20 sessions open and close. Plain marimo is not measured
+here (bench/compare.py measures it against "thread").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from devtools.live import LiveServer
+from devtools.visitor import open_tab
+
+PAGE = "/iso/"
+READY = "fault none done"
+
+
+def tree(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        kids = [p for p, pp in parents.items() if pp == parent]
+        found += kids
+        frontier += kids
+    return found
+
+
+def memory_kib(pid: int, field: str) -> int:
+    """Sum of ``field`` (Pss or Rss) over the server's process tree."""
+    total = 0
+    for each in tree(pid):
+        try:
+            for line in Path(f"/proc/{each}/smaps_rollup").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+async def measure(live: LiveServer, sessions: int, changes: int) -> dict[str, float]:
+    async def opened() -> float:
+        async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
+            start = time.monotonic()
+            async with open_tab(live, client, PAGE, ready=READY):
+                return time.monotonic() - start
+
+    await opened()  # warm: the app and (process) its template
+    await asyncio.sleep(3.5)
+    starts = [await opened() for _ in range(sessions)]
+    async with (
+        httpx.AsyncClient(base_url=live.url, timeout=60) as client,
+        open_tab(live, client, PAGE, ready=READY) as tab,
+    ):
+        trips = [
+            await tab.turn("knob", i % 50 + 1, f"knob is {i % 50 + 1}") for i in range(changes)
+        ]
+    await asyncio.sleep(3.5)
+    pid = live.proc.pid
+    idle_before = memory_kib(pid, "Pss")
+    rss_before = memory_kib(pid, "Rss")
+    clients = [httpx.AsyncClient(base_url=live.url, timeout=60) for _ in range(sessions)]
+    tabs = [open_tab(live, c, PAGE, ready=READY) for c in clients]
+    for t in tabs:
+        await t.__aenter__()
+    await asyncio.sleep(1)
+    per_session = (memory_kib(pid, "Pss") - idle_before) / sessions / 1024
+    for t in tabs:
+        await t.__aexit__(None, None, None)
+    for c in clients:
+        await c.aclose()
+    await asyncio.sleep(3.5)  # SESSION_TTL 2 s, then the kill grace
+    rss_after = memory_kib(pid, "Rss")
+    return {
+        "open -> first output p50 (ms)": statistics.median(starts) * 1000,
+        "change round trip p50 (ms)": statistics.median(trips) * 1000,
+        "PSS per idle session (MiB)": per_session,
+        "tree RSS after/before sessions": rss_after / rss_before,
+    }
+
+
+def run(mode: str, sessions: int, changes: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-iso-") as workdir:
+        env = {"NOTEBOOK_HOST_TEST_ISOLATION": mode}
+        live = LiveServer(Path(workdir), settings="tests.projects.isolation.settings", env=env)
+        live.prepare()
+        live.start()
+        try:
+            return asyncio.run(measure(live, sessions, changes))
+        finally:
+            live.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--changes", type=int, default=30)
+    args = parser.parse_args()
+    results: dict[str, list[dict[str, float]]] = {"thread": [], "process": []}
+    for _ in range(args.runs):
+        for mode in results:
+            results[mode].append(run(mode, args.sessions, args.changes))
+    print(f"| figure (median of {args.runs} interleaved runs) | thread | process | ratio |")
+    print("|---|---|---|---|")
+    for key in results["thread"][0]:
+        thread = statistics.median(r[key] for r in results["thread"])
+        process = statistics.median(r[key] for r in results["process"])
+        ratio = process / thread if thread else float("nan")
+        print(f"| {key} | {thread:.2f} | {process:.2f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Length-prefixed pickled messages, with file descriptors, over a Unix socket.
+
+The template and the server speak this on one socketpair; a fork request
+carries the session's socket as SCM_RIGHTS, so no listener or address exists.
+"""
+
+from __future__ import annotations
+
+import pickle
+import socket
+import struct
+import threading
+from collections import deque
+from typing import Any
+
+_HEADER = struct.Struct("!I")
+_MAX_FDS = 8
+
+
+class Wire:
+    """One end of a framed channel; sends are locked, receives are one reader's."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = bytearray()
+        self._fds: deque[int] = deque()
+        self._send_lock = threading.Lock()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, message: Any, fds: tuple[int, ...] = ()) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        frame = _HEADER.pack(len(data)) + data
+        with self._send_lock:
+            if fds:
+                sent = socket.send_fds(self.sock, [frame], list(fds))
+                if sent < len(frame):
+                    self.sock.sendall(frame[sent:])
+            else:
+                self.sock.sendall(frame)
+
+    def _fill(self) -> None:
+        data, fds, _flags, _addr = socket.recv_fds(self.sock, 65536, _MAX_FDS)
+        if not data:
+            raise EOFError("the other end closed")
+        self._buffer += data
+        self._fds.extend(fds)
+
+    def pending(self) -> bool:
+        """True when a whole message is already buffered (select will not say so)."""
+        if len(self._buffer) < _HEADER.size:
+            return False
+        size: int = _HEADER.unpack_from(self._buffer)[0]
+        return len(self._buffer) >= _HEADER.size + size
+
+    def recv(self) -> tuple[Any, list[int]]:
+        """The next message and the descriptors that came with it (EOFError at end)."""
+        while len(self._buffer) < _HEADER.size:
+            self._fill()
+        (size,) = _HEADER.unpack_from(self._buffer)
+        while len(self._buffer) < _HEADER.size + size:
+            self._fill()
+        data = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
+        del self._buffer[: _HEADER.size + size]
+        fds = list(self._fds)
+        self._fds.clear()
+        return pickle.loads(data), fds
+
+    def close(self) -> None:
+        self.sock.close()

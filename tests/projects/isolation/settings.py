@@ -1,0 +1,16 @@
+"""The test project with process kernels and small limits (tests/live/test_isolation_live.py)."""
+
+import os
+
+from tests.projects.default.settings import *  # noqa: F403
+from tests.projects.default.settings import NOTEBOOK_HOST
+
+ROOT_URLCONF = "tests.projects.isolation.urls"
+NOTEBOOK_HOST = {
+    **NOTEBOOK_HOST,
+    # bench/isolation.py runs this project with "thread" too.
+    "KERNEL_ISOLATION": os.environ.get("NOTEBOOK_HOST_TEST_ISOLATION", "process"),
+    "SESSION_MEMORY_LIMIT": 200,
+    "CELL_TIMEOUT": 2,
+    "SESSION_TTL": 2,
+}
