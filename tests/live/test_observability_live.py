@@ -189,3 +189,43 @@ async def record_with(server: LiveServer, error_id: str, timeout: float = 10) ->
                 return record
         await asyncio.sleep(0.2)
     raise AssertionError(f"no kernel record with error id {error_id}")
+
+
+def started(samples: Samples) -> float:
+    """Kernel sessions started, over every notebook label."""
+    return sum(
+        v for (name, _), v in samples.items() if name == "notebook_host_sessions_started_total"
+    )
+
+
+async def test_several_processes_of_a_host_are_scraped_as_one(tmp_path: Path) -> None:
+    """prometheus_client's multiprocess mode: one front's answer counts its siblings' sessions."""
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    servers = []
+    try:
+        for name in ("one", "two"):
+            workdir = tmp_path / name
+            workdir.mkdir()
+            env = {
+                **make_folders(workdir),
+                "NOTEBOOK_HOST_TEST_METRICS_TOKEN": TOKEN,
+                "PROMETHEUS_MULTIPROC_DIR": str(shared),
+            }
+            server = LiveServer(workdir, env=env)
+            server.prepare()
+            servers.append(server.start())
+        one, two = servers
+        assert started(await scrape_front(one)) == 0
+        for server in servers:
+            async with (
+                httpx.AsyncClient(base_url=server.url, timeout=30) as client,
+                open_tab(server, client, PAGE, ready="knob is 0"),
+            ):
+                pass
+        # each process started one session (alone, each would answer 1); either answers for both
+        assert started(await scrape_front(one)) == 2
+        assert started(await scrape_front(two)) == 2
+    finally:
+        for server in servers:
+            server.stop()
