@@ -78,6 +78,15 @@ NO_WORKER = (
 )
 
 
+def same_process(worker: state.WorkerInfo | None, entry: state.SessionEntry) -> bool:
+    """True when ``worker`` is the process that holds the entry's kernel.
+
+    A worker restarted under its name (a systemd unit named ``%H-%i``) beats
+    with the same name but a new channel: its kernels are gone.
+    """
+    return worker is not None and worker.channel == entry.channel
+
+
 def _limit_seconds() -> float:
     """How long a socket's hold on a per-user slot lasts between refreshes."""
     return max(3 * settings.heartbeat(), settings.expiry())
@@ -523,9 +532,12 @@ class WorkerConsumer(NotebookConsumer):
             metrics.session_refused("over_limit")
             logger.warning("Refused websocket %s: %s", self.scope["path"], refusal.message)
             return refusal.message
+        holder = entry.worker if entry is not None else ""
+        if entry is not None and not same_process(await state.worker(entry.worker), entry):
+            holder = ""  # its worker stopped, or was restarted under its name: no kernel
         # One atomic step across fronts: the chosen worker's slot is reserved.
-        chosen = await state.place(session_id, entry.worker if entry is not None else "")
-        if entry is not None and chosen is not None and chosen.name == entry.worker:
+        chosen = await state.place(session_id, holder)
+        if entry is not None and chosen is not None and holder and chosen.name == holder:
             return entry  # a reconnect: same kernel, through whichever front
         if chosen is None:
             await state.release(self.limit_key, session_id)
@@ -607,6 +619,8 @@ class WorkerConsumer(NotebookConsumer):
                 return
             try:
                 alive = await state.worker(self.entry.worker)
+                if alive is not None and not same_process(alive, self.entry):
+                    alive = None  # restarted under its name: the kernel died with the old one
                 await state.refresh(self.entry, self._entry_ttl())
                 await state.hold(self.limit_key, self.entry.session_id, None, _limit_seconds())
                 await self.keeper.keep()

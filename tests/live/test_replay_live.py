@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.browser import Problems, chromium, expect
-from devtools.cluster import Cluster
+from devtools.cluster import Cluster, WorkerProcess
 from devtools.nginx import Nginx
 from devtools.users import PASSWORD
 from tests.live.test_cluster_faults_live import placed_on, reconnect
@@ -63,6 +63,35 @@ async def test_kill_9_worker_the_tab_comes_back_with_its_values(cluster: Cluster
             await restored._stack.aclose()
     cluster.workers.remove(victim)
     cluster.add_worker(victim_name + "-again")
+
+
+async def test_a_worker_restarted_under_its_name_gives_its_tabs_their_values(
+    cluster: Cluster,
+) -> None:
+    """systemd restarts a killed worker under the same name: its tabs must not wait on it.
+
+    The new process beats under the old name (with a new channel), so a front
+    that knew workers by name only took it for the one holding the kernel: the
+    tab stayed open on a dead kernel. The replacement starts before the kill so
+    it beats under the name well within WORKER_EXPIRY.
+    """
+    front = cluster.fronts[0]
+    async with browser(front) as client, opened(front, client) as (kernel, sid, token, oid):
+        await turn(kernel, await post_knob(client, front, sid, token, oid, 6), 6)
+        victim_name = placed_on(cluster, sid)
+        victim = next(w for w in cluster.workers if w.name == victim_name)
+        replacement = WorkerProcess(victim.name, victim.env, victim.workdir).start()
+        cluster.workers[cluster.workers.index(victim)] = replacement
+        victim.kill()  # kill -9; the replacement now beats alone under its name
+        killed = time.monotonic()
+        code, _ = await until_closed(kernel, 20)
+        assert code == 4510, (code, texts(kernel)[-500:])
+    back = await reconnect(front, client, sid)
+    try:
+        await back.output_containing("knob is 6", timeout=20)
+        assert time.monotonic() - killed < WORKER_EXPIRY + 10
+    finally:
+        await back._stack.aclose()
 
 
 async def test_redis_restart_the_tab_comes_back_with_its_values(cluster: Cluster) -> None:
