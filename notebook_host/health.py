@@ -87,7 +87,8 @@ async def _readiness(request: HttpRequest) -> tuple[dict[str, Any], bool]:
     if error is not None:
         logger.error("Health check: database unreachable: %s", error)
     if workers_enabled():
-        from .workers.front import cluster_health  # needs redis: only with KERNELS = "workers"
+        # needs redis: only with KERNELS = "workers"
+        from .workers.front.health import cluster_health
 
         counts, detail = await cluster_health()
         body.update(counts)

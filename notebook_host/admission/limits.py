@@ -52,7 +52,7 @@ def limit_key(user: Any, owner: str | None) -> str:
     return f"browser:{owner}" if owner else "anonymous-without-cookie"
 
 
-def _limit(name: str) -> int | None:
+def configured_limit(name: str) -> int | None:
     value = get_config()[name]
     if value is None:
         return None
@@ -87,7 +87,7 @@ def _disconnected(records: list[SessionRecord]) -> list[SessionRecord]:
 def check(directory: SessionDirectory, key: str) -> OverLimit | None:
     """Would one more session for ``key`` fit, counting open tabs only?"""
     records = directory.live()
-    total, per_user = _limit("MAX_SESSIONS"), _limit("MAX_SESSIONS_PER_USER")
+    total, per_user = configured_limit("MAX_SESSIONS"), configured_limit("MAX_SESSIONS_PER_USER")
     mine = [r for r in records if r.limit_key == key]
     if per_user is not None and sum(1 for r in mine if r.sockets) >= per_user:
         return OverLimit("user", per_user, _retry_after(mine))
@@ -106,7 +106,7 @@ def admit(directory: SessionDirectory, key: str) -> OverLimit | None:
     refusal = check(directory, key)
     if refusal is not None:
         return refusal
-    total, per_user = _limit("MAX_SESSIONS"), _limit("MAX_SESSIONS_PER_USER")
+    total, per_user = configured_limit("MAX_SESSIONS"), configured_limit("MAX_SESSIONS_PER_USER")
     records = directory.live()
     mine = [r for r in records if r.limit_key == key]
     if per_user is not None:

@@ -25,7 +25,7 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 STREAM_BUFFER = 8
 
 
-def _apply_headers(
+def apply_headers(
     response: HttpResponse | StreamingHttpResponse, raw: list[tuple[bytes, bytes]]
 ) -> None:
     for name_b, value_b in raw:
@@ -114,7 +114,7 @@ async def call_http(app: ASGIApp, scope: dict[str, Any], body: bytes) -> HttpRes
         finished.set()
         await task
         response = HttpResponse(first[0] if first else b"", status=status)
-        _apply_headers(response, message.get("headers", []))
+        apply_headers(response, message.get("headers", []))
         return response
 
     async def stream() -> AsyncIterator[bytes]:
@@ -132,5 +132,5 @@ async def call_http(app: ASGIApp, scope: dict[str, Any], body: bytes) -> HttpRes
                     await task
 
     streaming = StreamingHttpResponse(stream(), status=status)
-    _apply_headers(streaming, message.get("headers", []))
+    apply_headers(streaming, message.get("headers", []))
     return streaming

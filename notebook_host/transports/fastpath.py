@@ -103,7 +103,8 @@ async def forward_to_worker(
     False lets Django's view answer (refusals, errors).
     """
     # Redis and the channel layer are needed only with KERNELS = "workers".
-    from ..workers import front, replay_store, state
+    from ..workers import replay_store, state
+    from ..workers.front import forwarding
     from ..workers.state import ClusterUnavailable
 
     if scope["type"] != "http" or scope.get("method") != "POST":
@@ -157,7 +158,7 @@ async def forward_to_worker(
     except ClusterUnavailable as exc:
         logger.warning("Widget values of %s not kept: %s", entry.session_id, exc)
     fields = {"session_id": entry.session_id, "route": {"path": request.path_info, "root_path": ""}}
-    replies = front.exchange(entry.channel, fields, marimo_scope, body)
+    replies = forwarding.exchange(entry.channel, fields, marimo_scope, body)
     try:
         start = await anext(replies)
         await send(
@@ -167,7 +168,7 @@ async def forward_to_worker(
                 "headers": reply_headers(start.get("headers", [])),
             }
         )
-    except front.WorkerError as exc:
+    except forwarding.WorkerError as exc:
         await _send_json(send, exc.status, str(exc))
         return True
     try:
@@ -175,7 +176,7 @@ async def forward_to_worker(
             more = not piece.get("end")
             body_message = {"type": "http.response.body", "body": bytes(piece.get("body") or b"")}
             await send({**body_message, "more_body": more})
-    except front.WorkerError as exc:
+    except forwarding.WorkerError as exc:
         logger.warning("Forwarded %s broke off: %s", request.path, exc)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     return True

@@ -9,7 +9,7 @@ from .websocket import NotebookConsumer, RefuseConsumer
 def _consumer() -> type[NotebookConsumer]:
     """The local-kernel consumer, or the forwarding one with KERNELS = "workers"."""
     if workers_enabled():
-        from ..workers.front import WorkerConsumer  # needs channels_redis (optional)
+        from ..workers.front.consumer import WorkerConsumer  # needs channels_redis (optional)
 
         return WorkerConsumer
     return NotebookConsumer

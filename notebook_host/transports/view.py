@@ -149,10 +149,11 @@ async def serve(
         return await serve_frontend_file(request, subpath or "")
     arrival = await Arrival.from_request(request, notebook, subpath, path_params)
     if workers_enabled() and arrival.kind in (Kind.API, Kind.DOWNLOAD):
-        from ..workers import front  # needs channels_redis: only with KERNELS = "workers"
+        # needs channels_redis: only with KERNELS = "workers"
+        from ..workers.front import forwarding
 
-        if front.needs_worker(request, subpath or ""):
-            return await _forward(request, arrival, front)
+        if forwarding.needs_worker(request, subpath or ""):
+            return await _forward(request, arrival, forwarding)
     admitted = await admit(arrival)
     if isinstance(admitted, Refused):
         return answer(request, admitted, arrival.kind)
@@ -179,12 +180,12 @@ async def serve(
     return response
 
 
-async def _forward(request: HttpRequest, arrival: Arrival, front: Any) -> HttpResponse:
+async def _forward(request: HttpRequest, arrival: Arrival, forwarding: Any) -> HttpResponse:
     """An API call or download of a session in a worker: admitted here, answered there."""
     admitted = await admit_front(arrival)
     if isinstance(admitted, Refused):
         return answer(request, admitted, arrival.kind)
-    return await front.forward(request, arrival, admitted)
+    return await forwarding.forward(request, arrival, admitted)
 
 
 async def listing(request: HttpRequest, target: Any) -> HttpResponse:

@@ -41,7 +41,7 @@ DRAIN_TIMEOUT = 5.0
 CLOSE_REFUSED = closecodes.REFUSED
 
 #: Consumers with a running kernel socket, so shutdown can end them cleanly.
-_live: weakref.WeakSet[NotebookConsumer] = weakref.WeakSet()
+live: weakref.WeakSet[NotebookConsumer] = weakref.WeakSet()
 
 
 async def close_all(timeout: float) -> None:
@@ -50,7 +50,7 @@ async def close_all(timeout: float) -> None:
     Left pending, these tasks would be torn down by the garbage collector
     during interpreter exit, which crashed daphne in our shutdown test.
     """
-    consumers = list(_live)
+    consumers = list(live)
     for consumer in consumers:
         await consumer.end(code=closecodes.GOING_AWAY)
     tasks = [c.task for c in consumers if c.task is not None and not c.task.done()]
@@ -103,7 +103,7 @@ class NotebookConsumer(AsyncConsumer):
         self.queue.put_nowait(message)
         self.task = asyncio.create_task(self._run(admitted.app, admitted.scope))
         metrics.socket_opened(self.session_id, self.scope["path"])
-        _live.add(self)
+        live.add(self)
         self.live_id = self.session_id
         if self.live_id:
             await session_rows.opened(

@@ -108,12 +108,12 @@ async def record(entry: state.SessionEntry, subpath: str, body: bytes) -> int | 
     args: list[Any] = [entry.owner, entry.code_hash, int(ttl() * 1000), max_values, max_bytes]
     for object_id, value in pairs:
         args += [object_id, value]
-    return int(await state._call(script(keys=[key(entry.session_id)], args=args)))
+    return int(await state.call(script(keys=[key(entry.session_id)], args=args)))
 
 
 async def recorded(session_id: str) -> replay.Recorded | None:
     """What the cluster holds for a session, if anything."""
-    raw = await state._call(state.client().hgetall(key(session_id)))
+    raw = await state.call(state.client().hgetall(key(session_id)))
     if not raw:
         return None
     fields = {k.decode(): v.decode() for k, v in raw.items()}
@@ -143,4 +143,4 @@ class Keeper:
         if time.monotonic() - self.kept < ttl() / 4:
             return
         self.kept = time.monotonic()
-        await state._call(state.client().pexpire(key(self.session_id), int(ttl() * 1000)))
+        await state.call(state.client().pexpire(key(self.session_id), int(ttl() * 1000)))

@@ -204,7 +204,7 @@ def client() -> aioredis.Redis:
     return found
 
 
-async def _call(coro: Any) -> Any:
+async def call(coro: Any) -> Any:
     """Await one Redis call, bounded; errors become ClusterUnavailable."""
     try:
         return await asyncio.wait_for(coro, REDIS_TIMEOUT * 2)
@@ -230,7 +230,7 @@ async def beat(info: WorkerInfo, expiry: float, counted: list[str]) -> None:
     pipe.sadd(PREFIX + "workers", info.name)
     if counted:
         pipe.zrem(PREFIX + "reserved:" + info.name, *counted)
-    await _call(pipe.execute())
+    await call(pipe.execute())
 
 
 def beat_sync(info: WorkerInfo, expiry: float, counted: list[str]) -> None:
@@ -256,13 +256,13 @@ _sync_client: redis_sync.Redis | None = None
 
 async def leave(name: str) -> None:
     redis = client()
-    await _call(redis.delete(PREFIX + "worker:" + name))
-    await _call(redis.srem(PREFIX + "workers", name))
+    await call(redis.delete(PREFIX + "worker:" + name))
+    await call(redis.srem(PREFIX + "workers", name))
 
 
 async def _placement(session_id: str, holder: str) -> tuple[str, list[WorkerInfo]]:
     """Run :data:`_PLACE`: the worker it reserved a slot on ('' none), and the live ones."""
-    found = await _call(
+    found = await call(
         client().eval(
             _PLACE,
             1,
@@ -304,7 +304,7 @@ async def place(session_id: str, holder: str = "") -> WorkerInfo | None:
 
 
 async def worker(name: str) -> WorkerInfo | None:
-    raw = await _call(client().get(PREFIX + "worker:" + name))
+    raw = await call(client().get(PREFIX + "worker:" + name))
     return WorkerInfo.loads(raw) if raw is not None else None
 
 
@@ -320,17 +320,17 @@ def least_loaded(candidates: list[WorkerInfo]) -> WorkerInfo | None:
 async def record(entry: SessionEntry, ttl: float) -> None:
     redis = client()
     key = PREFIX + "session:" + entry.session_id
-    await _call(redis.set(key, entry.dumps(), px=int(ttl * 1000)))
+    await call(redis.set(key, entry.dumps(), px=int(ttl * 1000)))
     if entry.owner:
         index = PREFIX + "owner:" + entry.owner
-        await _call(redis.sadd(index, entry.session_id))
-        await _call(redis.pexpire(index, int(ttl * 1000)))
+        await call(redis.sadd(index, entry.session_id))
+        await call(redis.pexpire(index, int(ttl * 1000)))
 
 
 async def session(session_id: str | None) -> SessionEntry | None:
     if not session_id:
         return None
-    raw = await _call(client().get(PREFIX + "session:" + session_id))
+    raw = await call(client().get(PREFIX + "session:" + session_id))
     return SessionEntry.loads(raw) if raw is not None else None
 
 
@@ -341,14 +341,14 @@ async def refresh(entry: SessionEntry, ttl: float) -> None:
     restart costs the sessions with no open socket only.
     """
     redis = client()
-    if not await _call(redis.pexpire(PREFIX + "session:" + entry.session_id, int(ttl * 1000))):
+    if not await call(redis.pexpire(PREFIX + "session:" + entry.session_id, int(ttl * 1000))):
         await record(entry, ttl)
     elif entry.owner:
-        await _call(redis.pexpire(PREFIX + "owner:" + entry.owner, int(ttl * 1000)))
+        await call(redis.pexpire(PREFIX + "owner:" + entry.owner, int(ttl * 1000)))
 
 
 async def forget(session_id: str) -> None:
-    await _call(client().delete(PREFIX + "session:" + session_id))
+    await call(client().delete(PREFIX + "session:" + session_id))
 
 
 async def sessions_of(owner: str | None) -> list[SessionEntry]:
@@ -356,13 +356,13 @@ async def sessions_of(owner: str | None) -> list[SessionEntry]:
     if not owner:
         return []
     redis = client()
-    ids = sorted(i.decode() for i in await _call(redis.smembers(PREFIX + "owner:" + owner)))
+    ids = sorted(i.decode() for i in await call(redis.smembers(PREFIX + "owner:" + owner)))
     if not ids:
         return []
-    raws = await _call(redis.mget([PREFIX + "session:" + i for i in ids]))
+    raws = await call(redis.mget([PREFIX + "session:" + i for i in ids]))
     gone = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
     if gone:
-        await _call(redis.srem(PREFIX + "owner:" + owner, *gone))
+        await call(redis.srem(PREFIX + "owner:" + owner, *gone))
     return [SessionEntry.loads(raw) for raw in raws if raw is not None]
 
 
@@ -371,7 +371,7 @@ async def all_sessions() -> list[SessionEntry]:
     redis = client()
     found = []
     async for key in redis.scan_iter(match=PREFIX + "session:*", count=500):
-        raw = await _call(redis.get(key))
+        raw = await call(redis.get(key))
         if raw is not None:
             found.append(SessionEntry.loads(raw))
     return found
@@ -387,7 +387,7 @@ async def hold(limit_key: str, session_id: str, limit: int | None, seconds: floa
     already. Fronts call it again while the socket stays open; a dead front's
     holds run out by themselves.
     """
-    result = await _call(
+    result = await call(
         client().eval(
             _ADMIT, 1, PREFIX + "limit:" + limit_key, session_id, limit or 0, int(seconds * 1000)
         )
@@ -396,4 +396,4 @@ async def hold(limit_key: str, session_id: str, limit: int | None, seconds: floa
 
 
 async def release(limit_key: str, session_id: str) -> None:
-    await _call(client().zrem(PREFIX + "limit:" + limit_key, session_id))
+    await call(client().zrem(PREFIX + "limit:" + limit_key, session_id))

@@ -25,7 +25,7 @@ from devtools.cluster import Cluster
 from devtools.folders import make_folders
 from devtools.live import KernelSocket, LiveServer, cookie_header
 from devtools.visitor import new_session_id
-from notebook_host.workers.front import NO_WORKER
+from notebook_host.workers.front.placement import NO_WORKER
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 

@@ -1,5 +1,9 @@
 """No import circles inside notebook_host/, and every deferred import says why.
 
+Circles between subpackages (admission/ importing runtime/ and runtime/
+importing admission/, through any modules) are checked too: the ones that
+exist today are listed, and a new one fails.
+
 The package's imports are read with ``ast`` (nothing is imported): every
 ``import`` / ``from ... import`` at module level, inside functions and under
 ``if TYPE_CHECKING:`` becomes an edge between two notebook_host modules. A
@@ -250,3 +254,53 @@ def test_the_crossing_finder_names_a_crossing(tmp_path: Path) -> None:
         "bench/m.py imports tests",
         "tests/m.py imports bench",
     ]
+
+
+def package_of(module: str) -> str:
+    """The subpackage of notebook_host a module belongs to (a top-level module: itself)."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The module graph folded onto notebook_host's subpackages (and top-level modules)."""
+    folded: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        here = package_of(module)
+        edges = folded.setdefault(here, set())
+        edges.update(package_of(other) for other in imported if package_of(other) != here)
+    return folded
+
+
+#: Circles between subpackages that exist today (each a strongly connected
+#: group, sorted); a new one, or a new member of one, fails the test below.
+KNOWN_PACKAGE_CIRCLES: list[list[str]] = [
+    # admission/* -> runtime (owners, session_directory, notebook_apps);
+    # runtime/opening.py -> admission (arrival, limits, refusals).
+    ["notebook_host.admission", "notebook_host.runtime"],
+    # transports/{view,fastpath,routing}.py -> workers (settings, front);
+    # workers/front/ -> transports (websocket.NotebookConsumer, bridge, embedding).
+    ["notebook_host.transports", "notebook_host.workers"],
+]
+
+
+def package_circles() -> list[list[str]]:
+    graph = package_graph(import_graph())
+    groups = []
+    for circle in find_circles(graph):
+        groups.append(sorted(set(circle)))
+    return sorted(groups)
+
+
+def test_no_new_import_circle_between_subpackages() -> None:
+    graph = package_graph(import_graph())
+    new = [c for c in package_circles() if c not in KNOWN_PACKAGE_CIRCLES]
+    assert not new, "import circles between notebook_host's subpackages:\n" + "\n".join(
+        " -> ".join(_one_circle(graph, set(group))) for group in new
+    )
+
+
+def test_the_package_graph_folds_modules_onto_subpackages() -> None:
+    graph = {"p.a.x": {"p.b.y"}, "p.b.z": {"p.a.w"}, "p.a.w": set(), "p.b.y": set()}
+    assert package_graph(graph) == {"p.a": {"p.b"}, "p.b": {"p.a"}}
+    assert [sorted(set(c)) for c in find_circles(package_graph(graph))] == [["p.a", "p.b"]]

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from notebook_host.workers import protocol, state, worker
-from notebook_host.workers.worker import Pump, Worker
+from notebook_host.runtime.notebook_apps import apps
+from notebook_host.workers import protocol, settings, state
+from notebook_host.workers.worker.process import Worker
+from notebook_host.workers.worker.pump import Pump
 
 
 class FakeApp:
@@ -35,7 +37,7 @@ def beats(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, list[str]]]:
         sent.append((info.sessions, counted))
 
     monkeypatch.setattr(state, "beat_sync", beat_sync)
-    monkeypatch.setattr(worker.apps, "loaded", lambda: [])
+    monkeypatch.setattr(apps, "loaded", lambda: [])
     return sent
 
 
@@ -62,7 +64,7 @@ def test_a_failed_beat_keeps_the_reservations(monkeypatch: pytest.MonkeyPatch) -
         raise state.ClusterUnavailable(OSError("refused"))
 
     monkeypatch.setattr(state, "beat_sync", down)
-    monkeypatch.setattr(worker.apps, "loaded", lambda: [])
+    monkeypatch.setattr(apps, "loaded", lambda: [])
     node = Worker("w1", capacity=4, drain_timeout=1)
     start_session(node, "s1")
     node._snapshot()
@@ -74,7 +76,7 @@ def test_a_stuck_loop_stops_beating(beats: list) -> None:
     node = Worker("w1", capacity=4, drain_timeout=1)
     node._snapshot()
     info, _, covered = node._latest  # type: ignore[misc]
-    node._latest = (info, time.monotonic() - 3 * worker.settings.expiry() - 1, covered)
+    node._latest = (info, time.monotonic() - 3 * settings.expiry() - 1, covered)
     node._beat_latest()
     assert beats == []
 
@@ -83,7 +85,7 @@ def test_a_pump_whose_front_went_silent_is_disconnected(beats: list) -> None:
     node = Worker("w1", capacity=4, drain_timeout=1)
     quiet, talking = Pump(node, "a", "s1", "front"), Pump(node, "b", "s2", "front")
     node.pumps = {"a": quiet, "b": talking}
-    quiet.heard -= 3 * worker.settings.expiry() + worker.PUMP_SILENCE * worker.settings.heartbeat()
+    quiet.heard -= 3 * settings.expiry() + protocol.PUMP_SILENCE * settings.heartbeat()
     node._forget_silent_pumps()
     assert list(node.pumps) == ["b"]
     assert quiet.closed and quiet.queue.get_nowait() == {
@@ -98,7 +100,7 @@ def test_a_ping_keeps_a_pump(beats: list) -> None:
     pump = Pump(node, "a", "s1", "front")
     node.pumps = {"a": pump}
     pump.heard = 0.0
-    node._dispatch({"type": worker.WS_PING, "stream": "a"})
+    node._dispatch({"type": protocol.WS_PING, "stream": "a"})
     node._forget_silent_pumps()
     assert list(node.pumps) == ["a"]
 

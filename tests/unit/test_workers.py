@@ -9,7 +9,8 @@ import pytest
 from channels.layers import get_channel_layer
 from django.test import override_settings
 
-from notebook_host.workers import front, protocol, settings
+from notebook_host.workers import protocol, settings
+from notebook_host.workers.front import forwarding
 from notebook_host.workers.state import WorkerInfo, least_loaded
 
 REDIS_LAYER = {
@@ -171,7 +172,7 @@ class TestReplyHeaders:
             )
 
         answering = asyncio.create_task(fake_worker())
-        response = await front.request_worker(worker_channel, {}, {"type": "http"}, b"")
+        response = await forwarding.request_worker(worker_channel, {}, {"type": "http"}, b"")
         await answering
         assert response.status_code == 200 and response.content == b"a,b\n"
         assert response["Content-Type"] == "text/csv"

@@ -85,7 +85,7 @@ class Command(BaseCommand):
             raise CommandError(f"--metrics-port must be a port number (0-65535), got {port}")
         # The worker's own module imports the channel layer and Redis: optional deps.
         from notebook_host.workers.alive import Alive
-        from notebook_host.workers.worker import Worker
+        from notebook_host.workers.worker.process import Worker
 
         worker = Worker(name, capacity, drain)
         worker.alive = Alive(options["alive_file"])
