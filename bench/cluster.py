@@ -46,7 +46,6 @@ from bench.compare.plan import FULL, RESULTS_DIR, TINY, Plan
 from bench.compare.protocol import concurrent_round, post_round_trips
 from bench.compare.servers import read_token, sign_in
 from bench.compare.slider import slider
-from bench.procfs import cpu_seconds, process_tree
 from bench.stats import summary as stats_summary
 from devtools.client import (
     DASHBOARD,
@@ -58,6 +57,7 @@ from devtools.client import (
     set_value,
 )
 from devtools.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
+from devtools.procfs import cpu_seconds, process_tree
 from devtools.redis import binary as redis_binary
 from devtools.targets import PlainMarimo, Target
 

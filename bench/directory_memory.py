@@ -41,8 +41,8 @@ from typing import Any
 
 import httpx
 
-from bench.procfs import proc_status
 from devtools.live import KernelSocket, LiveServer
+from devtools.procfs import proc_status
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"

@@ -36,8 +36,8 @@ from bench.cluster import ClusterProcess
 from bench.compare.plan import FULL, RESULTS_DIR
 from bench.compare.protocol import post_round_trips
 from bench.compare.servers import read_token, sign_in
-from bench.procfs import cpu_seconds, process_tree, scan_processes
 from devtools.live import read_log
+from devtools.procfs import cpu_seconds, process_tree, scan_processes
 from devtools.targets import Target
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -21,34 +20,17 @@ from pathlib import Path
 import httpx
 
 from devtools.live import LiveServer
+from devtools.procfs import process_tree
 from devtools.visitor import open_tab
 
 PAGE = "/iso/"
 READY = "fault none done"
 
 
-def tree(pid: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = [pid], [pid]
-    while frontier:
-        parent = frontier.pop()
-        kids = [p for p, pp in parents.items() if pp == parent]
-        found += kids
-        frontier += kids
-    return found
-
-
 def memory_kib(pid: int, field: str) -> int:
     """Sum of ``field`` (Pss or Rss) over the server's process tree."""
     total = 0
-    for each in tree(pid):
+    for each in process_tree(pid):
         try:
             for line in Path(f"/proc/{each}/smaps_rollup").read_text().splitlines():
                 if line.startswith(field + ":"):

@@ -55,7 +55,6 @@ from typing import Any
 import httpx
 import websockets
 
-from bench.procfs import OtherLoad, proc_status
 from bench.stats import summary
 from devtools.client import (
     DASHBOARD,
@@ -68,6 +67,7 @@ from devtools.client import (
     set_value,
 )
 from devtools.live import ROOT, LiveServer, cookie_header, login, server_token
+from devtools.procfs import OtherLoad, proc_status
 from devtools.soak_plan import (
     Plan,
     checks,

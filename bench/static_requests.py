@@ -26,9 +26,9 @@ import httpx
 
 from bench.compare.plan import FULL
 from bench.compare.run import run_servers
-from bench.procfs import OtherLoad
 from bench.stats import summary
 from devtools.client import DASHBOARD
+from devtools.procfs import OtherLoad
 from devtools.targets import Target
 
 ENCODINGS = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends here

@@ -15,7 +15,6 @@ import httpx
 
 from bench.compare.plan import Plan
 from bench.compare.servers import RssSampler
-from bench.procfs import proc_status, process_tree, rss_kb
 from bench.stats import summary
 from devtools.client import (
     DASHBOARD,
@@ -25,6 +24,7 @@ from devtools.client import (
     next_value,
     set_value,
 )
+from devtools.procfs import proc_status, process_tree, rss_kb
 from devtools.targets import Target
 
 

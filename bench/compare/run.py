@@ -36,7 +36,6 @@ from bench.compare.report import build_summary, combine, label, plot, table, tar
 from bench.compare.servers import read_token, sign_in
 from bench.compare.slider import slider
 from bench.compare.transfer import transferred
-from bench.procfs import OtherLoad, cpu_seconds
 from devtools import screens
 from devtools.client import (
     DASHBOARD,
@@ -45,6 +44,7 @@ from devtools.live import (
     ROOT,
     LiveServer,
 )
+from devtools.procfs import OtherLoad, cpu_seconds
 from devtools.targets import PlainMarimo, Target
 
 # --------------------------------------------------------------------------- main

@@ -6,7 +6,6 @@ import threading
 
 import httpx
 
-from bench.procfs import process_tree, rss_kb
 from devtools.client import (
     DASHBOARD,
 )
@@ -14,6 +13,7 @@ from devtools.live import (
     login,
     server_token,
 )
+from devtools.procfs import process_tree, rss_kb
 from devtools.targets import Target
 from devtools.users import PASSWORD
 

@@ -22,6 +22,7 @@ import pytest
 
 from devtools.folders import make_folders
 from devtools.live import LiveServer
+from devtools.procfs import process_tree
 from devtools.visitor import Tab, open_tab
 
 pytestmark = [
@@ -48,21 +49,7 @@ def iso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 def children(pid: int) -> list[int]:
     """Every live descendant of ``pid`` (zombies count: they were not reaped)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        kids = [p for p, pp in parents.items() if pp == parent]
-        found += kids
-        frontier += kids
-    return found
+    return process_tree(pid)[1:]
 
 
 def rss_kib(pids: list[int]) -> int:
