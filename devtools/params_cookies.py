@@ -12,9 +12,9 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from devtools.params_forms import ItemFilter
-from notebook_host.admission.access import AccessRule
 from notebook_host.params.declarations import NotebookParams
 from notebook_host.params.gate import COOKIE, remember
+from notebook_host.targets.access import AccessRule
 from notebook_host.targets.notebook import ServedNotebook
 
 

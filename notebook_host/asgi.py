@@ -35,13 +35,9 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     from django.urls import get_resolver
 
     _ = get_resolver().url_patterns
-    from .workers.settings import enabled as workers_enabled  # after Django's set-up
+    from .backends import kernels  # after Django's set-up: it reads the settings
 
-    if workers_enabled():
-        # A Redis that evicts, a key or versions unlike the cluster's: said at start-up.
-        from .workers.checks import log_at_startup
-
-        log_at_startup()
+    kernels().at_startup()
     routes = [*(websocket_urlpatterns or []), *notebook_routes, *fallback_urlpatterns]
     return ProtocolTypeRouter(
         {

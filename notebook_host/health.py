@@ -4,8 +4,8 @@
   nothing else (no database, Redis or worker), so a balancer or an
   orchestrator never restarts or removes a front for a fault elsewhere.
 - ``health/ready/``: 200 when this process can run notebooks: the database
-  answers and, with ``KERNELS = "workers"``, Redis answers and a worker that
-  is not draining is alive; else 503.
+  answers and the kernel backend is ready (``KernelBackend.readiness``: with
+  workers, Redis answers and a worker that is not draining is alive); else 503.
 - ``health/``: the readiness answer with the session counts (the original
   endpoint; it keeps its fields).
 
@@ -27,11 +27,11 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from .admission.access import parse_rule
+from .backends import kernels
 from .conf import get_config
 from .hooks import call_hook
 from .runtime import session_directory
-from .workers.settings import enabled as workers_enabled
+from .targets.access import parse_rule
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _database() -> str | None:
 
 
 async def _readiness(request: HttpRequest) -> tuple[dict[str, Any], bool]:
-    """The database, and with workers the cluster: (body, ready)."""
+    """The database and the kernel backend: (body, ready)."""
     started = time.monotonic()
     error = await sync_to_async(_database)()
     body: dict[str, Any] = {
@@ -86,15 +86,11 @@ async def _readiness(request: HttpRequest) -> tuple[dict[str, Any], bool]:
     ready = error is None
     if error is not None:
         logger.error("Health check: database unreachable: %s", error)
-    if workers_enabled():
-        # needs redis: only with KERNELS = "workers"
-        from .workers.front.health import cluster_health
-
-        counts, detail = await cluster_health()
-        body.update(counts)
-        ready = ready and counts["workers_ready"] > 0
-        if await _detail_allowed(request):
-            body.update(detail)
+    backend = await kernels().readiness()
+    body.update(backend.counts)
+    ready = ready and backend.ready
+    if backend.detail and await _detail_allowed(request):
+        body.update(backend.detail)
     if not ready:
         body["status"] = "unavailable"
     return body, ready

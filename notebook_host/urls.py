@@ -22,13 +22,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, get_urlconf, path
 from django.urls.resolvers import RoutePattern
 
-from .admission.access import parse_rule
 from .conf import get_config, validate_options
 from .health import health, live, ready
 from .marimo import routes
 from .metrics.view import metrics_view
 from .openapi.document import openapi_view
 from .params.declarations import DEFAULT_UNKNOWN, directory_params, notebook_params
+from .targets.access import parse_rule
 from .targets.folder import RELPATH_KWARG, NotebookFolder
 from .targets.notebook import SUBPATH_KWARG, ServedNotebook
 from .targets.registered import SLUG_KWARG, RegisteredNotebooks

@@ -55,7 +55,7 @@ class Admitted:
     scope: dict[str, Any] | None
     #: The session record: the one an API call, a download or a reconnecting
     #: socket belongs to (a new socket's is made when its session is opened,
-    #: :func:`notebook_host.runtime.opening.open_socket`); None for a page.
+    #: :func:`notebook_host.backends.opening.open_socket`); None for a page.
     record: SessionRecord | None = None
     #: The HTTP body, read and checked.
     body: bytes = b""

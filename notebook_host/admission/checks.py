@@ -19,7 +19,7 @@ session record, the body) goes into :class:`Findings` for the kernel scope.
   the session's owner (:mod:`.ownership`)
 - **limits**  a page must fit ``MAX_SESSIONS`` / ``MAX_SESSIONS_PER_USER``
   (:mod:`.limits`); a new socket is counted when its session is opened
-  (:func:`notebook_host.runtime.opening.open_socket`)
+  (:func:`notebook_host.backends.opening.open_socket`)
 - **body**    an HTTP body within DATA_UPLOAD_MAX_MEMORY_SIZE that marimo can take
 """
 
@@ -36,8 +36,8 @@ from ..params import gate
 from ..params.query import Checked
 from ..runtime import session_directory
 from ..runtime.session_directory import SessionRecord
+from ..targets.access import Decision, decide
 from . import limits, ownership
-from .access import Decision, decide
 from .arrival import ALL_KINDS, HTTP_KINDS, Arrival, Kind
 from .origin import origin_allowed
 from .refusals import Reason, Refused

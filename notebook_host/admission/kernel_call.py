@@ -1,15 +1,19 @@
 """The kernel-API fast path's admission: a call of an open session, from its scope alone.
 
 The socket that opened the session passed every check (:mod:`.checks`) and
-was counted when its session was opened; :func:`admit_kernel_call` checks
-what a call adds (owner, path, host, origin, body size) without Django's
+was counted when its session was opened. A call adds what :func:`check_call`
+checks (owner, page, route, host, origin, body size), without Django's
 middleware or a database query (:mod:`notebook_host.transports.fastpath`).
+Both backends run it against their own record of the session:
+:func:`admit_kernel_call` for a session in this process, the workers
+backend against the cluster's directory.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -23,6 +27,21 @@ from .arrival import Admitted
 from .origin import origin_allowed
 from .refusals import Reason, Refused
 from .scope import call_base, kernel_scope
+
+
+class CallSession(Protocol):
+    """What a fast-path call's kernel scope takes from its session's record (either backend's)."""
+
+    @property
+    def prefix(self) -> str | None: ...
+    @property
+    def page_query(self) -> bytes | str: ...
+    @property
+    def user_info(self) -> dict[str, Any] | None: ...
+    @property
+    def meta(self) -> dict[str, Any]: ...
+    @property
+    def path_params(self) -> dict[str, Any]: ...
 
 
 def header(scope: dict[str, Any], name: bytes) -> bytes | None:
@@ -42,8 +61,61 @@ def body_size_ok(scope: dict[str, Any]) -> bool:
     return limit is None or int(length) <= limit
 
 
+def call_session_id(scope: dict[str, Any]) -> str:
+    """The session a kernel API call names; Refused when the scope is no kernel call."""
+    if scope["type"] != "http" or scope.get("method") != "POST":
+        raise Refused(Reason.NOT_A_KERNEL_CALL)
+    if protocol.KERNEL_API_INFIX not in scope.get("path", ""):
+        raise Refused(Reason.NOT_A_KERNEL_CALL)
+    raw_id = header(scope, protocol.SESSION_HEADER_RAW)
+    if not raw_id:
+        raise Refused(Reason.NOT_A_KERNEL_CALL)
+    return raw_id.decode("latin-1")
+
+
+def check_call(
+    scope: dict[str, Any], prefix: str, owned: Callable[[str | None], bool]
+) -> ASGIRequest:
+    """The call as Django reads it, once it passes what its session's record allows.
+
+    ``prefix`` is the session's page (without its slash); ``owned(key)`` says
+    whether the owner key of the caller's cookies owns the session. Both
+    backends run these checks, each against its own session record.
+    """
+    if not body_size_ok(scope):
+        raise Refused(Reason.BODY_TOO_LARGE)
+    request = ASGIRequest(scope, io.BytesIO())
+    path = request.path
+    if not path.startswith(prefix + protocol.KERNEL_API_INFIX):
+        raise Refused(Reason.NOT_OWNER)  # another page's session
+    if routes.route_of(path[len(prefix) + 1 :]) is not routes.Route.KERNEL_API:
+        raise Refused(Reason.NOT_A_KERNEL_CALL)  # refused by the route table: the view says so
+    try:
+        request.get_host()
+    except DisallowedHost as exc:
+        raise Refused(Reason.BAD_HOST) from exc
+    if not origin_allowed(request):
+        raise Refused(Reason.BAD_ORIGIN)
+    if not owned(owner_key(request)):
+        raise Refused(Reason.NOT_OWNER)  # a stranger's, or closed: the view answers that
+    return request
+
+
+def call_scope(scope: dict[str, Any], path: str, record: CallSession) -> dict[str, Any]:
+    """The kernel scope of a fast-path call: the socket's user, meta and page."""
+    page_query = record.page_query
+    return kernel_scope(
+        call_base(scope, path),
+        prefix=record.prefix or "",
+        page_query=page_query.encode("latin-1") if isinstance(page_query, str) else page_query,
+        user=record.user_info,
+        meta=record.meta,
+        path_params=record.path_params,
+    )
+
+
 def admit_kernel_call(scope: dict[str, Any]) -> Admitted | Refused:
-    """A kernel API call of an open session, judged from its ASGI scope alone.
+    """A kernel API call of a session in this process, judged from its ASGI scope alone.
 
     Refused means "let the view answer": it runs :func:`.pipeline.admit`
     and gives the real status.
@@ -55,46 +127,16 @@ def admit_kernel_call(scope: dict[str, Any]) -> Admitted | Refused:
 
 
 def _admit(scope: dict[str, Any]) -> Admitted:
-    if scope["type"] != "http" or scope.get("method") != "POST":
-        raise Refused(Reason.NOT_A_KERNEL_CALL)
-    if protocol.KERNEL_API_INFIX not in scope.get("path", ""):
-        raise Refused(Reason.NOT_A_KERNEL_CALL)
-    raw_id = header(scope, protocol.SESSION_HEADER_RAW)
-    if not raw_id:
-        raise Refused(Reason.NOT_A_KERNEL_CALL)
-    record = session_directory.directory.lookup(raw_id.decode("latin-1"))
+    record = session_directory.directory.lookup(call_session_id(scope))
     if record is None or record.app is None or record.prefix is None:
         raise Refused(Reason.NOT_OWNER)
-    if not body_size_ok(scope):
-        raise Refused(Reason.BODY_TOO_LARGE)
-    request = ASGIRequest(scope, io.BytesIO())
-    path = request.path
-    if not path.startswith(record.prefix + protocol.KERNEL_API_INFIX):
-        raise Refused(Reason.NOT_OWNER)  # another page's session
-    if routes.route_of(path[len(record.prefix) + 1 :]) is not routes.Route.KERNEL_API:
-        raise Refused(Reason.NOT_A_KERNEL_CALL)  # refused by the route table: the view says so
-    try:
-        request.get_host()
-    except DisallowedHost as exc:
-        raise Refused(Reason.BAD_HOST) from exc
-    if not origin_allowed(request):
-        raise Refused(Reason.BAD_ORIGIN)
-    if not ownership.live_and_owned(record, owner_key(request)):
-        raise Refused(Reason.NOT_OWNER)  # a stranger's, or closed: the view answers that
+    path = check_call(scope, record.prefix, lambda key: ownership.live_and_owned(record, key)).path
     if not record.notebook.file.is_file():
         raise Refused(Reason.NOTEBOOK_MISSING)  # deleted: the view decides
-    marimo_scope = kernel_scope(
-        call_base(scope, path),
-        prefix=record.prefix,
-        page_query=record.page_query,
-        user=record.user_info,
-        meta=record.meta,
-        path_params=record.path_params,
-    )
     return Admitted(
         notebook=record.notebook,
         app=record.app,
-        scope=marimo_scope,
+        scope=call_scope(scope, path, record),
         record=record,
         prefix=record.prefix,
     )

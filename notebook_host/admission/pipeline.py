@@ -11,7 +11,7 @@ transport turns it into an answer.
 
 Admission decides and has no side effects: a socket's session is counted
 and recorded, and a call's activity noted, by
-:mod:`notebook_host.runtime.opening` once the transport opens it.
+:mod:`notebook_host.backends.opening` once the transport opens it.
 
 :func:`.kernel_call.admit_kernel_call` runs the owner, origin and body checks
 for the fast path without Django or a database query; :func:`acheck_page`

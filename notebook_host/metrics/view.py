@@ -24,10 +24,10 @@ from prometheus_client import (
     multiprocess,
 )
 
-from ..admission.access import parse_rule
 from ..conf import get_config
 from ..hooks import call_hook
 from ..runtime import shutdown
+from ..targets.access import parse_rule
 from . import record
 
 logger = logging.getLogger(__name__)

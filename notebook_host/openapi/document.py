@@ -21,8 +21,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from .. import __version__
-from ..admission.access import Decision, decide
 from ..marimo import files
+from ..targets.access import Decision, decide
 from ..targets.folder import NotebookFolder
 from ..targets.notebook import ServedNotebook
 from ..targets.registered import SLUG_KWARG, RegisteredNotebooks, registered_entries

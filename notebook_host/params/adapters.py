@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict
 from django.utils.module_loading import import_string
 
-from ..openapi.fields import form_field_parameter, takes_many
+from .form_schema import form_field_parameter, takes_many
 from .query import encode_value
 
 

@@ -19,7 +19,7 @@ import json
 import logging
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlencode
 
 from django.core import signing
@@ -28,11 +28,18 @@ from django.template.loader import render_to_string
 
 from .. import closecodes
 from ..marimo.protocol import SOCKET_ONLY_PARAMS
-from ..targets.notebook import ServedNotebook
 from .declarations import NotebookParams
 from .query import Checked, Pairs, last_values, parse_query, split_marimo
 
 logger = logging.getLogger(__name__)
+
+
+class Gated(Protocol):
+    """What the gate reads of a served notebook: the parameters it declares."""
+
+    @property
+    def params(self) -> NotebookParams | None: ...
+
 
 #: The cookie holding a page's recent canonical queries, read by its socket.
 COOKIE = "notebook_host_params"
@@ -84,7 +91,7 @@ def check_page_query(params: NotebookParams, raw: str, path: str) -> Checked | R
     return checked
 
 
-def check_page(request: HttpRequest, notebook: ServedNotebook) -> HttpResponse | Checked | None:
+def check_page(request: HttpRequest, notebook: Gated) -> HttpResponse | Checked | None:
     """400 or a redirect to the canonical URL, else the checked query to serve.
 
     None when the notebook declares no parameters. (The admission check
@@ -158,7 +165,7 @@ def _cookie_queries(value: str | None) -> list[str]:
 # -- the socket --------------------------------------------------------------
 
 
-def check_socket(scope: dict[str, Any], notebook: ServedNotebook) -> tuple[bytes, bytes] | None:
+def check_socket(scope: dict[str, Any], notebook: Gated) -> tuple[bytes, bytes] | None:
     """(query for marimo, page query) from the socket's scope, or None if no form.
 
     Raises InvalidParams when the socket's own parameters fail the form.
@@ -210,7 +217,7 @@ def _scope_cookie(scope: dict[str, Any]) -> str | None:
 def after_page(
     response: HttpResponse,
     request: HttpRequest,
-    notebook: ServedNotebook,
+    notebook: Gated,
     checked: Checked,
     prefix: str,
 ) -> None:

@@ -1,6 +1,6 @@
 """Where a kernel session lives: session id -> owner, notebook, page, app.
 
-A session is recorded when its socket opens (:mod:`.opening`); the
+A session is recorded when its socket opens (:mod:`notebook_host.backends.opening`); the
 transports, the limits and the health endpoint look sessions up here only,
 through the :class:`SessionDirectory` interface. This process's
 implementation is :class:`InProcessSessionDirectory` (the ``directory``

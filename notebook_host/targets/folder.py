@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..admission.access import AccessRule
 from ..marimo import files as notebook_files
 from ..marimo import routes
 from ..params.declarations import DirectoryParamsMap
 from ..runtime.notebook_apps import apps
+from .access import AccessRule
 from .notebook import Located, ServedNotebook
 
 logger = logging.getLogger(__name__)

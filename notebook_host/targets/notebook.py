@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from ..admission.access import AccessRule
 from ..params.declarations import NotebookParams
 from ..targets.options import NotebookOptions
+from .access import AccessRule
 
 #: URL kwarg: the path below a notebook's own URL (None: no trailing slash).
 SUBPATH_KWARG = "marimo_subpath"

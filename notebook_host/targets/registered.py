@@ -32,13 +32,13 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.utils import timezone
 
-from ..admission.access import AccessRule, parse_rule, restrict_to_groups
 from ..models import LiveSession
 from ..models import Notebook as NotebookRow
 from ..params.declarations import NotebookParams
 from ..runtime import session_directory, session_rows
 from ..runtime.notebook_apps import apps
 from ..sources import SourceError, resolve_path
+from .access import AccessRule, parse_rule, restrict_to_groups
 from .folder import Entry
 from .notebook import SUBPATH_KWARG, Located, ServedNotebook
 

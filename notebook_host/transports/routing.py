@@ -1,22 +1,14 @@
 """Websocket routes: every notebook socket ends in ``ws``; any other socket is refused."""
 
 from django.urls import re_path
+from django.utils.module_loading import import_string
 
-from ..workers.settings import enabled as workers_enabled
-from .websocket import NotebookConsumer, RefuseConsumer
+from ..backends import kernels
+from .websocket import RefuseConsumer
 
-
-def _consumer() -> type[NotebookConsumer]:
-    """The local-kernel consumer, or the forwarding one with KERNELS = "workers"."""
-    if workers_enabled():
-        from ..workers.front.consumer import WorkerConsumer  # needs channels_redis (optional)
-
-        return WorkerConsumer
-    return NotebookConsumer
-
-
+#: The kernel backend's consumer (notebook_host.backends): it admits, opens and pumps.
 websocket_urlpatterns = [
-    re_path(r"^(?:.*/)?ws$", _consumer().as_asgi()),
+    re_path(r"^(?:.*/)?ws$", import_string(kernels().consumer).as_asgi()),
 ]
 
 #: Last resort for sockets no route claims: refuse cleanly, no traceback.

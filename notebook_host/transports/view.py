@@ -22,20 +22,20 @@ from django.http import (
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
-from ..admission.access import Decision, decide
 from ..admission.arrival import Arrival, Kind
 from ..admission.limits import OverLimit
-from ..admission.pipeline import admit, admit_front
+from ..admission.pipeline import admit
 from ..admission.refusals import Reason, Refused
 from ..admission.scope import http_scope
+from ..backends import kernels, opening
 from ..marimo import frontend, routes
 from ..metrics import record as metrics
 from ..params import gate
-from ..runtime import opening, replay
+from ..runtime import replay
 from ..runtime.owners import ensure_owner_cookie
+from ..targets.access import Decision, decide
 from ..targets.notebook import ServedNotebook, Target, locate
 from ..targets.registered import registered_entries
-from ..workers.settings import enabled as workers_enabled
 from . import embedding, viewer_notices
 from .bridge import call_http, edit_html
 
@@ -148,12 +148,11 @@ async def serve(
     if routes.route_of(subpath or "") is routes.Route.FRONTEND_FILE:
         return await serve_frontend_file(request, subpath or "")
     arrival = await Arrival.from_request(request, notebook, subpath, path_params)
-    if workers_enabled() and arrival.kind in (Kind.API, Kind.DOWNLOAD):
-        # needs channels_redis: only with KERNELS = "workers"
-        from ..workers.front import forwarding
-
-        if forwarding.needs_worker(request, subpath or ""):
-            return await _forward(request, arrival, forwarding)
+    forwarded = await kernels().forward(request, arrival)  # a kernel elsewhere answers
+    if isinstance(forwarded, Refused):
+        return answer(request, forwarded, arrival.kind)
+    if forwarded is not None:
+        return forwarded
     admitted = await admit(arrival)
     if isinstance(admitted, Refused):
         return answer(request, admitted, arrival.kind)
@@ -178,14 +177,6 @@ async def serve(
         embedding.inject(response, embed)
         viewer_notices.inject(response, notebook)
     return response
-
-
-async def _forward(request: HttpRequest, arrival: Arrival, forwarding: Any) -> HttpResponse:
-    """An API call or download of a session in a worker: admitted here, answered there."""
-    admitted = await admit_front(arrival)
-    if isinstance(admitted, Refused):
-        return answer(request, admitted, arrival.kind)
-    return await forwarding.forward(request, arrival, admitted)
 
 
 async def listing(request: HttpRequest, target: Any) -> HttpResponse:

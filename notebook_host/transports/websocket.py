@@ -5,7 +5,7 @@ through the Django URLconf, so page and socket always agree on notebook,
 access and options; the consumer turns a refusal into a close code (or,
 over a limit, a message and a wait for a free slot) in one place
 (:meth:`NotebookConsumer._refuse`), and opens what was admitted
-(:func:`notebook_host.runtime.opening.open_socket`).
+(:func:`notebook_host.backends.opening.open_socket`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from ..admission import limits
 from ..admission.arrival import Arrival
 from ..admission.pipeline import admit, socket_arrival
 from ..admission.refusals import Reason, Refused
+from ..backends import opening
 from ..marimo import protocol
 from ..marimo.app import MarimoApp
 from ..metrics import record as metrics
-from ..runtime import opening, replay, session_directory, session_rows, shutdown
+from ..runtime import replay, session_directory, session_rows, shutdown
 from ..targets.notebook import ServedNotebook
 from ..targets.registered import registered_pk
 from . import embedding

@@ -13,7 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.checks import Error, register
+from django.core.exceptions import ImproperlyConfigured
 
+from ..backends import backend_class
 from ..conf import get_config
 
 KERNEL_MODES = ("local", "workers")
@@ -101,13 +103,16 @@ def problems() -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
     mode = get_config()["KERNELS"]
     if mode not in KERNEL_MODES:
-        found.append(
-            (
-                "notebook_host.E101",
-                f"NOTEBOOK_HOST['KERNELS'] must be 'local' or 'workers', got {mode!r}.",
-                "Use 'local' (the default) unless you run manage.py notebook_worker processes.",
+        try:
+            backend_class(str(mode))  # another backend, by dotted path
+        except ImproperlyConfigured as exc:
+            found.append(
+                (
+                    "notebook_host.E101",
+                    str(exc),
+                    "Use 'local' (the default) unless you run manage.py notebook_worker processes.",
+                )
             )
-        )
         return found
     minimums = (("WORKER_HEARTBEAT", 0.1), ("WORKER_EXPIRY", 0.5), ("WORKER_TIMEOUT", 0.5))
     for name, minimum in minimums:

@@ -1,4 +1,4 @@
-"""notebook_host.admission.access: rules parsed at import time, decided in one function."""
+"""notebook_host.targets.access: rules parsed at import time, decided in one function."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 
 from devtools.users import create_test_users
-from notebook_host.admission.access import AccessRule, CallableRule, Decision, decide, parse_rule
+from notebook_host.targets.access import AccessRule, CallableRule, Decision, decide, parse_rule
 from notebook_host.targets.notebook import ServedNotebook
 
 WHERE = "notebook('x/', 'x.py')"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from notebook_host.admission.access import parse_rule
+from notebook_host.targets.access import parse_rule
 from notebook_host.targets.folder import RELPATH_KWARG, NotebookFolder
 
 APPS = Path(__file__).parent.parent / "notebooks" / "apps"

@@ -71,8 +71,8 @@ def import_graph() -> dict[str, set[str]]:
     return {name: imported_modules(name, path, known) for name, path in modules.items()}
 
 
-def find_circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """One circle per strongly connected component of more than one module."""
+def strong_components(graph: dict[str, set[str]]) -> list[set[str]]:
+    """Every strongly connected group of more than one node (Tarjan)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -103,7 +103,12 @@ def find_circles(graph: dict[str, set[str]]) -> list[list[str]]:
     for node in sorted(graph):
         if node not in index:
             connect(node)
-    return [_one_circle(graph, set(c)) for c in components]
+    return [set(c) for c in components]
+
+
+def find_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One circle per strongly connected component of more than one module."""
+    return [_one_circle(graph, members) for members in strong_components(graph)]
 
 
 def _one_circle(graph: dict[str, set[str]], members: set[str]) -> list[str]:
@@ -272,24 +277,19 @@ def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     return folded
 
 
-#: Circles between subpackages that exist today (each a strongly connected
-#: group, sorted); a new one, or a new member of one, fails the test below.
+#: Circles between subpackages that exist today (each a whole strongly
+#: connected group, sorted); a new one, or a new member of one, fails below.
 KNOWN_PACKAGE_CIRCLES: list[list[str]] = [
-    # admission/* -> runtime (owners, session_directory, notebook_apps);
-    # runtime/opening.py -> admission (arrival, limits, refusals).
-    ["notebook_host.admission", "notebook_host.runtime"],
-    # transports/{view,fastpath,routing}.py -> workers (settings, front);
-    # workers/front/ -> transports (websocket.NotebookConsumer, bridge, embedding).
-    ["notebook_host.transports", "notebook_host.workers"],
+    # targets/registered.py and targets/folder.py retire apps and close
+    # sessions when a row or file changes (runtime.notebook_apps,
+    # session_rows); runtime keys its apps and records on targets' ServedNotebook.
+    ["notebook_host.runtime", "notebook_host.targets"],
 ]
 
 
 def package_circles() -> list[list[str]]:
-    graph = package_graph(import_graph())
-    groups = []
-    for circle in find_circles(graph):
-        groups.append(sorted(set(circle)))
-    return sorted(groups)
+    """Each group of subpackages that import each other, every member named."""
+    return sorted(sorted(group) for group in strong_components(package_graph(import_graph())))
 
 
 def test_no_new_import_circle_between_subpackages() -> None:

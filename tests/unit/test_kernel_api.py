@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from notebook_host.admission.access import parse_rule
+from notebook_host.backends import local as local_backend
 from notebook_host.marimo.protocol import PAGE_SCOPE_KEY
 from notebook_host.runtime import session_directory
 from notebook_host.runtime.owners import OWNER_COOKIE, key_from_cookies
+from notebook_host.targets.access import parse_rule
 from notebook_host.targets.notebook import ServedNotebook
 from notebook_host.transports import fastpath
 
@@ -96,7 +97,7 @@ def scope(**changes: Any) -> dict[str, Any]:
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 def test_the_owner_s_call_gets_the_session_s_scope(record: session_directory.SessionRecord) -> None:
-    found = fastpath.session_for(scope())
+    found = local_backend.session_for(scope())
     assert found is not None
     rec, marimo_scope = found
     assert rec is record
@@ -132,20 +133,20 @@ def test_the_owner_s_call_gets_the_session_s_scope(record: session_directory.Ses
 def test_anything_else_goes_through_django(
     record: session_directory.SessionRecord, changes: dict[str, Any]
 ) -> None:
-    assert fastpath.session_for(scope(**changes)) is None
+    assert local_backend.session_for(scope(**changes)) is None
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 def test_a_closed_session_goes_through_django(record: session_directory.SessionRecord) -> None:
     record.app.ids.clear()  # type: ignore[union-attr]
-    assert fastpath.session_for(scope()) is None
+    assert local_backend.session_for(scope()) is None
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 def test_a_deleted_notebook_goes_through_django(record: session_directory.SessionRecord) -> None:
-    assert fastpath.session_for(scope()) is not None
+    assert local_backend.session_for(scope()) is not None
     record.notebook.file.unlink()
-    assert fastpath.session_for(scope()) is None
+    assert local_backend.session_for(scope()) is None
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
@@ -154,10 +155,10 @@ def test_an_anonymous_owner_is_known_by_its_browser_cookie(
 ) -> None:
     record.owner = key_from_cookies({OWNER_COOKIE: "browser-1"})
     cookie = f"{OWNER_COOKIE}=browser-1".encode()
-    assert fastpath.session_for(scope(headers={b"cookie": cookie})) is not None
+    assert local_backend.session_for(scope(headers={b"cookie": cookie})) is not None
     other = f"{OWNER_COOKIE}=browser-2".encode()
-    assert fastpath.session_for(scope(headers={b"cookie": other})) is None
-    assert fastpath.session_for(scope(headers={b"cookie": None})) is None
+    assert local_backend.session_for(scope(headers={b"cookie": other})) is None
+    assert local_backend.session_for(scope(headers={b"cookie": None})) is None
 
 
 class Recorder:

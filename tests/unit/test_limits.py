@@ -12,12 +12,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from notebook_host.admission import limits
-from notebook_host.admission.access import parse_rule
 from notebook_host.runtime.session_directory import (
     InProcessSessionDirectory,
     SessionDirectory,
     SessionRecord,
 )
+from notebook_host.targets.access import parse_rule
 from notebook_host.targets.notebook import ServedNotebook
 
 NB = ServedNotebook(

@@ -16,7 +16,6 @@ from django.test import RequestFactory, override_settings
 
 from devtools.params_forms import ItemFilter
 from notebook_host.admission import pipeline
-from notebook_host.admission.access import parse_rule
 from notebook_host.admission.arrival import Admitted, Arrival, Kind
 from notebook_host.admission.kernel_call import admit_kernel_call
 from notebook_host.admission.pipeline import acheck_page, admit, check_page
@@ -26,6 +25,7 @@ from notebook_host.params.declarations import NotebookParams
 from notebook_host.runtime import session_directory
 from notebook_host.runtime.owners import OWNER_COOKIE, key_from_cookies
 from notebook_host.runtime.session_directory import InProcessSessionDirectory, SessionRecord
+from notebook_host.targets.access import parse_rule
 from notebook_host.targets.notebook import ServedNotebook
 from notebook_host.transports.view import answer
 

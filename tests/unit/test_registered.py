@@ -12,10 +12,10 @@ from django.contrib.auth.models import AnonymousUser, Group
 from django.db import connections
 
 from devtools.users import create_test_users
-from notebook_host.admission.access import Decision, GroupRule, decide
 from notebook_host.models import Notebook as Row
 from notebook_host.runtime.notebook_apps import apps
 from notebook_host.targets import registered
+from notebook_host.targets.access import Decision, GroupRule, decide
 from notebook_host.targets.notebook import SUBPATH_KWARG
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

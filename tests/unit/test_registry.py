@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from notebook_host.admission.access import parse_rule
 from notebook_host.marimo import files
 from notebook_host.runtime.notebook_apps import AppRegistry
+from notebook_host.targets.access import parse_rule
 from notebook_host.targets.notebook import ServedNotebook
 
 NB = Path(__file__).parent.parent / "notebooks"

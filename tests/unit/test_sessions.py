@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notebook_host.admission.access import parse_rule
 from notebook_host.marimo import protocol
 from notebook_host.runtime import session_directory
+from notebook_host.targets.access import parse_rule
 from notebook_host.targets.notebook import ServedNotebook
 
 

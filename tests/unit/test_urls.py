@@ -10,8 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.urls import Resolver404, URLPattern, resolve, reverse
 
-from notebook_host.admission.access import AccessRule, CallableRule
 from notebook_host.marimo import routes
+from notebook_host.targets.access import AccessRule, CallableRule
 from notebook_host.targets.notebook import SUBPATH_KWARG
 from notebook_host.urls import NotebookRoutePattern, notebook
 from tests.projects.default import urls as test_urls

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from notebook_host.backends import kernels
 from notebook_host.metrics.server import MetricsServer
 from notebook_host.metrics.view import mark_process_dead
 from notebook_host.workers import settings
@@ -62,10 +63,10 @@ class Command(BaseCommand):
         problems = settings.problems()
         if problems:
             raise CommandError("; ".join(f"{ident}: {message}" for ident, message, _ in problems))
-        if not settings.enabled():
+        if not kernels().uses_workers:
             raise CommandError(
-                "NOTEBOOK_HOST['KERNELS'] is 'local': fronts run kernels themselves and "
-                "would never send work to a worker. Set it to 'workers'."
+                f"NOTEBOOK_HOST['KERNELS'] is {kernels().name!r}: fronts run kernels themselves "
+                "and would never send work to a worker. Set it to 'workers'."
             )
         capacity = options["max_sessions"] or settings.default_capacity()
         if capacity < 1:

@@ -1,7 +1,8 @@
-"""Opening what admission let in: count a socket's session, note a call's activity.
+"""The local backend's opening: count a socket's session, note a call's activity.
 
-Admission (:mod:`notebook_host.admission`) decides and changes nothing; the
-transport that acts on an admitted arrival opens it here:
+Admission (:mod:`notebook_host.admission`) decides and changes nothing; with
+local kernels the transport that acts on an admitted arrival opens it here
+(with workers, :mod:`notebook_host.workers.front.placement` does):
 
 - :func:`open_socket` counts a socket on its session: a reconnect on its
   resumed session, else a new session once the limits let it in (closing
@@ -9,7 +10,7 @@ transport that acts on an admitted arrival opens it here:
   There is no await between the limit check and the record, so two sockets
   cannot race for one slot.
 - :func:`note_call` notes an API call's or a download's activity on its
-  session's row (:mod:`.session_rows`).
+  session's row (:mod:`notebook_host.runtime.session_rows`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from ..admission import limits
 from ..admission.arrival import Admitted, Arrival
 from ..admission.refusals import Reason, Refused
 from ..marimo import protocol
-from . import session_directory, session_rows
-from .session_directory import SessionRecord
+from ..runtime import session_directory, session_rows
+from ..runtime.session_directory import SessionRecord
 
 logger = logging.getLogger(__name__)
 

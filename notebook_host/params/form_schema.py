@@ -1,7 +1,7 @@
 """Django form fields as OpenAPI 3.1 parameters: type, format, bounds, choices, default.
 
 A notebook whose ``params=`` is a form describes each field in the OpenAPI
-document (:mod:`.document`) through :func:`form_field_parameter`; Pydantic
+document (:mod:`notebook_host.openapi.document`) through :func:`form_field_parameter`; Pydantic
 models describe themselves (their JSON schema, in
 :class:`notebook_host.params.adapters.PydanticParams`).
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from django import forms
 
-from ..params.query import encode_value
+from .query import encode_value
 
 
 def takes_many(form_field: forms.Field) -> bool:
