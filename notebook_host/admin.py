@@ -20,8 +20,9 @@ from django.utils.html import format_html
 from .forms import NotebookAdminForm
 from .models import LiveSession, Notebook
 from .runtime import session_rows
+from .runtime.registered_sync import close_all, run_in_server
 from .sources import SourceError, check_file
-from .targets.registered import close_all, run_in_server, source_file
+from .targets.registered import source_file
 
 #: The permission that lets a user put code on the server through the admin.
 DEPLOY_PERMISSION = "notebook_host.deploy_notebook"

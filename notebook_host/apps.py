@@ -11,8 +11,8 @@ class NotebookHostConfig(AppConfig):
     def ready(self) -> None:
         # Imported once the models are ready (Django app loading).
         from . import checks  # noqa: F401 - registers the system checks
+        from .runtime.registered_sync import connect_signals  # registered rows, targets' news
         from .signout import connect as connect_signout  # a receiver of user_logged_out
-        from .targets.registered import connect_signals  # the registered notebooks' signals
         from .workers import checks as cluster_checks  # noqa: F401 - registers its checks
         from .workers import settings  # noqa: F401 - registers the KERNELS checks
 

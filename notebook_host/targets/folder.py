@@ -24,7 +24,7 @@ from typing import Any
 from ..marimo import files as notebook_files
 from ..marimo import routes
 from ..params.declarations import DirectoryParamsMap
-from ..runtime.notebook_apps import apps
+from . import signals
 from .access import AccessRule
 from .notebook import Located, ServedNotebook
 
@@ -165,7 +165,7 @@ class NotebookFolder:
             for file, notebook in list(self._notebooks.items()):
                 if not file.is_file():
                     del self._notebooks[file]
-                    apps.forget(notebook)
+                    signals.source_changed.send(sender=NotebookFolder, notebook=notebook)
 
     # -- listing -------------------------------------------------------------
 

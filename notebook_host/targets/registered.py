@@ -10,12 +10,12 @@ sessions get the new one.
 
 When a row is disabled, deleted or renamed, this process closes its sessions
 at once (signal) and other server processes do so on their next request for
-the slug or their next poll (see :mod:`notebook_host.runtime.session_rows`).
+the slug or their next poll: :mod:`notebook_host.runtime.registered_sync`
+keeps the runtime in step, told by :mod:`.signals`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -28,16 +28,11 @@ from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
-from django.db.models.signals import m2m_changed, post_save, pre_delete
-from django.utils import timezone
 
-from ..models import LiveSession
 from ..models import Notebook as NotebookRow
 from ..params.declarations import NotebookParams
-from ..runtime import session_directory, session_rows
-from ..runtime.notebook_apps import apps
 from ..sources import SourceError, resolve_path
+from . import signals
 from .access import AccessRule, parse_rule, restrict_to_groups
 from .folder import Entry
 from .notebook import SUBPATH_KWARG, Located, ServedNotebook
@@ -61,7 +56,7 @@ CACHE_IDLE_SECONDS = 60.0
 
 
 @dataclass
-class _Cached:
+class Cached:
     pk: int
     slug: str
     version: datetime
@@ -69,7 +64,7 @@ class _Cached:
     used: float = field(default_factory=time.monotonic)
 
 
-_by_pk: dict[int, _Cached] = {}
+by_pk: dict[int, Cached] = {}
 _lock = threading.Lock()
 _pk_of: weakref.WeakKeyDictionary[ServedNotebook, int] = weakref.WeakKeyDictionary()
 
@@ -110,12 +105,12 @@ class RegisteredNotebooks:
             await NotebookRow.objects.filter(slug=slug, enabled=True).defer("description").afirst()
         )
         if row is None:
-            await retire_slug(slug)
+            await signals.slug_gone.asend(sender=RegisteredNotebooks, slug=slug)
             return None
         notebook = await anotebook_for(row)
         if notebook is None:
             return None
-        session_rows.ensure_polling()
+        signals.rows_in_use.send(sender=RegisteredNotebooks)
         return Located(notebook=notebook, subpath=subpath, path_params=kwargs)
 
 
@@ -126,7 +121,7 @@ async def anotebook_for(row: Any) -> ServedNotebook | None:
     except SourceError as exc:
         logger.warning("Notebook %r is not served: %s", row.slug, exc)
         return None
-    entry = _by_pk.get(row.pk)
+    entry = by_pk.get(row.pk)
     if entry is not None and entry.version == row.updated and entry.notebook.file == file:
         entry.used = time.monotonic()
         return entry.notebook
@@ -159,7 +154,7 @@ def _update(row: Any, file: Path) -> ServedNotebook:
         rule = restrict_to_groups(parse_rule(row.access_value(), where=where), group_ids)
         options = row.options()
         params = _params(row, where)
-        entry = _by_pk.get(row.pk)
+        entry = by_pk.get(row.pk)
         if entry is None:
             notebook = ServedNotebook(
                 file=file,
@@ -170,103 +165,17 @@ def _update(row: Any, file: Path) -> ServedNotebook:
                 params=params,
             )
             _pk_of[notebook] = row.pk
-            _by_pk[row.pk] = _Cached(row.pk, row.slug, row.updated, notebook)
-            session_rows.watch(_watch_rows)
+            by_pk[row.pk] = Cached(row.pk, row.slug, row.updated, notebook)
             return notebook
         notebook = entry.notebook
         if notebook.file != file or notebook.options != options:
-            apps.forget(notebook)  # new sessions get a new app; old ones run on
+            # new sessions get a new app; old ones run on
+            signals.source_changed.send(sender=RegisteredNotebooks, notebook=notebook)
             notebook.file, notebook.options = file, options
             notebook.relative_path = file.name
         notebook.access, notebook.name, notebook.params = rule, row.slug, params
         entry.slug, entry.version = row.slug, row.updated
         return notebook
-
-
-async def retire(pk: int) -> None:
-    """Stop serving row ``pk`` in this process: close its sessions, drop its app."""
-    entry = _by_pk.pop(pk, None)
-    if entry is None:
-        return
-    notebook = entry.notebook
-    await session_rows.close_local(notebook=notebook)
-    for app in _apps_of(notebook):
-        app.close_all_sessions()
-    apps.forget(notebook)
-
-
-async def retire_slug(slug: str) -> None:
-    for entry in [e for e in list(_by_pk.values()) if e.slug == slug]:
-        await retire(entry.pk)
-
-
-def _apps_of(notebook: ServedNotebook) -> list[Any]:
-
-    found = {id(a): a for a in session_directory.directory.apps_of(notebook)}
-    current = apps.peek(notebook)
-    if current is not None:
-        found[id(current)] = current
-    return list(found.values())
-
-
-async def close_all(pk: int) -> int:
-    """Close every session of row ``pk`` held by this process; returns how many."""
-    entry = _by_pk.get(pk)
-    if entry is None:
-        return 0
-    count = await session_rows.close_local(notebook=entry.notebook)
-    for app in _apps_of(entry.notebook):
-        count = max(count, app.session_count())
-        app.close_all_sessions()
-    return count
-
-
-async def _watch_rows() -> None:
-    """Poll: retire cached rows another process disabled, deleted or renamed.
-
-    Rows unused for a while whose app is gone leave the cache, so a process
-    stops polling once nobody uses registered notebooks.
-    """
-    now = time.monotonic()
-    for pk, entry in list(_by_pk.items()):
-        if now - entry.used > CACHE_IDLE_SECONDS and not _apps_of(entry.notebook):
-            _by_pk.pop(pk, None)
-    if not _by_pk:
-        session_rows.unwatch(_watch_rows)
-        return
-
-    pks = list(_by_pk)
-    live = {
-        pk: slug
-        async for pk, slug in NotebookRow.objects.filter(pk__in=pks, enabled=True).values_list(
-            "pk", "slug"
-        )
-    }
-    for pk in pks:
-        cached = _by_pk.get(pk)
-        if cached is not None and live.get(pk) != cached.slug:
-            await retire(pk)
-
-
-def run_in_server(coro_factory: Any) -> None:
-    """Run an async retire/close from sync code (a signal, an admin action).
-
-    Under daphne the admin runs in a worker thread while kernels live on the
-    server's event loop: hand the work to that loop. Without a loop (a
-    shell), there is nothing of this process to close.
-    """
-    loop = session_rows.server_loop()
-    if loop is None or loop.is_closed():
-        return
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        loop.create_task(coro_factory())
-        return
-    # Not awaited: the coroutine's ORM calls need the sync thread we may be in.
-    asyncio.run_coroutine_threadsafe(coro_factory(), loop)
 
 
 @dataclass
@@ -289,56 +198,5 @@ async def registered_entries() -> Listing:
         notebook = await anotebook_for(row)
         if notebook is not None:
             found.append(Entry(path=row.slug, title=row.title, notebook=notebook))
-    session_rows.ensure_polling()
+    signals.rows_in_use.send(sender=RegisteredNotebooks)
     return Listing(rows=found)
-
-
-# -- keeping servers in step with the table (connected in apps.ready) ----------------
-
-
-def _request_close_rows(pk: int) -> None:
-
-    session_rows.request_close(LiveSession.objects.filter(notebook_id=pk))
-
-
-def _retire_after_commit(pk: int) -> None:
-    transaction.on_commit(lambda: run_in_server(lambda: retire(pk)))
-
-
-def on_save(sender: Any, instance: Any, **kwargs: Any) -> None:
-    """Disabled, or renamed: close its sessions here now, elsewhere by flag or poll."""
-    entry = _by_pk.get(instance.pk)
-    if not instance.enabled:
-        _request_close_rows(instance.pk)
-        _retire_after_commit(instance.pk)
-    elif entry is not None and entry.slug != instance.slug:
-        _retire_after_commit(instance.pk)
-
-
-def on_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
-    """Flag the rows before the foreign key is nulled, then close here."""
-    _request_close_rows(instance.pk)
-    _retire_after_commit(instance.pk)
-
-
-def on_groups_changed(sender: Any, instance: Any, action: str, **kwargs: Any) -> None:
-    """A group change is an edit: bump ``updated`` so servers rebuild the rule."""
-
-    if action not in {"post_add", "post_remove", "post_clear"}:
-        return
-    if isinstance(instance, NotebookRow):
-        pks = [instance.pk]
-    else:  # changed from the group's side
-        pks = list(kwargs.get("pk_set") or instance.notebooks.values_list("pk", flat=True))
-    NotebookRow.objects.filter(pk__in=pks).update(updated=timezone.now())
-
-
-def connect_signals() -> None:
-
-    post_save.connect(on_save, sender=NotebookRow, dispatch_uid="notebook_host.on_save")
-    pre_delete.connect(on_delete, sender=NotebookRow, dispatch_uid="notebook_host.on_delete")
-    m2m_changed.connect(
-        on_groups_changed,
-        sender=NotebookRow.allowed_groups.through,
-        dispatch_uid="notebook_host.on_groups_changed",
-    )

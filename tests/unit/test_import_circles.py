@@ -279,12 +279,7 @@ def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 
 #: Circles between subpackages that exist today (each a whole strongly
 #: connected group, sorted); a new one, or a new member of one, fails below.
-KNOWN_PACKAGE_CIRCLES: list[list[str]] = [
-    # targets/registered.py and targets/folder.py retire apps and close
-    # sessions when a row or file changes (runtime.notebook_apps,
-    # session_rows); runtime keys its apps and records on targets' ServedNotebook.
-    ["notebook_host.runtime", "notebook_host.targets"],
-]
+KNOWN_PACKAGE_CIRCLES: list[list[str]] = []
 
 
 def package_circles() -> list[list[str]]:

@@ -13,6 +13,7 @@ from django.db import connections
 
 from devtools.users import create_test_users
 from notebook_host.models import Notebook as Row
+from notebook_host.runtime import registered_sync
 from notebook_host.runtime.notebook_apps import apps
 from notebook_host.targets import registered
 from notebook_host.targets.access import Decision, GroupRule, decide
@@ -25,9 +26,9 @@ APPS = Path(__file__).parent.parent / "notebooks" / "apps"
 
 @pytest.fixture(autouse=True)
 async def fresh_cache():
-    registered._by_pk.clear()
+    registered.by_pk.clear()
     yield
-    registered._by_pk.clear()
+    registered.by_pk.clear()
     # The async ORM's thread holds a connection; PostgreSQL's teardown needs it closed.
     await sync_to_async(close_thread_connections)()
 
@@ -158,14 +159,14 @@ async def test_the_poll_retires_rows_changed_elsewhere_and_forgets_idle_ones() -
     gone = await Row.objects.acreate(slug="gone", title="Gone", path="test_app.py")
     await locate("kept")
     await locate("gone")
-    assert registered._watch_rows in session_rows._watchers
+    assert registered_sync.watch_rows in session_rows._watchers
     # Another process disables "gone" (a queryset update sends no signal).
     await Row.objects.filter(pk=gone.pk).aupdate(enabled=False)
-    await registered._watch_rows()
-    assert set(registered._by_pk) == {kept.pk}
+    await registered_sync.watch_rows()
+    assert set(registered.by_pk) == {kept.pk}
     # Unused for a while and without an app: dropped, and the poll stops watching.
-    registered._by_pk[kept.pk].used -= registered.CACHE_IDLE_SECONDS + 1
-    await registered._watch_rows()
-    await registered._watch_rows()
-    assert registered._by_pk == {}
-    assert registered._watch_rows not in session_rows._watchers
+    registered.by_pk[kept.pk].used -= registered.CACHE_IDLE_SECONDS + 1
+    await registered_sync.watch_rows()
+    await registered_sync.watch_rows()
+    assert registered.by_pk == {}
+    assert registered_sync.watch_rows not in session_rows._watchers
