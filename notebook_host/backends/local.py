@@ -18,6 +18,7 @@ from ..admission.refusals import Refused
 from ..closecodes import SIGNED_OUT
 from ..metrics import record as metrics
 from ..runtime import replay, session_directory, session_rows
+from ..runtime.notebook_apps import apps, isolation
 from ..runtime.owners import same_owner
 from ..runtime.session_directory import SessionRecord
 from .base import KernelBackend, KernelCall, Readiness, Receive, Send
@@ -57,7 +58,16 @@ class LocalBackend(KernelBackend):
         await app(call.scope, receive, send)
 
     async def readiness(self) -> Readiness:
-        return Readiness()  # the database is all a local kernel needs
+        """Ready with the database; with process kernels, how many processes run them."""
+        if not isolation().processes:
+            return Readiness()
+        loaded = apps.loaded()
+        return Readiness(
+            counts={
+                "kernel_processes": sum(len(app.kernel_pids()) for app in loaded),
+                "template_processes": sum(len(app.template_pids()) for app in loaded),
+            }
+        )
 
     async def end_sessions_of(self, owner: str) -> list[str]:
         directory = session_directory.directory

@@ -87,6 +87,8 @@ async def test_sessions_run_in_their_own_processes(iso: LiveServer) -> None:
         pids = {kernel_pid(first), kernel_pid(second)}
         assert len(pids) == 2 and daphne not in pids
         assert pids <= set(children(daphne))
+        health = (await one.get("/registered/health/")).json()
+        assert health["kernel_processes"] >= 2 and health["template_processes"] >= 1, health
         assert await first.turn("knob", 5, "knob is 5") < 10
         assert await second.turn("knob", 7, "knob is 7") < 10
 

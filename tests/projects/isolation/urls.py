@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from django.urls import path
+from django.urls import include, path
 
 from notebook_host.urls import notebook
 
@@ -10,5 +10,6 @@ NB = Path(__file__).parents[2] / "notebooks"
 
 urlpatterns = [
     notebook("iso/", NB / "isolation.py", access="public"),
+    path("registered/", include("notebook_host.urls")),  # health/ counts the processes
     path("plain/", lambda request: __import__("django.http").http.HttpResponse("plain")),
 ]
