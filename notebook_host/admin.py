@@ -128,7 +128,18 @@ class NotebookAdmin(admin.ModelAdmin):
 
 @admin.register(LiveSession)
 class LiveSessionAdmin(admin.ModelAdmin):
-    list_display = ["label", "notebook", "username", "created", "idle", "host", "pid", "worker"]
+    list_display = [
+        "label",
+        "notebook",
+        "username",
+        "created",
+        "idle",
+        "memory",
+        "cpu",
+        "host",
+        "pid",
+        "worker",
+    ]
     list_filter = ["notebook", "host", "worker"]
     readonly_fields = [f.name for f in LiveSession._meta.fields]
     actions = ["close"]
@@ -142,6 +153,16 @@ class LiveSessionAdmin(admin.ModelAdmin):
     @admin.display(description="idle")
     def idle(self, obj: LiveSession) -> str:
         return f"{int((timezone.now() - obj.last_activity).total_seconds())} s"
+
+    @admin.display(description="memory")
+    def memory(self, obj: LiveSession) -> str:
+        """The session process's resident memory (KERNEL_ISOLATION = "process")."""
+        return "—" if obj.memory_mib is None else f"{obj.memory_mib:.1f} MiB"
+
+    @admin.display(description="CPU")
+    def cpu(self, obj: LiveSession) -> str:
+        """CPU seconds the session process has used (KERNEL_ISOLATION = "process")."""
+        return "—" if obj.cpu_seconds is None else f"{obj.cpu_seconds:.1f} s"
 
     @admin.action(description="Close the selected sessions", permissions=["delete"])
     def close(self, request: HttpRequest, queryset: QuerySet[LiveSession]) -> None:

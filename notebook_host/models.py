@@ -185,6 +185,10 @@ class LiveSession(models.Model):
     worker = models.CharField(max_length=255, blank=True, default="")
     #: Set by the admin or the command; the owning process closes the session.
     close_requested = models.BooleanField(default=False, db_index=True)
+    #: With KERNEL_ISOLATION = "process": the session process's resident memory
+    #: (MiB) and CPU seconds, refreshed by its server's poll; None: not measured.
+    memory_mib = models.FloatField(null=True, blank=True)
+    cpu_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["created"]

@@ -29,7 +29,7 @@ from .frontend import MARIMO_VERSION
 from .imports import imported_modules
 from .isolation.kernel import IsolatedSessionManager
 from .isolation.settings import Isolation
-from .isolation.templates import TemplatePool
+from .isolation.templates import ChildProcess, TemplatePool
 from .kernel_logs import track
 from .patches import initialise
 
@@ -91,6 +91,12 @@ class MarimoApp:
             if getattr(task, "native_id", None) == native_id:
                 return str(sid)
         return None
+
+    def kernel_pid(self, session_id: str) -> int | None:
+        """The process running this session's kernel; None with thread kernels."""
+        session = self._manager.sessions.get(SessionId(session_id))
+        task = getattr(getattr(session, "_kernel_manager", None), "kernel_task", None)
+        return task.pid if isinstance(task, ChildProcess) else None
 
     def close_session(self, session_id: str) -> bool:
         """Close one kernel session now (its socket, if open, is told to go)."""

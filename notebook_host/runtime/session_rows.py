@@ -27,7 +27,9 @@ from django.utils import timezone
 
 from .. import closecodes
 from ..conf import get_config
+from ..marimo.isolation.usage import usage
 from ..models import LiveSession
+from . import session_directory
 from .notebook_apps import apps
 
 if TYPE_CHECKING:
@@ -50,6 +52,8 @@ class OpenSession:
     notebook: ServedNotebook
     activity: float = field(default_factory=time.monotonic)
     written: float = field(default_factory=time.monotonic)
+    #: The (memory MiB, CPU seconds) last written to the row (process kernels).
+    usage: tuple[float, float] | None = None
 
 
 _open: dict[str, OpenSession] = {}
@@ -186,8 +190,8 @@ async def _poll_forever() -> None:
 
 
 async def poll_once() -> None:
-    """Write activity, close sessions flagged elsewhere, run the watchers."""
-    flagged = await sync_to_async(_sync_poll)(_activity_updates())
+    """Write activity and usage, close sessions flagged elsewhere, run the watchers."""
+    flagged = await sync_to_async(_sync_poll)(_activity_updates(), _usage_updates())
     if flagged:
         await close_local(session_ids=flagged)
     for callback in list(_watchers):
@@ -205,9 +209,29 @@ def _activity_updates() -> dict[str, datetime]:
     return updates
 
 
-def _sync_poll(updates: dict[str, datetime]) -> list[str]:
+def _usage_updates() -> dict[str, tuple[float, float]]:
+    """Process kernels whose memory or CPU moved since their last write."""
+    updates = {}
+    for entry in _open.values():
+        record = session_directory.directory.lookup(entry.session_id)
+        app = record.app if record is not None else None
+        pid = app.kernel_pid(entry.session_id) if app is not None else None
+        now = usage(pid) if pid is not None else None
+        if now is None:
+            continue
+        last = entry.usage
+        if last is None or abs(now[0] - last[0]) >= 0.5 or now[1] - last[1] >= 0.1:
+            updates[entry.session_id] = entry.usage = (round(now[0], 1), round(now[1], 2))
+    return updates
+
+
+def _sync_poll(
+    updates: dict[str, datetime], usages: dict[str, tuple[float, float]] | None = None
+) -> list[str]:
     for session_id, when in updates.items():
         LiveSession.objects.filter(session_id=session_id).update(last_activity=when)
+    for session_id, (memory, cpu) in (usages or {}).items():
+        LiveSession.objects.filter(session_id=session_id).update(memory_mib=memory, cpu_seconds=cpu)
     return list(
         LiveSession.objects.filter(host=HOST, pid=os.getpid(), close_requested=True).values_list(
             "session_id", flat=True

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +24,7 @@ import httpx
 import pytest
 
 from devtools.folders import make_folders
-from devtools.live import LiveServer
+from devtools.live import ROOT, LiveServer
 from devtools.procfs import process_tree
 from devtools.visitor import Tab, open_tab
 
@@ -62,6 +65,31 @@ def rss_kib(pids: list[int]) -> int:
     return total // 1024
 
 
+async def rows_usage(live: LiveServer, ids: set[str]) -> dict[str, tuple[float, float]]:
+    """The memory and CPU the server wrote on these sessions' rows (the admin's columns)."""
+    code = (
+        "import json; from notebook_host.models import LiveSession as L; "
+        "print(json.dumps({r.session_id: [r.memory_mib, r.cpu_seconds] for r in L.objects.all()}))"
+    )
+    found: dict[str, tuple[float, float]] = {}
+    for _ in range(20):  # LIVE_SESSION_POLL is 0.5 s in the test projects
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=live.environ(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        rows = json.loads(done.stdout.strip().splitlines()[-1])
+        found = {sid: tuple(rows[sid]) for sid in ids if sid in rows and rows[sid][0] is not None}
+        if len(found) == len(ids):
+            return found
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no usage on the rows of {ids}: {found}")
+
+
 def kernel_pid(tab: Tab) -> int:
     match = re.search(r"kernel pid (\d+)", " ".join(tab.first_outputs.values()))
     assert match, tab.first_outputs
@@ -89,6 +117,8 @@ async def test_sessions_run_in_their_own_processes(iso: LiveServer) -> None:
         assert pids <= set(children(daphne))
         health = (await one.get("/registered/health/")).json()
         assert health["kernel_processes"] >= 2 and health["template_processes"] >= 1, health
+        usage = await rows_usage(iso, {first.session_id, second.session_id})
+        assert all(memory > 1 and cpu >= 0 for memory, cpu in usage.values()), usage
         assert await first.turn("knob", 5, "knob is 5") < 10
         assert await second.turn("knob", 7, "knob is 7") < 10
 
@@ -213,3 +243,26 @@ async def test_no_kernel_outlives_the_server(tmp_path: Path, how: str) -> None:
             assert not left, left
     finally:
         live.stop()
+
+
+async def test_closing_a_session_from_the_admin_ends_its_process(iso: LiveServer) -> None:
+    async with (
+        httpx.AsyncClient(base_url=iso.url, timeout=30) as client,
+        open_tab(iso, client, PAGE, ready="fault none done") as tab,
+    ):
+        pid = kernel_pid(tab)
+        await rows_usage(iso, {tab.session_id})  # the row the admin lists
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "manage.py", "notebook_sessions", "--close", tab.session_id],
+            cwd=ROOT,
+            env=iso.environ(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        deadline = time.monotonic() + 15
+        while pid in children(iso.proc.pid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert pid not in children(iso.proc.pid)
