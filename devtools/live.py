@@ -56,6 +56,17 @@ class LiveServer:
     def log_path(self) -> Path:
         return self.workdir / "daphne.log"
 
+    def manage(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run ``manage.py <args>`` as another process on this server's database."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.environ(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
     def environ(self) -> dict[str, str]:
         return {
             # The demo project refuses to start without a key unless DEBUG is on.

@@ -14,8 +14,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +22,7 @@ import httpx
 import pytest
 
 from devtools.folders import make_folders
-from devtools.live import ROOT, LiveServer
+from devtools.live import LiveServer
 from devtools.procfs import process_tree
 from devtools.visitor import Tab, open_tab
 
@@ -73,15 +71,7 @@ async def rows_usage(live: LiveServer, ids: set[str]) -> dict[str, tuple[float, 
     )
     found: dict[str, tuple[float, float]] = {}
     for _ in range(20):  # LIVE_SESSION_POLL is 0.5 s in the test projects
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "manage.py", "shell", "-c", code],
-            cwd=ROOT,
-            env=live.environ(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = await asyncio.to_thread(live.manage, "shell", "-c", code)
         rows = json.loads(done.stdout.strip().splitlines()[-1])
         found = {sid: tuple(rows[sid]) for sid in ids if sid in rows and rows[sid][0] is not None}
         if len(found) == len(ids):
@@ -252,15 +242,7 @@ async def test_closing_a_session_from_the_admin_ends_its_process(iso: LiveServer
     ):
         pid = kernel_pid(tab)
         await rows_usage(iso, {tab.session_id})  # the row the admin lists
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "manage.py", "notebook_sessions", "--close", tab.session_id],
-            cwd=ROOT,
-            env=iso.environ(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = await asyncio.to_thread(iso.manage, "notebook_sessions", "--close", tab.session_id)
         assert done.returncode == 0, done.stderr
         deadline = time.monotonic() + 15
         while pid in children(iso.proc.pid) and time.monotonic() < deadline:

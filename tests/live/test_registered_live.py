@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import time
 import uuid
 
@@ -55,14 +54,7 @@ async def refused(live: LiveServer, page: str, cookies: str = "") -> bool:
 
 
 def sessions_command(live: LiveServer, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "notebook_sessions", *args],
-        cwd=ROOT,
-        env=live.environ(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return live.manage("notebook_sessions", *args)
 
 
 async def test_register_change_disable_delete_without_restart(
@@ -275,14 +267,7 @@ async def test_the_check_action_reports_errors(live: LiveServer, root: httpx.Asy
 
 def manage_shell(live: LiveServer, code: str) -> None:
     """Run ``code`` in ``manage.py shell``: another process on the server's database."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v0", "-c", code],
-        cwd=ROOT,
-        env=live.environ(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = live.manage("shell", "-v0", "-c", code)
     assert done.returncode == 0, done.stderr
 
 
