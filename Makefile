@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium postgres redis nginx systemd serve serve-cluster test lint format bench bench-cluster bench-hops bench-isolation soak docs docs-build matrix screenshot bench-screens
+.PHONY: install chromium postgres redis nginx systemd serve serve-cluster test lint format bench bench-cluster bench-scale bench-hops bench-isolation soak docs docs-build matrix screenshot bench-screens
 
 install: $(STAMP)
 
@@ -138,6 +138,14 @@ bench-screens: install chromium
 LAYER ?= pubsub
 bench-cluster: install chromium redis nginx
 	$(PY) -m bench.cluster --layer $(LAYER)
+
+# Scale-out against marimo (bench/scale/, ~1 min at the defaults): F fronts x W
+# workers, K sticky plain + patch processes and one plain marimo process under
+# N sessions from P load clients; writes bench/results/<date>-scale.json.
+# SCALE passes the size, e.g. SCALE="--fronts 4 --workers 8 --sticky 8 --sessions 200 --clients 8".
+SCALE ?=
+bench-scale: install redis
+	$(PY) -m bench.scale $(SCALE)
 
 # Where a forwarded POST spends its time with 1 worker (bench/hops.py, ~2 min):
 # py-spy samples the fronts and the worker; writes bench/results/<date>-hops-<layer>.json.

@@ -82,8 +82,18 @@ class WorkerProcess:
 class Cluster:
     """Redis plus fronts and workers, started on demand, all stopped by :meth:`stop`."""
 
-    def __init__(self, workdir: Path, layer: str = "core", extra_env: dict | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        layer: str = "core",
+        extra_env: dict | None = None,
+        settings: str = SETTINGS,
+        ready_path: str = "/plain/",
+    ) -> None:
+        """``settings`` and ``ready_path``: bench/scale.py runs the demo project instead."""
         self.workdir = workdir
+        self.settings = settings
+        self.ready_path = ready_path
         self.redis = RedisServer(workdir / "redis")
         (workdir / "redis").mkdir(parents=True, exist_ok=True)
         self.layer = layer
@@ -108,7 +118,11 @@ class Cluster:
 
     def add_front(self, name: str) -> Front:
         front = Front(
-            self.workdir, settings="tests.projects.cluster.settings", env=self.env(), name=name
+            self.workdir,
+            settings=self.settings,
+            env=self.env(),
+            ready_path=self.ready_path,
+            name=name,
         )
         if not self.fronts:
             front.prepare()
