@@ -30,7 +30,7 @@ from ..conf import get_config
 from ..marimo.isolation.usage import usage
 from ..models import LiveSession
 from . import session_directory
-from .notebook_apps import apps
+from .notebook_apps import apps, isolation
 
 if TYPE_CHECKING:
     from ..targets.notebook import ServedNotebook
@@ -211,7 +211,9 @@ def _activity_updates() -> dict[str, datetime]:
 
 def _usage_updates() -> dict[str, tuple[float, float]]:
     """Process kernels whose memory or CPU moved since their last write."""
-    updates = {}
+    updates: dict[str, tuple[float, float]] = {}
+    if not isolation().processes:
+        return updates  # thread kernels share this process: nothing per session
     for entry in _open.values():
         record = session_directory.directory.lookup(entry.session_id)
         app = record.app if record is not None else None

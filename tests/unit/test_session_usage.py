@@ -7,6 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import override_settings
 from django.utils import timezone
 
 from notebook_host.marimo.isolation.usage import usage
@@ -33,6 +35,7 @@ class App:
 
 @pytest.mark.django_db
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="/proc is Linux's")
+@override_settings(NOTEBOOK_HOST={**settings.NOTEBOOK_HOST, "KERNEL_ISOLATION": "process"})
 def test_the_poll_writes_a_process_kernel_s_usage(monkeypatch: pytest.MonkeyPatch) -> None:
     records: dict[str, Any] = {
         "proc": SimpleNamespace(app=App(os.getpid())),
@@ -54,3 +57,15 @@ def test_the_poll_writes_a_process_kernel_s_usage(monkeypatch: pytest.MonkeyPatc
     row = LiveSession.objects.get(session_id="proc")
     assert row.memory_mib is not None and row.memory_mib > 5 and row.cpu_seconds is not None
     assert LiveSession.objects.get(session_id="thread").memory_mib is None
+
+
+@override_settings(NOTEBOOK_HOST={**settings.NOTEBOOK_HOST, "KERNEL_ISOLATION": "thread"})
+def test_thread_kernels_cost_the_poll_no_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    def lookup(session_id: str) -> None:
+        raise AssertionError("no per-session lookup with thread kernels")
+
+    monkeypatch.setattr(session_directory, "directory", SimpleNamespace(lookup=lookup))
+    monkeypatch.setitem(
+        session_rows._open, "t", session_rows.OpenSession("t", consumer=None, notebook=None)
+    )
+    assert session_rows._usage_updates() == {}
