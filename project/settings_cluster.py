@@ -10,7 +10,7 @@ from project.settings import *  # noqa: F403
 from project.settings import NOTEBOOK_HOST as _BASE
 
 _LAYERS = {
-    "core": "channels_redis.core.RedisChannelLayer",
+    "core": "notebook_host.workers.layer.CoreChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
 CHANNEL_LAYERS = {

@@ -6,6 +6,9 @@
   close on the gap.
 - E107: ``KERNELS = "workers"`` without ``channels_redis`` or ``redis``
   importable (the ``[workers]`` extra).
+- W007: channels_redis' own core layer, which drops a message when a socket
+  closes while its receive is popping for the others of its process;
+  :class:`~notebook_host.workers.layer.CoreChannelLayer` does not.
 - E108: Redis evicts keys (``maxmemory-policy`` other than ``noeviction``).
   Every key of the cluster has a TTL, so volatile policies evict heartbeats
   and sessions first, silently.
@@ -36,7 +39,7 @@ from . import settings
 
 logger = logging.getLogger(__name__)
 
-CORE_LAYER = "channels_redis.core.RedisChannelLayer"
+STOCK_CORE_LAYER = "channels_redis.core.RedisChannelLayer"
 #: Messages of headroom per session a worker takes (a change sends several frames).
 MESSAGES_PER_SESSION = 10
 #: Where the last process to start records its key fingerprint and versions.
@@ -65,7 +68,7 @@ def needed_capacity() -> int:
 def layer_capacity() -> int | None:
     """The core layer's capacity for a process's channel; None for another layer."""
     layer = settings.layer_config()
-    if layer.get("BACKEND") != CORE_LAYER:
+    if layer.get("BACKEND") not in settings.CORE_LAYERS:
         return None
     from channels_redis.core import RedisChannelLayer  # optional: E107 when missing
 
@@ -74,7 +77,7 @@ def layer_capacity() -> int | None:
 
 
 def package_problems() -> list[CheckMessage]:
-    """E107 and E106: what can be told without reaching Redis."""
+    """E107, E106 and W007: what can be told without reaching Redis."""
     if not settings.enabled():
         return []
     missing = missing_packages()
@@ -99,6 +102,17 @@ def package_problems() -> list[CheckMessage]:
                 hint=f"Set CHANNEL_LAYERS['default']['CONFIG']['capacity'] to {needed} or more, "
                 "or use channels_redis.pubsub.RedisPubSubChannelLayer.",
                 id="notebook_host.E106",
+            )
+        ]
+    if settings.layer_config().get("BACKEND") == STOCK_CORE_LAYER:
+        return [
+            Warning(
+                "channels_redis.core.RedisChannelLayer drops a message when a socket closes "
+                "while its receive is fetching messages for the other sockets of its process: "
+                "another page then waits for an output that never comes.",
+                hint="Set CHANNEL_LAYERS['default']['BACKEND'] to "
+                f"{settings.CORE_LAYERS[0]!r}, the same layer without that loss.",
+                id="notebook_host.W007",
             )
         ]
     return []
@@ -176,7 +190,7 @@ def redis_problems(record: bool = False) -> list[CheckMessage]:
 
 @register()
 def check_cluster(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """notebook_host.E106-E108, W004, W005 (KERNELS = "workers" only)."""
+    """notebook_host.E106-E108, W004, W005, W007 (KERNELS = "workers" only)."""
     return [*package_problems(), *redis_problems()]
 
 

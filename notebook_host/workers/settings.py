@@ -19,10 +19,12 @@ from ..backends import backend_class
 from ..conf import get_config
 
 KERNEL_MODES = ("local", "workers")
-LAYER_BACKENDS = (
+#: channels_redis' core layer, with notebook_host's fix of its cancelled receive first.
+CORE_LAYERS = (
+    "notebook_host.workers.layer.CoreChannelLayer",
     "channels_redis.core.RedisChannelLayer",
-    "channels_redis.pubsub.RedisPubSubChannelLayer",
 )
+LAYER_BACKENDS = (*CORE_LAYERS, "channels_redis.pubsub.RedisPubSubChannelLayer")
 
 
 def kernels() -> str:

@@ -15,7 +15,7 @@ WORKERS = {"KERNELS": "workers", "WORKER_MAX_SESSIONS": 50}
 HOSTS = ["redis://127.0.0.1:1/0"]
 
 
-def layer(backend: str = checks.CORE_LAYER, **config: object) -> dict:
+def layer(backend: str = "notebook_host.workers.layer.CoreChannelLayer", **config: object) -> dict:
     return {"default": {"BACKEND": backend, "CONFIG": {"hosts": HOSTS, **config}}}
 
 
@@ -52,6 +52,24 @@ def test_pubsub_and_local_kernels_have_no_capacity_check() -> None:
         assert "notebook_host.E106" not in ids()
     with override_settings(NOTEBOOK_HOST={}, CHANNEL_LAYERS=layer()):
         assert not ids() & {"notebook_host.E106", "notebook_host.E107"}
+
+
+@pytest.mark.parametrize(
+    "backend", ["channels_redis.core.RedisChannelLayer", layer()["default"]["BACKEND"]]
+)
+def test_capacity_applies_to_both_core_layers(backend: str) -> None:
+    with override_settings(NOTEBOOK_HOST=WORKERS, CHANNEL_LAYERS=layer(backend)):
+        assert "notebook_host.E106" in ids()
+
+
+def test_channels_redis_own_core_layer_is_a_warning() -> None:
+    stock = layer(checks.STOCK_CORE_LAYER, capacity=500)
+    with override_settings(NOTEBOOK_HOST=WORKERS, CHANNEL_LAYERS=stock):
+        (problem,) = [m for m in run_checks() if m.id == "notebook_host.W007"]
+        assert "notebook_host.workers.layer.CoreChannelLayer" in problem.hint
+        assert "notebook_host.E104" not in ids()  # it works, but loses messages
+    with override_settings(NOTEBOOK_HOST=WORKERS, CHANNEL_LAYERS=layer(capacity=500)):
+        assert "notebook_host.W007" not in ids()  # the control: notebook_host's layer
 
 
 @pytest.mark.parametrize("package", ["redis", "channels_redis"])

@@ -10,7 +10,7 @@ from tests.projects.default.settings import *  # noqa: F403
 from tests.projects.default.settings import NOTEBOOK_HOST as _BASE
 
 _LAYERS = {
-    "core": "channels_redis.core.RedisChannelLayer",
+    "core": "notebook_host.workers.layer.CoreChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
 _REDIS = os.environ.get("NOTEBOOK_HOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
