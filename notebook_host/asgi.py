@@ -26,8 +26,7 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     from .admission.origin import SocketOriginValidator
     from .marimo import patches
     from .transports.fastpath import KernelAPIFastPath
-    from .transports.routing import fallback_urlpatterns
-    from .transports.routing import websocket_urlpatterns as notebook_routes
+    from .transports.routing import fallback_urlpatterns, notebook_urlpatterns
 
     patches.initialise()
     # Import the URLconf now, so a misconfigured notebook() stops the server
@@ -38,7 +37,7 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     from .backends import kernels  # after Django's set-up: it reads the settings
 
     kernels().at_startup()
-    routes = [*(websocket_urlpatterns or []), *notebook_routes, *fallback_urlpatterns]
+    routes = [*(websocket_urlpatterns or []), *notebook_urlpatterns(), *fallback_urlpatterns]
     return ProtocolTypeRouter(
         {
             "http": KernelAPIFastPath(http),

@@ -3,7 +3,7 @@
 marimo 0.25.2 registers about 110 routes for a notebook; a run-mode page uses
 a dozen. Each registered route is named here with the kind notebook_host
 gives it; a request below a notebook's URL whose kind is :attr:`Route.REFUSED`
-is answered 404 before marimo sees it. ``tests/unit/test_marimo_routes.py``
+is answered 404 before marimo sees it. ``tests/unit/marimo/test_routes.py``
 enumerates the pinned marimo's routes and fails on one this table does not
 classify, so an upgrade that adds a route cannot open a way into a kernel
 silently. Nothing here imports marimo.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from notebook_host.marimo.app import build_app, registered_routes
@@ -16,8 +14,9 @@ from notebook_host.marimo.routes import (
     route_of,
 )
 from notebook_host.targets.options import NotebookOptions
+from tests.support.paths import NOTEBOOKS
 
-NB = Path(__file__).parent.parent / "notebooks"
+NB = NOTEBOOKS
 
 
 @pytest.fixture(scope="module")

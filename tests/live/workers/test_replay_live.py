@@ -12,8 +12,8 @@ from devtools.browser import Problems, chromium, expect
 from devtools.cluster import Cluster, WorkerProcess
 from devtools.nginx import Nginx
 from devtools.users import PASSWORD
-from tests.live.test_cluster_faults_live import placed_on, reconnect
-from tests.live.test_cluster_live import (
+from tests.live.workers.test_cluster_faults_live import placed_on, reconnect
+from tests.live.workers.test_cluster_live import (
     browser,
     opened,
     post_knob,

@@ -18,10 +18,11 @@ from notebook_host.runtime.notebook_apps import apps
 from notebook_host.targets import registered
 from notebook_host.targets.access import Decision, GroupRule, decide
 from notebook_host.targets.notebook import SUBPATH_KWARG
+from tests.support.paths import NOTEBOOKS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
-APPS = Path(__file__).parent.parent / "notebooks" / "apps"
+APPS = NOTEBOOKS / "apps"
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ consumers' channels, at most ``capacity`` messages long (100 by default).
 Two fronts and two workers serve 100 sessions changing a widget 20 times
 each, all at once: with the capacity E106 asks for (10 per worker session)
 every change completes, and none is lost as sessions close around it (the
-layer is notebook_host's, tests/live/test_workers_layer_live.py). A socket
+layer is notebook_host's, tests/live/workers/test_workers_layer_live.py). A socket
 that lost a frame must close with 4511, never show a wrong page.
 """
 

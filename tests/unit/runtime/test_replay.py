@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import redis.asyncio as aioredis
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from devtools.redis import RedisServer, running
+from devtools.redis import RedisServer
 from notebook_host.marimo.protocol import SET_UI_ELEMENT_VALUE
 from notebook_host.runtime import replay
 from notebook_host.workers import replay_store, state
@@ -112,12 +111,6 @@ class TestMemoryStore:
         first = replay.code_hash(path)
         path.write_text("a = 2\n")
         assert replay.code_hash(path, path.stat().st_mtime_ns + 1) != first
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with running() as server:
-        yield server
 
 
 @pytest.fixture

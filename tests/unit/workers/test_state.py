@@ -8,33 +8,24 @@ tests write heartbeats as workers do and place as fronts do.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis as redis_sync
 
-from devtools.redis import RedisServer, running
+from devtools.redis import RedisServer
 from notebook_host.workers import state
 from notebook_host.workers.state import WorkerInfo
 
 pytestmark = pytest.mark.cluster
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (`make redis`: apt redis-server)")
-    with running() as found:
-        yield found
-
-
 @pytest.fixture
-async def redis(server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+async def redis(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
     """An empty Redis that :mod:`state` talks to."""
-    redis_sync.Redis.from_url(server.url).flushall()
-    monkeypatch.setattr(state, "redis_url", lambda: server.url)
+    redis_sync.Redis.from_url(redis_server.url).flushall()
+    monkeypatch.setattr(state, "redis_url", lambda: redis_server.url)
     yield
     await state.client().aclose()
 
@@ -59,7 +50,7 @@ async def test_the_least_loaded_worker_is_chosen_and_its_slot_reserved(redis: No
 
 
 async def test_two_fronts_at_once_fill_the_whole_capacity_and_no_more(
-    redis: None, server: RedisServer
+    redis: None, redis_server: RedisServer
 ) -> None:
     """Twice the capacity plus one, placed at once over two connections (two fronts)."""
     await announce("w1", capacity=5)
@@ -88,13 +79,15 @@ async def test_idle_kernels_leave_room(redis: None) -> None:
     assert await placed_on(4) == ["w1", "w1", "w2", None]
 
 
-async def test_draining_and_dead_workers_take_nothing(redis: None, server: RedisServer) -> None:
+async def test_draining_and_dead_workers_take_nothing(
+    redis: None, redis_server: RedisServer
+) -> None:
     await announce("w1", capacity=5, draining=True)
     await announce("w2", capacity=5)
-    redis_sync.Redis.from_url(server.url).delete(state.PREFIX + "worker:w2")  # expired
+    redis_sync.Redis.from_url(redis_server.url).delete(state.PREFIX + "worker:w2")  # expired
     assert await state.place("s1") is None
     assert [w.name for w in await state.workers()] == ["w1"]
-    members = redis_sync.Redis.from_url(server.url).smembers(state.PREFIX + "workers")
+    members = redis_sync.Redis.from_url(redis_server.url).smembers(state.PREFIX + "workers")
     assert members == {b"w1"}
 
 

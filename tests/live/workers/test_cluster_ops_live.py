@@ -25,7 +25,7 @@ from devtools.cluster import Cluster, WorkerProcess
 from devtools.live import KernelSocket, cookie_header, server_token
 from devtools.nginx import Nginx
 from devtools.visitor import new_session_id
-from tests.live.test_cluster_live import PAGE, health, start_cluster
+from tests.live.workers.test_cluster_live import PAGE, health, start_cluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(150)]
 

@@ -10,8 +10,9 @@ import pytest
 from notebook_host.marimo import files, frontend, patches, protocol, routes
 from notebook_host.marimo.app import build_app
 from notebook_host.targets.options import NotebookOptions
+from tests.support.paths import NOTEBOOKS
 
-NB = Path(__file__).parent.parent / "notebooks"
+NB = NOTEBOOKS
 
 
 def options(**overrides) -> NotebookOptions:

@@ -17,6 +17,7 @@ from devtools.params_forms import ItemFilter, ItemModel, Region
 from notebook_host.marimo.protocol import FRONTEND_PARAMS as MARIMO_PARAMS
 from notebook_host.params.declarations import DirectoryParamsMap, NotebookParams
 from notebook_host.params.query import parse_query, split_marimo
+from tests.support.paths import ROOT
 
 BOTH = [ItemFilter, ItemModel]
 
@@ -156,7 +157,7 @@ class TestPydanticDetails:
         )
         import subprocess
 
-        root = Path(__file__).resolve().parents[2]
+        root = ROOT
         result = subprocess.run(
             [sys.executable, "-c", code], cwd=root, capture_output=True, text=True
         )

@@ -9,8 +9,9 @@ import pytest
 
 from notebook_host.targets.access import parse_rule
 from notebook_host.targets.folder import RELPATH_KWARG, NotebookFolder
+from tests.support.paths import NOTEBOOKS
 
-APPS = Path(__file__).parent.parent / "notebooks" / "apps"
+APPS = NOTEBOOKS / "apps"
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from notebook_host.marimo import files
 from notebook_host.runtime.notebook_apps import AppRegistry
 from notebook_host.targets.access import parse_rule
 from notebook_host.targets.notebook import ServedNotebook
+from tests.support.paths import NOTEBOOKS
 
-NB = Path(__file__).parent.parent / "notebooks"
+NB = NOTEBOOKS
 
 
 def notebook(file: Path, **options) -> ServedNotebook:

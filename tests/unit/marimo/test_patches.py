@@ -16,14 +16,13 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from marimo._ast import compiler  # the module whose compile the guard wraps
 
 from notebook_host.marimo import patches
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 AFFECTED = patches.ast_race_affected()
 # Unguarded, the race shows within seconds here: wait at most this long.
 RACE_SECONDS = 20

@@ -7,7 +7,6 @@ check the translations over daphne, these check the decisions themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,9 @@ from notebook_host.runtime.session_directory import InProcessSessionDirectory, S
 from notebook_host.targets.access import parse_rule
 from notebook_host.targets.notebook import ServedNotebook
 from notebook_host.transports.view import answer
+from tests.support.paths import NOTEBOOKS
 
-NB = Path(__file__).parent.parent / "notebooks"
+NB = NOTEBOOKS
 BROWSER = key_from_cookies({OWNER_COOKIE: "browser-1"})
 
 

@@ -21,7 +21,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from devtools.cluster import Cluster
 from devtools.live import KernelSocket, cookie_header
-from tests.live.test_cluster_live import (
+from tests.live.workers.test_cluster_live import (
     PAGE,
     browser,
     health,
