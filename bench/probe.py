@@ -33,7 +33,7 @@ TRACKED_TYPES = {
     "SessionImpl": "marimo._session.session.SessionImpl",  # one per kernel session
     "Kernel": "marimo._runtime.runtime.Kernel",  # one per kernel session
     # the session directory
-    "SessionRecord": "notebook_host.runtime.session_directory.SessionRecord",
+    "LocalRecord": "notebook_host.runtime.session_directory.LocalRecord",
     "Notebook": "notebook_host.targets.notebook.ServedNotebook",  # one per file seen
 }
 

@@ -22,7 +22,7 @@ from ..marimo import protocol, routes
 from ..marimo.app import MarimoApp
 from ..params.query import Checked
 from ..runtime.owners import owner_key
-from ..runtime.session_directory import SessionRecord
+from ..runtime.session_directory import LocalRecord
 from ..targets.notebook import Located, ServedNotebook, locate
 from .refusals import Reason, Refused
 
@@ -56,7 +56,7 @@ class Admitted:
     #: The session record: the one an API call, a download or a reconnecting
     #: socket belongs to (a new socket's is made when its session is opened,
     #: :func:`notebook_host.backends.opening.open_socket`); None for a page.
-    record: SessionRecord | None = None
+    record: LocalRecord | None = None
     #: The HTTP body, read and checked.
     body: bytes = b""
     #: The page's checked query parameters (notebooks with ``params=``).

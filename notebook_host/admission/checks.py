@@ -35,7 +35,7 @@ from ..marimo import protocol, routes
 from ..params import gate
 from ..params.query import Checked
 from ..runtime import session_directory
-from ..runtime.session_directory import SessionRecord
+from ..runtime.session_directory import LocalRecord
 from ..targets.access import Decision, decide
 from . import limits, ownership
 from .arrival import ALL_KINDS, HTTP_KINDS, Arrival, Kind
@@ -62,7 +62,7 @@ class Findings:
 
     query: Query = field(default_factory=Query)
     #: The session an API call, a download or a reconnecting socket belongs to.
-    record: SessionRecord | None = None
+    record: LocalRecord | None = None
     body: bytes = b""
 
 

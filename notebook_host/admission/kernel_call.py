@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -22,26 +22,12 @@ from django.core.handlers.asgi import ASGIRequest
 from ..marimo import protocol, routes
 from ..runtime import session_directory
 from ..runtime.owners import owner_key
+from ..runtime.session_record import SessionRecord
 from . import ownership
 from .arrival import Admitted
 from .origin import origin_allowed
 from .refusals import Reason, Refused
 from .scope import call_base, kernel_scope
-
-
-class CallSession(Protocol):
-    """What a fast-path call's kernel scope takes from its session's record (either backend's)."""
-
-    @property
-    def prefix(self) -> str | None: ...
-    @property
-    def page_query(self) -> bytes | str: ...
-    @property
-    def user_info(self) -> dict[str, Any] | None: ...
-    @property
-    def meta(self) -> dict[str, Any]: ...
-    @property
-    def path_params(self) -> dict[str, Any]: ...
 
 
 def header(scope: dict[str, Any], name: bytes) -> bytes | None:
@@ -101,13 +87,12 @@ def check_call(
     return request
 
 
-def call_scope(scope: dict[str, Any], path: str, record: CallSession) -> dict[str, Any]:
+def call_scope(scope: dict[str, Any], path: str, record: SessionRecord) -> dict[str, Any]:
     """The kernel scope of a fast-path call: the socket's user, meta and page."""
-    page_query = record.page_query
     return kernel_scope(
         call_base(scope, path),
         prefix=record.prefix or "",
-        page_query=page_query.encode("latin-1") if isinstance(page_query, str) else page_query,
+        page_query=record.page_query,
         user=record.user_info,
         meta=record.meta,
         path_params=record.path_params,

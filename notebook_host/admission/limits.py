@@ -20,7 +20,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from ..conf import get_config
-from ..runtime.session_directory import SessionDirectory, SessionRecord
+from ..runtime.session_directory import LocalRecord, SessionDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +63,11 @@ def configured_limit(name: str) -> int | None:
     return value
 
 
-def _ttl(record: SessionRecord) -> int:
+def _ttl(record: LocalRecord) -> int:
     return int(record.notebook.resolved_options().session_ttl)
 
 
-def _retry_after(records: list[SessionRecord]) -> int:
+def _retry_after(records: list[LocalRecord]) -> int:
     """Seconds until the first disconnected session's TTL ends, else a TTL."""
     now = time.monotonic()
     waits = [
@@ -78,7 +78,7 @@ def _retry_after(records: list[SessionRecord]) -> int:
     return max(1, int(get_config()["SESSION_TTL"]))
 
 
-def _disconnected(records: list[SessionRecord]) -> list[SessionRecord]:
+def _disconnected(records: list[LocalRecord]) -> list[LocalRecord]:
     """Sessions with no open tab, oldest departure first."""
     gone = [r for r in records if r.sockets == 0 and r.left_at is not None]
     return sorted(gone, key=lambda r: r.left_at or 0.0)
@@ -119,7 +119,7 @@ def admit(directory: SessionDirectory, key: str) -> OverLimit | None:
     return None
 
 
-def _evict(directory: SessionDirectory, record: SessionRecord, why: str) -> None:
+def _evict(directory: SessionDirectory, record: LocalRecord, why: str) -> None:
     logger.info("Closing disconnected session %s to make room (%s)", record.session_id, why)
     directory.forget(record.session_id)
     if record.app is not None:

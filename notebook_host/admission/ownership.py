@@ -15,13 +15,13 @@ import logging
 from ..marimo import protocol
 from ..runtime import session_directory
 from ..runtime.owners import same_owner
-from ..runtime.session_directory import SessionRecord
+from ..runtime.session_directory import LocalRecord
 from ..targets.notebook import ServedNotebook
 
 logger = logging.getLogger(__name__)
 
 
-def live_and_owned(record: SessionRecord | None, owner: str | None) -> bool:
+def live_and_owned(record: LocalRecord | None, owner: str | None) -> bool:
     """True while marimo holds the session and ``owner`` is the one who opened it."""
     return (
         record is not None
@@ -34,7 +34,7 @@ def live_and_owned(record: SessionRecord | None, owner: str | None) -> bool:
 
 def api_session(
     notebook: ServedNotebook, session_id: str | None, owner: str | None
-) -> SessionRecord | None:
+) -> LocalRecord | None:
     """The live session ``session_id`` of ``notebook`` if ``owner`` owns it."""
     record = session_directory.directory.get(session_id, notebook)
     return record if live_and_owned(record, owner) else None
@@ -42,7 +42,7 @@ def api_session(
 
 def download_session(
     notebook: ServedNotebook, subpath: str, owner: str | None, method: str, where: str
-) -> SessionRecord | None:
+) -> LocalRecord | None:
     """The live session of ``notebook`` that made this download, if ``owner`` owns it."""
     thread_id = protocol.download_thread_id(subpath)
     if thread_id is None:
@@ -62,7 +62,7 @@ def download_session(
 
 def socket_session(
     notebook: ServedNotebook, session_id: str, owner: str | None
-) -> tuple[bool, SessionRecord | None]:
+) -> tuple[bool, LocalRecord | None]:
     """(allowed, the known record) for a socket naming ``session_id``.
 
     A socket may name a new id (no record) or one of its owner's sessions of

@@ -31,7 +31,7 @@ from ..marimo.app import MarimoApp
 from ..marimo.files import NotebookLoadError, NotebookMissing
 from ..params import gate
 from ..runtime.notebook_apps import apps
-from ..runtime.session_directory import SessionRecord
+from ..runtime.session_directory import LocalRecord
 from ..targets.notebook import ServedNotebook
 from ..userinfo import request_meta, user_info
 from . import checks
@@ -70,7 +70,7 @@ async def admit_front(arrival: Arrival) -> Admitted | Refused:
         return refused
 
 
-def _app(arrival: Arrival, record: SessionRecord | None) -> MarimoApp:
+def _app(arrival: Arrival, record: LocalRecord | None) -> MarimoApp:
     """The app holding the arrival's session (maybe retired by an edit), else the current one.
 
     Looking an app up marks it used, as :data:`.notebook_apps.apps` does.
@@ -132,7 +132,7 @@ async def _admitted(arrival: Arrival, found: checks.Findings, app: MarimoApp | N
     )
 
 
-async def _user_info_for(user: Any, record: SessionRecord | None) -> dict[str, Any]:
+async def _user_info_for(user: Any, record: LocalRecord | None) -> dict[str, Any]:
     """The session's user dict when the same user calls its API, else a fresh one."""
     if (
         record is not None

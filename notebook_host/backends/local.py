@@ -20,11 +20,11 @@ from ..metrics import record as metrics
 from ..runtime import replay, session_directory, session_rows
 from ..runtime.notebook_apps import apps, isolation
 from ..runtime.owners import same_owner
-from ..runtime.session_directory import SessionRecord
+from ..runtime.session_directory import LocalRecord
 from .base import KernelBackend, KernelCall, Readiness, Receive, Send
 
 
-def session_for(scope: dict[str, Any]) -> tuple[SessionRecord, dict[str, Any]] | None:
+def session_for(scope: dict[str, Any]) -> tuple[LocalRecord, dict[str, Any]] | None:
     """The session record and kernel scope of a call the fast path may take."""
     admitted = admit_kernel_call(scope)
     if isinstance(admitted, Refused):
@@ -48,7 +48,7 @@ class LocalBackend(KernelBackend):
         return KernelCall(record.session_id, subpath, kernel_scope, record)
 
     async def send_call(self, call: KernelCall, body: bytes, receive: Receive, send: Send) -> None:
-        record: SessionRecord = call.session
+        record: LocalRecord = call.session
         replay.remember(record, call.subpath, body)  # kept before the kernel sees it
         app = record.app
         assert app is not None

@@ -22,7 +22,7 @@ from ..admission.arrival import Admitted, Arrival
 from ..admission.refusals import Reason, Refused
 from ..marimo import protocol
 from ..runtime import session_directory, session_rows
-from ..runtime.session_directory import SessionRecord
+from ..runtime.session_directory import LocalRecord
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def open_socket(arrival: Arrival, admitted: Admitted) -> Admitted:
     if over is not None:
         logger.warning("Refused websocket %s for %s: %s", arrival.path, arrival.user, over.message)
         raise Refused(Reason.OVER_LIMIT, detail=over.message, over=over, limit_key=key)
-    admitted.record = SessionRecord(
+    admitted.record = LocalRecord(
         session_id=session_id,
         notebook=arrival.notebook,
         page_query=admitted.page_query,

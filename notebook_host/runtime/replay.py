@@ -33,7 +33,7 @@ from .owners import same_owner
 
 if TYPE_CHECKING:
     from ..marimo.app import MarimoApp
-    from .session_directory import SessionRecord
+    from .session_directory import LocalRecord
 
 __all__ = [
     "MemoryReplayStore",
@@ -223,7 +223,7 @@ def _app_code(app: MarimoApp | None) -> str:
     return code_hash(app.path, app.mtime_ns) if app is not None else ""
 
 
-def remember(record: SessionRecord, subpath: str, body: bytes) -> None:
+def remember(record: LocalRecord, subpath: str, body: bytes) -> None:
     """Local kernels: keep the values an admitted API call of ``record`` sets."""
     if not enabled():
         return

@@ -13,39 +13,27 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..marimo.app import MarimoApp
 from ..targets.notebook import ServedNotebook
 from .owners import same_owner
+from .session_record import SessionRecord
 
-__all__ = ["GRACE_SECONDS", "SessionDirectory", "SessionRecord", "directory"]
+__all__ = ["GRACE_SECONDS", "LocalRecord", "SessionDirectory", "directory"]
 
 #: Seconds a record is kept before marimo has had time to open its session.
 GRACE_SECONDS = 60.0
 
 
-@dataclass
-class SessionRecord:
-    session_id: str
+@dataclass(kw_only=True)
+class LocalRecord(SessionRecord):
+    """A session record of this process: the notebook and app its kernel lives in."""
+
     notebook: ServedNotebook
-    page_query: bytes
-    user_id: Any
     #: The app the session lives in (it may be retired after an edit).
     app: MarimoApp | None = None
-    #: The user dict the kernel got at connect; API calls of the same user
-    #: reuse it, so both paths show the same user without a query per click.
-    user_info: dict[str, Any] | None = None
-    #: The page's path without its trailing slash, e.g. ``/sales/report``.
-    prefix: str | None = None
-    #: What the socket's kernel got as ``meta`` and ``path_params``.
-    meta: dict[str, Any] = field(default_factory=dict)
-    path_params: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.monotonic)
-    #: Owner key (see runtime/owners.py) of the browser session that opened the socket.
-    owner: str | None = None
-    #: Whom limits count this session against: ``user:<pk>`` or the owner key.
-    limit_key: str | None = None
     #: Open browser sockets on this session, and when the last one closed.
     sockets: int = 0
     left_at: float | None = None
@@ -58,13 +46,13 @@ class SessionDirectory(Protocol):
     them between two awaits, so a check and the record it guards cannot race.
     """
 
-    def record(self, record: SessionRecord) -> None:
+    def record(self, record: LocalRecord) -> None:
         """Add (or replace) the record of a session whose socket just opened."""
 
-    def get(self, session_id: str | None, notebook: ServedNotebook) -> SessionRecord | None:
+    def get(self, session_id: str | None, notebook: ServedNotebook) -> LocalRecord | None:
         """The record of ``session_id`` if it is a session of ``notebook``."""
 
-    def lookup(self, session_id: str | None) -> SessionRecord | None:
+    def lookup(self, session_id: str | None) -> LocalRecord | None:
         """The record of a session id, whatever its notebook."""
 
     def owned_by(self, session_id: str | None, key: str | None) -> bool:
@@ -76,7 +64,7 @@ class SessionDirectory(Protocol):
     def socket_closed(self, session_id: str) -> None:
         """One browser socket of the session went away."""
 
-    def live(self) -> list[SessionRecord]:
+    def live(self) -> list[LocalRecord]:
         """Every live session (connected or within its TTL)."""
 
     def forget(self, session_id: str) -> None:
@@ -98,15 +86,15 @@ class InProcessSessionDirectory:
     """The session directory of one server process: a dict under a lock."""
 
     def __init__(self) -> None:
-        self._records: dict[str, SessionRecord] = {}
+        self._records: dict[str, LocalRecord] = {}
         self._lock = threading.Lock()
 
-    def record(self, record: SessionRecord) -> None:
+    def record(self, record: LocalRecord) -> None:
         with self._lock:
             self._prune()
             self._records[record.session_id] = record
 
-    def get(self, session_id: str | None, notebook: ServedNotebook) -> SessionRecord | None:
+    def get(self, session_id: str | None, notebook: ServedNotebook) -> LocalRecord | None:
         if not session_id:
             return None
         record = self._records.get(session_id)
@@ -114,7 +102,7 @@ class InProcessSessionDirectory:
             return None
         return record
 
-    def lookup(self, session_id: str | None) -> SessionRecord | None:
+    def lookup(self, session_id: str | None) -> LocalRecord | None:
         """The record of a session id, whatever its notebook."""
         return self._records.get(session_id) if session_id else None
 
@@ -141,7 +129,7 @@ class InProcessSessionDirectory:
                 if record.sockets == 0:
                     record.left_at = time.monotonic()
 
-    def live(self) -> list[SessionRecord]:
+    def live(self) -> list[LocalRecord]:
         """Every live session (connected or within its TTL), pruned first."""
         with self._lock:
             self._prune()

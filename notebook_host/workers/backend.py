@@ -58,7 +58,7 @@ class WorkersBackend(KernelBackend):
         return KernelCall(entry.session_id, subpath, call_scope(scope, path, entry), (entry, route))
 
     async def send_call(self, call: KernelCall, body: bytes, receive: Receive, send: Send) -> None:
-        entry: state.SessionEntry
+        entry: state.WorkerRecord
         entry, route = call.session
         session_rows.touch(entry.session_id)
         try:

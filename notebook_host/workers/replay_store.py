@@ -89,7 +89,7 @@ def ttl() -> float:
     return float(get_config()["SESSION_TTL"]) + settings.expiry() + 60.0
 
 
-async def record(entry: state.SessionEntry, subpath: str, body: bytes) -> int | None:
+async def record(entry: state.WorkerRecord, subpath: str, body: bytes) -> int | None:
     """Keep the values a kernel API call sets, before it is forwarded.
 
     None when it sets none (or replay is off, or the session has no owner);

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import weakref
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import redis as redis_sync
@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ..metrics import record as metrics
+from ..runtime.session_record import SessionRecord
 from .settings import redis_url
 
 logger = logging.getLogger(__name__)
@@ -151,37 +152,35 @@ class WorkerInfo:
         return cls(**{k: v for k, v in json.loads(raw).items() if k in known})
 
 
-@dataclass
-class SessionEntry:
-    """A kernel session of the cluster: where it lives and whose it is."""
+@dataclass(kw_only=True)
+class WorkerRecord(SessionRecord):
+    """A session record of the cluster, kept in Redis: the worker its kernel lives on."""
 
-    session_id: str
+    #: A cluster's session always has both: a page and whom limits count it against.
+    prefix: str
+    limit_key: str
     worker: str
     channel: str
-    owner: str | None
-    limit_key: str
     #: The socket's path and root path: the worker resolves its notebook from them.
     route: dict[str, str]
-    prefix: str
-    page_query: str
-    user_id: Any = None
-    user_info: dict[str, Any] | None = None
     #: The front consumer's channel and stream of the socket open now, if any.
     front: str = ""
     stream: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
-    path_params: dict[str, Any] = field(default_factory=dict)
     #: Hash of the notebook's code when the kernel started (runtime/replay.py).
     code_hash: str = ""
 
     def dumps(self) -> str:
-        return json.dumps(asdict(self), default=str)
+        fields_ = asdict(self)
+        fields_["page_query"] = self.page_query.decode("latin-1")  # JSON has no bytes
+        return json.dumps(fields_, default=str)
 
     @classmethod
-    def loads(cls, raw: bytes | str) -> SessionEntry:
-        """An entry, ignoring fields a newer front added (rolling upgrades)."""
+    def loads(cls, raw: bytes | str) -> WorkerRecord:
+        """A record, ignoring fields a newer front added (rolling upgrades)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in json.loads(raw).items() if k in known})
+        found = {k: v for k, v in json.loads(raw).items() if k in known}
+        found["page_query"] = str(found.get("page_query") or "").encode("latin-1")
+        return cls(**found)
 
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
@@ -317,7 +316,7 @@ def least_loaded(candidates: list[WorkerInfo]) -> WorkerInfo | None:
 # -- sessions -----------------------------------------------------------------
 
 
-async def record(entry: SessionEntry, ttl: float) -> None:
+async def record(entry: WorkerRecord, ttl: float) -> None:
     redis = client()
     key = PREFIX + "session:" + entry.session_id
     await call(redis.set(key, entry.dumps(), px=int(ttl * 1000)))
@@ -327,14 +326,14 @@ async def record(entry: SessionEntry, ttl: float) -> None:
         await call(redis.pexpire(index, int(ttl * 1000)))
 
 
-async def session(session_id: str | None) -> SessionEntry | None:
+async def session(session_id: str | None) -> WorkerRecord | None:
     if not session_id:
         return None
     raw = await call(client().get(PREFIX + "session:" + session_id))
-    return SessionEntry.loads(raw) if raw is not None else None
+    return WorkerRecord.loads(raw) if raw is not None else None
 
 
-async def refresh(entry: SessionEntry, ttl: float) -> None:
+async def refresh(entry: WorkerRecord, ttl: float) -> None:
     """Keep a session's record for ``ttl`` more seconds; write it again if Redis lost it.
 
     The front with the open socket holds the record in memory, so a Redis
@@ -351,7 +350,7 @@ async def forget(session_id: str) -> None:
     await call(client().delete(PREFIX + "session:" + session_id))
 
 
-async def sessions_of(owner: str | None) -> list[SessionEntry]:
+async def sessions_of(owner: str | None) -> list[WorkerRecord]:
     """The live sessions this owner key opened (for downloads, which name none)."""
     if not owner:
         return []
@@ -363,17 +362,17 @@ async def sessions_of(owner: str | None) -> list[SessionEntry]:
     gone = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
     if gone:
         await call(redis.srem(PREFIX + "owner:" + owner, *gone))
-    return [SessionEntry.loads(raw) for raw in raws if raw is not None]
+    return [WorkerRecord.loads(raw) for raw in raws if raw is not None]
 
 
-async def all_sessions() -> list[SessionEntry]:
+async def all_sessions() -> list[WorkerRecord]:
     """Every session record (health and the management command; a SCAN)."""
     redis = client()
     found = []
     async for key in redis.scan_iter(match=PREFIX + "session:*", count=500):
         raw = await call(redis.get(key))
         if raw is not None:
-            found.append(SessionEntry.loads(raw))
+            found.append(WorkerRecord.loads(raw))
     return found
 
 

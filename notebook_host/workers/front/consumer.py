@@ -63,7 +63,7 @@ class WorkerConsumer(NotebookConsumer):
     """A notebook socket whose kernel runs in a worker (KERNELS = "workers")."""
 
     stream = ""
-    entry: state.SessionEntry | None = None
+    entry: state.WorkerRecord | None = None
     watchdog: asyncio.Task[None] | None = None
     keeper: replay_store.Keeper
     accepted = False

@@ -126,7 +126,7 @@ async def forward(request: HttpRequest, arrival: Arrival, admitted: Admitted) ->
         scope["user"] = entry.user_info  # what the socket's kernel saw: no query per click
     scope[protocol.PAGE_SCOPE_KEY] = {
         "path": prefix + "/",
-        "query_string": entry.page_query.encode("latin-1"),
+        "query_string": entry.page_query,
     }
     route = {"path": request.path_info, "root_path": ""}
     response: HttpResponse = _error(404, UNKNOWN_SESSION)

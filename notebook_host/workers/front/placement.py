@@ -33,7 +33,7 @@ NO_WORKER = (
 )
 
 
-def same_process(worker: state.WorkerInfo | None, entry: state.SessionEntry) -> bool:
+def same_process(worker: state.WorkerInfo | None, entry: state.WorkerRecord) -> bool:
     """True when ``worker`` is the process that holds the entry's kernel.
 
     A worker restarted under its name (a systemd unit named ``%H-%i``) beats
@@ -81,7 +81,7 @@ class SocketAdmission:
 
 async def place(
     admitted: SocketAdmission, limit_key: str, scope: dict[str, Any]
-) -> state.SessionEntry | str | None:
+) -> state.WorkerRecord | str | None:
     """The session's entry on its worker; a sentence when it cannot be placed.
 
     None refuses the socket: the id belongs to someone else or another page.
@@ -116,7 +116,7 @@ async def place(
         metrics.session_refused("no_worker")
         logger.warning("Refused websocket %s: no worker has room", scope["path"])
         return NO_WORKER
-    entry = state.SessionEntry(
+    entry = state.WorkerRecord(
         session_id=session_id,
         worker=chosen.name,
         channel=chosen.channel,
@@ -124,7 +124,7 @@ async def place(
         limit_key=limit_key,
         route={"path": scope["path"], "root_path": scope.get("root_path", "")},
         prefix=admitted.prefix,
-        page_query=admitted.query.decode("latin-1"),
+        page_query=admitted.query,
         user_id=getattr(admitted.user, "pk", None),
         user_info=admitted.info,
         meta=admitted.meta,

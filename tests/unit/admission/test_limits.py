@@ -14,8 +14,8 @@ from django.test import override_settings
 from notebook_host.admission import limits
 from notebook_host.runtime.session_directory import (
     InProcessSessionDirectory,
+    LocalRecord,
     SessionDirectory,
-    SessionRecord,
 )
 from notebook_host.targets.access import parse_rule
 from notebook_host.targets.notebook import ServedNotebook
@@ -43,7 +43,7 @@ class FakeApp:
 
 def add(directory: SessionDirectory, app: FakeApp, sid: str, key: str, *, open_: bool) -> None:
     app.live.add(sid)
-    directory.record(SessionRecord(sid, NB, b"", None, app=app, limit_key=key))  # type: ignore[arg-type]
+    directory.record(LocalRecord(session_id=sid, notebook=NB, app=app, limit_key=key))  # type: ignore[arg-type]
     directory.socket_opened(sid)
     if not open_:
         directory.socket_closed(sid)

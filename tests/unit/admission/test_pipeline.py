@@ -23,7 +23,7 @@ from notebook_host.marimo.protocol import PAGE_SCOPE_KEY
 from notebook_host.params.declarations import NotebookParams
 from notebook_host.runtime import session_directory
 from notebook_host.runtime.owners import OWNER_COOKIE, key_from_cookies
-from notebook_host.runtime.session_directory import InProcessSessionDirectory, SessionRecord
+from notebook_host.runtime.session_directory import InProcessSessionDirectory, LocalRecord
 from notebook_host.targets.access import parse_rule
 from notebook_host.targets.notebook import ServedNotebook
 from notebook_host.transports.view import answer
@@ -86,9 +86,16 @@ async def arrive(notebook: ServedNotebook, subpath: str | None, made: Any) -> Ad
     return await admit(await Arrival.from_request(made, notebook, subpath, {}))
 
 
-def record(notebook: ServedNotebook, session_id: str, app: FakeApp, **kwargs: Any) -> SessionRecord:
+def record(notebook: ServedNotebook, session_id: str, app: FakeApp, **kwargs: Any) -> LocalRecord:
     app.live.add(session_id)
-    return SessionRecord(session_id, notebook, b"q=1", None, app=app, prefix="/page", **kwargs)  # type: ignore[arg-type]
+    return LocalRecord(
+        session_id=session_id,
+        notebook=notebook,
+        page_query=b"q=1",
+        app=app,  # type: ignore[arg-type]
+        prefix="/page",
+        **kwargs,
+    )
 
 
 class TestOrder:

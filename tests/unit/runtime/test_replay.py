@@ -120,8 +120,8 @@ def cluster_redis(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) ->
     return redis_server.url
 
 
-def entry(session_id: str, owner: str, code: str = "c1") -> state.SessionEntry:
-    return state.SessionEntry(
+def entry(session_id: str, owner: str, code: str = "c1") -> state.WorkerRecord:
+    return state.WorkerRecord(
         session_id=session_id,
         worker="w",
         channel="ch",
@@ -129,7 +129,7 @@ def entry(session_id: str, owner: str, code: str = "c1") -> state.SessionEntry:
         limit_key=owner,
         route={},
         prefix="/p",
-        page_query="",
+        page_query=b"",
         code_hash=code,
     )
 

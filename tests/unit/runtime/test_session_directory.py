@@ -20,7 +20,9 @@ def test_directory_lookup_is_per_notebook(monkeypatch) -> None:
     one = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
     two = ServedNotebook(file=Path("b.py"), access=parse_rule("public", where="t"))
     directory = session_directory.InProcessSessionDirectory()
-    directory.record(session_directory.SessionRecord("s_1", one, b"a=1", user_id=3))
+    directory.record(
+        session_directory.LocalRecord(session_id="s_1", notebook=one, page_query=b"a=1", user_id=3)
+    )
     assert directory.get("s_1", one).page_query == b"a=1"
     assert directory.get("s_1", two) is None
     assert directory.get(None, one) is None
@@ -30,11 +32,21 @@ def test_directory_lookup_is_per_notebook(monkeypatch) -> None:
 def test_directory_prunes_closed_sessions_after_grace(monkeypatch) -> None:
     nb = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
     directory = session_directory.InProcessSessionDirectory()
-    directory.record(session_directory.SessionRecord("s_old", nb, b"", user_id=None, created=0.0))
-    directory.record(session_directory.SessionRecord("s_new", nb, b"", user_id=None))
+    directory.record(
+        session_directory.LocalRecord(
+            session_id="s_old", notebook=nb, page_query=b"", user_id=None, created=0.0
+        )
+    )
+    directory.record(
+        session_directory.LocalRecord(session_id="s_new", notebook=nb, page_query=b"", user_id=None)
+    )
     # s_old is past the grace period and marimo has no such session: pruned on
     # the next record; s_new is young and kept.
-    directory.record(session_directory.SessionRecord("s_next", nb, b"", user_id=None))
+    directory.record(
+        session_directory.LocalRecord(
+            session_id="s_next", notebook=nb, page_query=b"", user_id=None
+        )
+    )
     assert directory.get("s_old", nb) is None
     assert directory.get("s_new", nb) is not None
     assert len(directory) == 2
@@ -44,8 +56,16 @@ def test_forget_app_drops_its_records() -> None:
     nb = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
     first, second = object(), object()
     directory = session_directory.InProcessSessionDirectory()
-    directory.record(session_directory.SessionRecord("s_1", nb, b"", user_id=None, app=first))
-    directory.record(session_directory.SessionRecord("s_2", nb, b"", user_id=None, app=second))
+    directory.record(
+        session_directory.LocalRecord(
+            session_id="s_1", notebook=nb, page_query=b"", user_id=None, app=first
+        )
+    )
+    directory.record(
+        session_directory.LocalRecord(
+            session_id="s_2", notebook=nb, page_query=b"", user_id=None, app=second
+        )
+    )
     directory.forget_app(first)
     assert directory.get("s_1", nb) is None
     assert directory.get("s_2", nb) is not None
@@ -54,8 +74,16 @@ def test_forget_app_drops_its_records() -> None:
 def test_owned_by_needs_the_recorded_owner_key() -> None:
     nb = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
     directory = session_directory.InProcessSessionDirectory()
-    directory.record(session_directory.SessionRecord("s_1", nb, b"", user_id=1, owner="k1"))
-    directory.record(session_directory.SessionRecord("s_2", nb, b"", user_id=None, owner=None))
+    directory.record(
+        session_directory.LocalRecord(
+            session_id="s_1", notebook=nb, page_query=b"", user_id=1, owner="k1"
+        )
+    )
+    directory.record(
+        session_directory.LocalRecord(
+            session_id="s_2", notebook=nb, page_query=b"", user_id=None, owner=None
+        )
+    )
     assert directory.owned_by("s_1", "k1")
     assert not directory.owned_by("s_1", "k2")
     assert not directory.owned_by("s_1", None)
@@ -68,7 +96,11 @@ def test_owned_by_needs_the_recorded_owner_key() -> None:
 def test_socket_counting_marks_when_the_last_tab_left() -> None:
     nb = ServedNotebook(file=Path("a.py"), access=parse_rule("public", where="t"))
     directory = session_directory.InProcessSessionDirectory()
-    directory.record(session_directory.SessionRecord("s_1", nb, b"", user_id=1, sockets=1))
+    directory.record(
+        session_directory.LocalRecord(
+            session_id="s_1", notebook=nb, page_query=b"", user_id=1, sockets=1
+        )
+    )
     directory.socket_opened("s_1")
     directory.socket_closed("s_1")
     record = directory.lookup("s_1")

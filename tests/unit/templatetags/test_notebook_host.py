@@ -22,7 +22,7 @@ from notebook_host.checks import iter_notebooks
 from notebook_host.conf import get_config
 from notebook_host.models import Notebook as Row
 from notebook_host.runtime import session_directory
-from notebook_host.runtime.session_directory import SessionRecord
+from notebook_host.runtime.session_directory import LocalRecord
 from notebook_host.templatetags.notebook_host import EmbedConfigError
 from notebook_host.transports.embedding import framing_headers, framing_send, take_scope_marker
 
@@ -249,7 +249,7 @@ def test_over_a_session_limit_the_frame_explains_itself() -> None:
     [notebook] = [n for n in iter_notebooks() if n.name == "app1"]
     directory = session_directory.directory
     directory.record(
-        SessionRecord(
+        LocalRecord(
             session_id="s_embed_limit",
             notebook=notebook,
             page_query=b"",

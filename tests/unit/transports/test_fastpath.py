@@ -44,16 +44,16 @@ class FakeApp:
 
 
 @pytest.fixture
-def record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> session_directory.SessionRecord:
+def record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> session_directory.LocalRecord:
     directory = session_directory.InProcessSessionDirectory()
     monkeypatch.setattr(session_directory, "directory", directory)
     file = tmp_path / "report.py"
     file.write_text("# a notebook\n")
     nb = ServedNotebook(file=file, access=parse_rule("login", where="t"))
-    rec = session_directory.SessionRecord(
-        "s_1",
-        nb,
-        b"region=eu",
+    rec = session_directory.LocalRecord(
+        session_id="s_1",
+        notebook=nb,
+        page_query=b"region=eu",
         user_id=7,
         app=FakeApp("s_1"),  # type: ignore[arg-type]
         user_info={"username": "alice"},
@@ -96,7 +96,7 @@ def scope(**changes: Any) -> dict[str, Any]:
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-def test_the_owner_s_call_gets_the_session_s_scope(record: session_directory.SessionRecord) -> None:
+def test_the_owner_s_call_gets_the_session_s_scope(record: session_directory.LocalRecord) -> None:
     found = local_backend.session_for(scope())
     assert found is not None
     rec, marimo_scope = found
@@ -131,19 +131,19 @@ def test_the_owner_s_call_gets_the_session_s_scope(record: session_directory.Ses
 )
 @override_settings(ALLOWED_HOSTS=["testserver"], DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
 def test_anything_else_goes_through_django(
-    record: session_directory.SessionRecord, changes: dict[str, Any]
+    record: session_directory.LocalRecord, changes: dict[str, Any]
 ) -> None:
     assert local_backend.session_for(scope(**changes)) is None
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-def test_a_closed_session_goes_through_django(record: session_directory.SessionRecord) -> None:
+def test_a_closed_session_goes_through_django(record: session_directory.LocalRecord) -> None:
     record.app.ids.clear()  # type: ignore[union-attr]
     assert local_backend.session_for(scope()) is None
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-def test_a_deleted_notebook_goes_through_django(record: session_directory.SessionRecord) -> None:
+def test_a_deleted_notebook_goes_through_django(record: session_directory.LocalRecord) -> None:
     assert local_backend.session_for(scope()) is not None
     record.notebook.file.unlink()
     assert local_backend.session_for(scope()) is None
@@ -151,7 +151,7 @@ def test_a_deleted_notebook_goes_through_django(record: session_directory.Sessio
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 def test_an_anonymous_owner_is_known_by_its_browser_cookie(
-    record: session_directory.SessionRecord,
+    record: session_directory.LocalRecord,
 ) -> None:
     record.owner = key_from_cookies({OWNER_COOKIE: "browser-1"})
     cookie = f"{OWNER_COOKIE}=browser-1".encode()
@@ -180,7 +180,7 @@ async def receive_body() -> dict[str, Any]:
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
-async def test_middleware_calls_marimo_directly(record: session_directory.SessionRecord) -> None:
+async def test_middleware_calls_marimo_directly(record: session_directory.LocalRecord) -> None:
     out = Recorder()
     await fastpath.KernelAPIFastPath(out.django)(scope(), receive_body, out.send)
     assert out.scopes == []
@@ -191,7 +191,7 @@ async def test_middleware_calls_marimo_directly(record: session_directory.Sessio
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 async def test_middleware_passes_other_calls_to_django(
-    record: session_directory.SessionRecord,
+    record: session_directory.LocalRecord,
 ) -> None:
     out = Recorder()
     await fastpath.KernelAPIFastPath(out.django)(
@@ -202,7 +202,7 @@ async def test_middleware_passes_other_calls_to_django(
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"], NOTEBOOK_HOST={"KERNEL_API_FAST_PATH": False})
-async def test_the_setting_turns_it_off(record: session_directory.SessionRecord) -> None:
+async def test_the_setting_turns_it_off(record: session_directory.LocalRecord) -> None:
     out = Recorder()
     await fastpath.KernelAPIFastPath(out.django)(scope(), receive_body, out.send)
     assert len(out.scopes) == 1
@@ -211,7 +211,7 @@ async def test_the_setting_turns_it_off(record: session_directory.SessionRecord)
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 async def test_a_body_marimo_cannot_take_goes_to_the_view(
-    record: session_directory.SessionRecord,
+    record: session_directory.LocalRecord,
 ) -> None:
     async def bad_body() -> dict[str, Any]:
         return {"type": "http.request", "body": b"{not json", "more_body": False}
@@ -224,7 +224,7 @@ async def test_a_body_marimo_cannot_take_goes_to_the_view(
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 async def test_a_body_in_several_chunks_reaches_marimo_whole(
-    record: session_directory.SessionRecord,
+    record: session_directory.LocalRecord,
 ) -> None:
     parts = iter([b'{"a"', b": 1}"])
 
