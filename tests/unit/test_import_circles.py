@@ -299,3 +299,37 @@ def test_the_package_graph_folds_modules_onto_subpackages() -> None:
     graph = {"p.a.x": {"p.b.y"}, "p.b.z": {"p.a.w"}, "p.a.w": set(), "p.b.y": set()}
     assert package_graph(graph) == {"p.a": {"p.b"}, "p.b": {"p.a"}}
     assert [sorted(set(c)) for c in find_circles(package_graph(graph))] == [["p.a", "p.b"]]
+
+
+def private_imports(root: Path) -> list[str]:
+    """``module imports name`` for each private name one package module takes from another.
+
+    marimo's own private names are the marimo boundary's business (and only
+    it imports marimo); inside notebook_host a leading underscore means "this
+    module only".
+    """
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        module = module_name(path) if root == ROOT else path.stem
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            target = _absolute(module, path.name == "__init__.py", node)
+            if node.level == 0 and not target.startswith(PACKAGE):
+                continue
+            found += [
+                f"{module} imports {target}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
+    return found
+
+
+def test_no_private_name_is_imported_across_modules() -> None:
+    assert private_imports(ROOT) == []
+
+
+def test_the_private_import_finder_names_one(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("from .b import _hidden, shown\nfrom marimo import _loggers\n")
+    (tmp_path / "b.py").write_text("_hidden = shown = 1\n")
+    assert private_imports(tmp_path) == ["a imports b._hidden"]
