@@ -5,7 +5,7 @@ opened it, and what its kernel was given (user dict, request meta, path
 parameters): a kernel API call of the session is checked and scoped from
 this alone, whichever backend holds it. Each backend adds where the session
 lives: :class:`.session_directory.LocalRecord` (this process's app) and
-``notebook_host.workers.state.WorkerRecord`` (a worker, kept in Redis).
+``notebook_host.workers.records.WorkerRecord`` (a worker, kept in Redis).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from ..admission.refusals import Refused
 from ..backends.base import KernelBackend, KernelCall, Readiness, Receive, Send
 from ..runtime import session_rows
 from ..runtime.owners import same_owner
-from . import checks, replay_store, state
+from . import checks, records, replay_store, state
 from .front import forwarding
 from .front.health import cluster_health
 from .protocol import CLOSE_SESSION, reply_headers
@@ -58,7 +58,7 @@ class WorkersBackend(KernelBackend):
         return KernelCall(entry.session_id, subpath, call_scope(scope, path, entry), (entry, route))
 
     async def send_call(self, call: KernelCall, body: bytes, receive: Receive, send: Send) -> None:
-        entry: state.WorkerRecord
+        entry: records.WorkerRecord
         entry, route = call.session
         session_rows.touch(entry.session_id)
         try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..conf import get_config
 from ..runtime import replay
-from . import settings, state
+from . import records, settings, state
 
 # KEYS[1]: the session's hash. ARGV: owner, code hash, ttl ms, max values,
 # max bytes, then object id and value pairs. Returns 1 kept, 0 over a bound,
@@ -89,7 +89,7 @@ def ttl() -> float:
     return float(get_config()["SESSION_TTL"]) + settings.expiry() + 60.0
 
 
-async def record(entry: state.WorkerRecord, subpath: str, body: bytes) -> int | None:
+async def record(entry: records.WorkerRecord, subpath: str, body: bytes) -> int | None:
     """Keep the values a kernel API call sets, before it is forwarded.
 
     None when it sets none (or replay is off, or the session has no owner);

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import weakref
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from typing import Any
 
 import redis as redis_sync
@@ -24,7 +24,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ..metrics import record as metrics
-from ..runtime.session_record import SessionRecord
+from . import scripts
+from .records import WorkerInfo, WorkerRecord
 from .settings import redis_url
 
 logger = logging.getLogger(__name__)
@@ -33,78 +34,6 @@ PREFIX = "notebook_host:"
 
 #: Seconds any one Redis call may take before it counts as unreachable.
 REDIS_TIMEOUT = 2.0
-
-# KEYS[1]: the limit's sorted set (session id -> hold-until, Redis time in ms).
-# ARGV: session id, limit (0: none), hold milliseconds. Returns 1 admitted, 0 full.
-_ADMIT = """
-local now = redis.call('TIME')
-local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
-local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
-local limit = tonumber(ARGV[2])
-if (not held) and limit > 0 and redis.call('ZCARD', KEYS[1]) >= limit then
-  return 0
-end
-redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
-return 1
-"""
-
-# Placement is one script so that it is atomic: fronts place sessions at the
-# same instant, and a choice made from counts read in one round trip and a
-# reservation written in another let two fronts take a worker's last slot
-# (issue 20: 3 of 100 sockets closed "Worker w is full" with room elsewhere).
-# Redis runs a script alone, so each placement sees every earlier one.
-#
-# A worker's room is what its WS_CONNECT finds (Worker._make_room): capacity,
-# less its heartbeat's kernels and the sessions reserved on it since, plus the
-# idle kernels (no socket) it closes to make room; WorkerInfo.free says the
-# same in Python. It reads the worker keys by name from the set, so it needs
-# one Redis (not Redis Cluster), as the rest of this module does.
-#
-# KEYS[1]: the set of worker names.
-# ARGV: key prefix, session id to place ('' only lists), reservation lifetime
-# in ms, the worker holding the session's kernel ('' none: a reconnect
-# resumes it there while it is alive and not draining, room or not).
-# Returns {chosen name or '', heartbeat, reserved, heartbeat, ...} for the
-# live workers; forgets the dead ones and the reservations past their time.
-_PLACE = """
-local now = redis.call('TIME')
-local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local prefix, session, hold, holder = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local names = redis.call('SMEMBERS', KEYS[1])
-table.sort(names)
-local out, best, most = {''}, nil, 0
-for _, name in ipairs(names) do
-  local raw = redis.call('GET', prefix .. 'worker:' .. name)
-  if raw then
-    local key = prefix .. 'reserved:' .. name
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', ms - hold)
-    local reserved = redis.call('ZCARD', key)
-    local info = cjson.decode(raw)
-    local idle = tonumber(info.idle) or 0
-    local free = info.capacity - info.sessions - reserved + idle
-    if info.draining ~= true then
-      if name == holder then
-        best, most = name, math.huge
-      elseif free > most then
-        best, most = name, free
-      end
-    end
-    out[#out + 1] = raw
-    out[#out + 1] = reserved
-  else
-    redis.call('SREM', KEYS[1], name)
-  end
-end
-if session ~= '' and best then
-  local key = prefix .. 'reserved:' .. best
-  redis.call('ZADD', key, ms, session)
-  redis.call('PEXPIRE', key, hold * 2)
-  out[1] = best
-end
-return out
-"""
 
 
 class ClusterUnavailable(Exception):
@@ -123,64 +52,6 @@ class ClusterUnavailable(Exception):
         metrics.redis_error()
         self.detail = f"{type(cause).__name__}: {cause}"
         super().__init__(f"{self.public} ({self.detail})")
-
-
-@dataclass
-class WorkerInfo:
-    """What a worker's heartbeat says about it."""
-
-    name: str
-    channel: str
-    sessions: int
-    capacity: int
-    host: str = ""
-    pid: int = 0
-    draining: bool = False
-    #: Of ``sessions``, kernels with no socket (waiting out their TTL): the
-    #: worker closes them when their room is needed, so they leave room.
-    idle: int = 0
-
-    @property
-    def free(self) -> int:
-        """Sessions it can still take (as :data:`_PLACE` counts, with reservations)."""
-        return self.capacity - self.sessions + self.idle
-
-    @classmethod
-    def loads(cls, raw: bytes | str) -> WorkerInfo:
-        """A heartbeat, ignoring fields a newer worker added (rolling upgrades)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in json.loads(raw).items() if k in known})
-
-
-@dataclass(kw_only=True)
-class WorkerRecord(SessionRecord):
-    """A session record of the cluster, kept in Redis: the worker its kernel lives on."""
-
-    #: A cluster's session always has both: a page and whom limits count it against.
-    prefix: str
-    limit_key: str
-    worker: str
-    channel: str
-    #: The socket's path and root path: the worker resolves its notebook from them.
-    route: dict[str, str]
-    #: The front consumer's channel and stream of the socket open now, if any.
-    front: str = ""
-    stream: str = ""
-    #: Hash of the notebook's code when the kernel started (runtime/replay.py).
-    code_hash: str = ""
-
-    def dumps(self) -> str:
-        fields_ = asdict(self)
-        fields_["page_query"] = self.page_query.decode("latin-1")  # JSON has no bytes
-        return json.dumps(fields_, default=str)
-
-    @classmethod
-    def loads(cls, raw: bytes | str) -> WorkerRecord:
-        """A record, ignoring fields a newer front added (rolling upgrades)."""
-        known = {f.name for f in fields(cls)}
-        found = {k: v for k, v in json.loads(raw).items() if k in known}
-        found["page_query"] = str(found.get("page_query") or "").encode("latin-1")
-        return cls(**found)
 
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
@@ -260,10 +131,10 @@ async def leave(name: str) -> None:
 
 
 async def _placement(session_id: str, holder: str) -> tuple[str, list[WorkerInfo]]:
-    """Run :data:`_PLACE`: the worker it reserved a slot on ('' none), and the live ones."""
+    """Run :data:`scripts.PLACE`: the worker it reserved a slot on ('' none), and the live ones."""
     found = await call(
         client().eval(
-            _PLACE,
+            scripts.PLACE,
             1,
             PREFIX + "workers",
             PREFIX,
@@ -388,7 +259,12 @@ async def hold(limit_key: str, session_id: str, limit: int | None, seconds: floa
     """
     result = await call(
         client().eval(
-            _ADMIT, 1, PREFIX + "limit:" + limit_key, session_id, limit or 0, int(seconds * 1000)
+            scripts.ADMIT,
+            1,
+            PREFIX + "limit:" + limit_key,
+            session_id,
+            limit or 0,
+            int(seconds * 1000),
         )
     )
     return bool(result)

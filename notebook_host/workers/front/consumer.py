@@ -32,7 +32,7 @@ from ...runtime import session_rows
 from ...targets.registered import registered_pk
 from ...transports import embedding
 from ...transports.websocket import NotebookConsumer, live
-from .. import replay_store, settings, state
+from .. import records, replay_store, settings, state
 from ..protocol import (
     BATCH,
     CLOSE_MESSAGE_LOST,
@@ -63,7 +63,7 @@ class WorkerConsumer(NotebookConsumer):
     """A notebook socket whose kernel runs in a worker (KERNELS = "workers")."""
 
     stream = ""
-    entry: state.WorkerRecord | None = None
+    entry: records.WorkerRecord | None = None
     watchdog: asyncio.Task[None] | None = None
     keeper: replay_store.Keeper
     accepted = False

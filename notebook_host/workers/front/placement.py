@@ -22,7 +22,7 @@ from ...marimo import protocol
 from ...metrics import record as metrics
 from ...runtime.owners import same_owner
 from ...targets.notebook import ServedNotebook
-from .. import replay_store, settings, state
+from .. import records, replay_store, settings, state
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ NO_WORKER = (
 )
 
 
-def same_process(worker: state.WorkerInfo | None, entry: state.WorkerRecord) -> bool:
+def same_process(worker: records.WorkerInfo | None, entry: records.WorkerRecord) -> bool:
     """True when ``worker`` is the process that holds the entry's kernel.
 
     A worker restarted under its name (a systemd unit named ``%H-%i``) beats
@@ -81,7 +81,7 @@ class SocketAdmission:
 
 async def place(
     admitted: SocketAdmission, limit_key: str, scope: dict[str, Any]
-) -> state.WorkerRecord | str | None:
+) -> records.WorkerRecord | str | None:
     """The session's entry on its worker; a sentence when it cannot be placed.
 
     None refuses the socket: the id belongs to someone else or another page.
@@ -116,7 +116,7 @@ async def place(
         metrics.session_refused("no_worker")
         logger.warning("Refused websocket %s: no worker has room", scope["path"])
         return NO_WORKER
-    entry = state.WorkerRecord(
+    entry = records.WorkerRecord(
         session_id=session_id,
         worker=chosen.name,
         channel=chosen.channel,

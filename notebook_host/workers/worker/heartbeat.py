@@ -8,7 +8,7 @@ import threading
 import time
 
 from ...metrics import record as metrics
-from .. import settings, state
+from .. import records, settings, state
 from .kernels import Kernels
 
 logger = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 class Heartbeat(Kernels):
     """Counting kernels on the loop and announcing them (the placements they include)."""
 
-    def _snapshot(self) -> tuple[state.WorkerInfo, frozenset[str]]:
+    def _snapshot(self) -> tuple[records.WorkerInfo, frozenset[str]]:
         """This worker's count, and the placements it includes, taken together.
 
         A reservation may only be dropped by a beat whose count has its

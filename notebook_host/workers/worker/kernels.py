@@ -14,7 +14,7 @@ from ...admission.pipeline import locate_path
 from ...marimo.app import MarimoApp
 from ...metrics import record as metrics
 from ...runtime.notebook_apps import apps
-from .. import settings, state
+from .. import records, settings
 from ..alive import Alive
 from ..protocol import PUMP_SILENCE, Incoming
 from .pump import Pump
@@ -46,12 +46,12 @@ class Kernels:
         #: Sessions admitted whose app is still being loaded: they count, and are not idle.
         self.starting: set[str] = set()
         #: The loop's latest count for the heartbeat thread: (info, made at, placements it has).
-        self._latest: tuple[state.WorkerInfo, float, frozenset[str]] | None = None
+        self._latest: tuple[records.WorkerInfo, float, frozenset[str]] | None = None
         self._beat_lock = threading.Lock()
         self._beats_stop = threading.Event()
 
-    def info(self) -> state.WorkerInfo:
-        return state.WorkerInfo(
+    def info(self) -> records.WorkerInfo:
+        return records.WorkerInfo(
             name=self.name,
             channel=self.channel,
             sessions=self.session_count(),

@@ -13,7 +13,7 @@ from django.test import override_settings
 from devtools.redis import RedisServer
 from notebook_host.marimo.protocol import SET_UI_ELEMENT_VALUE
 from notebook_host.runtime import replay
-from notebook_host.workers import replay_store, state
+from notebook_host.workers import records, replay_store, state
 
 ALICE, BOB = "owner-alice", "owner-bob"
 
@@ -120,8 +120,8 @@ def cluster_redis(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) ->
     return redis_server.url
 
 
-def entry(session_id: str, owner: str, code: str = "c1") -> state.WorkerRecord:
-    return state.WorkerRecord(
+def entry(session_id: str, owner: str, code: str = "c1") -> records.WorkerRecord:
+    return records.WorkerRecord(
         session_id=session_id,
         worker="w",
         channel="ch",

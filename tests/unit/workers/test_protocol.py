@@ -11,7 +11,8 @@ from django.test import override_settings
 
 from notebook_host.workers import protocol, settings
 from notebook_host.workers.front import forwarding
-from notebook_host.workers.state import WorkerInfo, least_loaded
+from notebook_host.workers.records import WorkerInfo
+from notebook_host.workers.state import least_loaded
 
 REDIS_LAYER = {
     "default": {

@@ -1,7 +1,7 @@
 """Placement against a real (throwaway) Redis: the script's choice, and its atomicity.
 
 Two fronts placing at once must not both take a worker's last slot: the
-choice and the reservation are one Redis script (``state._PLACE``). These
+choice and the reservation are one Redis script (``scripts.PLACE``). These
 tests write heartbeats as workers do and place as fronts do.
 """
 
@@ -16,7 +16,7 @@ import redis as redis_sync
 
 from devtools.redis import RedisServer
 from notebook_host.workers import state
-from notebook_host.workers.state import WorkerInfo
+from notebook_host.workers.records import WorkerInfo
 
 pytestmark = pytest.mark.cluster
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from notebook_host.runtime.notebook_apps import apps
-from notebook_host.workers import protocol, settings, state
+from notebook_host.workers import protocol, records, settings, state
 from notebook_host.workers.worker.process import Worker
 from notebook_host.workers.worker.pump import Pump
 
@@ -33,7 +33,7 @@ def beats(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, list[str]]]:
     """What the heartbeat thread would send: (session count, reservations dropped)."""
     sent: list[tuple[int, list[str]]] = []
 
-    def beat_sync(info: state.WorkerInfo, expiry: float, counted: list[str]) -> None:
+    def beat_sync(info: records.WorkerInfo, expiry: float, counted: list[str]) -> None:
         sent.append((info.sessions, counted))
 
     monkeypatch.setattr(state, "beat_sync", beat_sync)
