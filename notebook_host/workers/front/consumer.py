@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,23 +24,19 @@ from ...admission import limits
 from ...admission.arrival import Arrival
 from ...admission.pipeline import admit_front, socket_arrival
 from ...admission.refusals import Reason, Refused
-from ...conf import get_config
 from ...marimo import protocol
 from ...metrics import record as metrics
 from ...runtime import session_rows
 from ...targets.registered import registered_pk
 from ...transports import embedding
-from ...transports.websocket import NotebookConsumer, live
-from .. import records, replay_store, settings, state
+from ...transports.websocket import live
+from .. import replay_store, state
 from ..protocol import (
     BATCH,
     CLOSE_MESSAGE_LOST,
-    CLOSE_NO_ANSWER,
     CLOSE_SESSION,
-    CLOSE_WORKER_LOST,
     WS_CONNECT,
     WS_IN,
-    WS_PING,
     Incoming,
     Outgoing,
     SequenceGap,
@@ -51,27 +46,15 @@ from .placement import (
     SocketAdmission,
     could_place,
     layer_unreachable,
-    limit_seconds,
     place,
-    same_process,
 )
+from .watchdog import WatchedSocket
 
 logger = logging.getLogger(__name__)
 
 
-class WorkerConsumer(NotebookConsumer):
+class WorkerConsumer(WatchedSocket):
     """A notebook socket whose kernel runs in a worker (KERNELS = "workers")."""
-
-    stream = ""
-    entry: records.WorkerRecord | None = None
-    watchdog: asyncio.Task[None] | None = None
-    keeper: replay_store.Keeper
-    accepted = False
-    ended = False
-    #: Redis failed while this socket was open: frames may be gone unnoticed.
-    outage = False
-    #: When Redis answered again after an outage (monotonic; 0: not yet).
-    outage_over = 0.0
 
     channel_name = ""
 
@@ -176,9 +159,6 @@ class WorkerConsumer(NotebookConsumer):
             worker=placed.worker,
         )
 
-    def _entry_ttl(self) -> float:
-        return float(get_config()["SESSION_TTL"]) + settings.expiry()
-
     async def _refuse_and_wait(self, title: str, text: str, admitted: SocketAdmission) -> None:
         """marimo's startup-error dialog with ``text``; reload once a retry would work."""
         await self.send({"type": "websocket.accept"})
@@ -197,89 +177,6 @@ class WorkerConsumer(NotebookConsumer):
                     await self._send_op(protocol.OP_RELOAD)
                     await self.send(closecodes.close_message(closecodes.NORMAL))
                     return
-
-    async def _to_worker(self, message: dict[str, Any]) -> bool:
-        """Send to the session's worker; a failure ends the socket with a reason."""
-        assert self.entry is not None
-        try:
-            await asyncio.wait_for(
-                get_channel_layer().send(self.entry.channel, message), settings.timeout()
-            )
-        except Exception as exc:
-            metrics.layer_error("send")
-            logger.warning("Socket %s: send to worker failed: %s", self.scope["path"], exc)
-            await self._lost(
-                CLOSE_MESSAGE_LOST,
-                f"A message to the kernel could not be sent ({type(exc).__name__})",
-            )
-            return False
-        return True
-
-    async def _watch(self) -> None:
-        """Refresh the session and its limit slot; end the socket if the worker dies."""
-        assert self.entry is not None
-        started = time.monotonic()
-        while not self.ended:
-            await asyncio.sleep(settings.heartbeat())
-            if not self.accepted and time.monotonic() - started > settings.timeout():
-                await self._lost(CLOSE_NO_ANSWER, "The notebook's worker did not answer")
-                return
-            try:
-                alive = await state.worker(self.entry.worker)
-                if alive is not None and not same_process(alive, self.entry):
-                    alive = None  # restarted under its name: the kernel died with the old one
-                await state.refresh(self.entry, self._entry_ttl())
-                await state.hold(self.limit_key, self.entry.session_id, None, limit_seconds())
-                await self.keeper.keep()
-            except state.ClusterUnavailable as exc:
-                logger.warning("Socket %s: %s", self.scope["path"], exc)
-                self.outage = True
-                continue  # the kernel may well be fine; keep the socket until Redis is back
-            if self.outage and alive is None:
-                # A restart empties Redis: the worker may not have beaten again
-                # yet. Closing now would send the reconnect to another worker
-                # (a fresh kernel); wait up to one expiry for it.
-                self.outage_over = self.outage_over or time.monotonic()
-                if time.monotonic() - self.outage_over < settings.expiry():
-                    continue
-            if self.outage and alive is not None:
-                # The pub/sub layer drops what is published while a subscriber
-                # reconnects, and a restart empties the core layer's queues: a
-                # frame lost last leaves no gap to notice. Reconnecting resumes.
-                await self._lost(
-                    CLOSE_MESSAGE_LOST,
-                    "Redis was unreachable, so messages between this page and its kernel "
-                    "may have been lost; reconnecting resumes the session",
-                )
-                return
-            if alive is None:
-                with contextlib.suppress(state.ClusterUnavailable):
-                    await state.forget(self.entry.session_id)
-                await self._lost(
-                    CLOSE_WORKER_LOST,
-                    f"The worker running this notebook ({self.entry.worker}) stopped; "
-                    + replay_store.lost_worker_next(),
-                )
-                return
-            await self._to_worker({"type": WS_PING, "stream": self.stream})
-
-    async def _lost(self, code: int, reason: str) -> None:
-        """Tell the page why, then close its socket so marimo reconnects."""
-        if self.ended:
-            return
-        logger.warning("Closing websocket %s: %s", self.scope["path"], reason)
-        with contextlib.suppress(Exception):
-            if self.accepted:
-                await self._send_op(protocol.OP_BANNER, title="Connection lost", description=reason)
-            else:
-                await self.send({"type": "websocket.accept"})
-                await self._send_op(protocol.OP_STARTUP_ERROR, error=reason)
-        await self._close_browser(code, reason)
-
-    async def _close_browser(self, code: int, reason: str = "") -> None:
-        self.ended = True
-        with contextlib.suppress(Exception):
-            await self.send(closecodes.close_message(code, reason))
 
     async def notebook_host_ws_out(self, message: dict[str, Any]) -> None:
         """A frame from the worker's marimo app, checked for gaps and joined."""
