@@ -3,9 +3,11 @@
 Runs tests/projects/isolation (one small notebook) under daphne in each mode,
 interleaved (thread, process, thread, process, ...), and prints the median
 over runs of: page open -> first output p50, widget change round trip p50,
-proportional memory (PSS) per idle open session, and the server tree's RSS
-before and after 20 sessions open and close. Plain marimo is not measured
-here (bench/compare.py measures it against "thread").
+proportional memory (PSS) per idle open session, the server tree's RSS
+before and after the sessions open and close, and a quiet tab's change round
+trip p50 while another tab's cell runs a busy loop, over the same tab's p50
+alone. Plain marimo is not measured here (bench/compare.py measures it
+against "thread"; ``make bench-cluster`` has its busy-loop figure).
 """
 
 from __future__ import annotations
@@ -73,17 +75,45 @@ async def measure(live: LiveServer, sessions: int, changes: int) -> dict[str, fl
         await c.aclose()
     await asyncio.sleep(3.5)  # SESSION_TTL 2 s, then the kill grace
     rss_after = memory_kib(pid, "Rss")
+    quiet, beside_busy = await busy_neighbour(live, changes)  # last: a thread spins on
     return {
         "open -> first output p50 (ms)": statistics.median(starts) * 1000,
         "change round trip p50 (ms)": statistics.median(trips) * 1000,
         "PSS per idle session (MiB)": per_session,
         "tree RSS after/before sessions": rss_after / rss_before,
+        "change p50 beside a busy loop / alone": beside_busy / quiet,
     }
+
+
+async def busy_neighbour(live: LiveServer, changes: int) -> tuple[float, float]:
+    """A tab's change round trip p50 alone, then while another tab's cell loops forever.
+
+    With "thread" the loop holds the GIL the other kernels need (and its
+    thread cannot be stopped, so this runs last); with "process" it holds
+    one core of its own.
+    """
+    async with (
+        httpx.AsyncClient(base_url=live.url, timeout=60) as one,
+        httpx.AsyncClient(base_url=live.url, timeout=60) as two,
+        open_tab(live, one, PAGE, ready=READY) as quiet,
+        open_tab(live, two, PAGE, ready=READY) as busy,
+    ):
+        alone = [
+            await quiet.turn("knob", i % 50 + 1, f"knob is {i % 50 + 1}") for i in range(changes)
+        ]
+        (await busy.set_value("fault", ["spin"])).raise_for_status()
+        await asyncio.sleep(1.0)
+        beside = [
+            await quiet.turn("knob", i % 50 + 100, f"knob is {i % 50 + 100}")
+            for i in range(changes)
+        ]
+    return statistics.median(alone), statistics.median(beside)
 
 
 def run(mode: str, sessions: int, changes: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-iso-") as workdir:
-        env = {"NOTEBOOK_HOST_TEST_ISOLATION": mode}
+        # No cell timeout: the busy loop must outlast the measure beside it.
+        env = {"NOTEBOOK_HOST_TEST_ISOLATION": mode, "NOTEBOOK_HOST_TEST_CELL_TIMEOUT": "0"}
         live = LiveServer(Path(workdir), settings="tests.projects.isolation.settings", env=env)
         live.prepare()
         live.start()

@@ -22,7 +22,7 @@ return 1
 # Placement is one script so that it is atomic: fronts place sessions at the
 # same instant, and a choice made from counts read in one round trip and a
 # reservation written in another let two fronts take a worker's last slot
-# (issue 20: 3 of 100 sockets closed "Worker w is full" with room elsewhere).
+# (3 of 100 sockets closed "Worker w is full" with room elsewhere, measured).
 # Redis runs a script alone, so each placement sees every earlier one.
 #
 # A worker's room is what its WS_CONNECT finds (the worker's ``_make_room``): capacity,
