@@ -38,14 +38,23 @@ from .wire import Wire
 TICK = 0.2
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
-#: marimo modules a kernel loads on start; imported once here, shared by children.
+#: Modules a kernel loads on start or on its first run; imported once here,
+#: shared by children (each one a child imports itself is private to it).
 KERNEL_MODULES = (
     "marimo",
     "marimo._runtime.runtime",
     "marimo._runtime.kernel_lifecycle",
+    "marimo._runtime.runner.hooks_on_finish",
+    "marimo._runtime.runner.hooks_preparation",
+    "marimo._save.manifest",
+    "marimo._save.signing_policy",
     "marimo._output.formatters.formatters",
     "marimo._messaging.notification",
     "marimo._plugins.ui",
+    "getpass",
+    "termios",
+    "unicodedata",
+    "webbrowser",
 )
 
 
@@ -56,6 +65,18 @@ def rss(pid: int | str) -> int:
             return int(statm.read().split()[1]) * _PAGE
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def warm_markdown() -> None:
+    """Render markdown once: marimo builds its converter, with every extension, on first use.
+
+    Built here, the converter and the extensions' modules (an emoji index,
+    pygments) are shared by every child instead of built again in each.
+    """
+    import marimo
+
+    with contextlib.suppress(Exception):
+        marimo.md("**warm** `up`").text  # noqa: B018 - rendering is the point
 
 
 @dataclass
@@ -84,6 +105,7 @@ class Template:
             except BaseException:
                 continue
         register_formatters()
+        warm_markdown()
         gc.collect()
         gc.freeze()
         return loaded
