@@ -28,6 +28,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+import marimo
 from marimo._output.formatters.formatters import register_formatters
 
 from .child import run
@@ -73,8 +74,6 @@ def warm_markdown() -> None:
     Built here, the converter and the extensions' modules (an emoji index,
     pygments) are shared by every child instead of built again in each.
     """
-    import marimo
-
     with contextlib.suppress(Exception):
         marimo.md("**warm** `up`").text  # noqa: B018 - rendering is the point
 
