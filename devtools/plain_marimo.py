@@ -24,7 +24,7 @@ NOTEBOOKS = ROOT / "notebooks"
 if os.environ.get("BENCH_ENTRY_POINTS_ONCE") == "1":
     # bench/cluster.py's second anchor: plain marimo with notebook_host's one
     # patch that changes its speed (docs/performance.md), nothing else.
-    from notebook_host.marimo.patches import look_up_entry_points_once
+    from notebook_host.marimo.entry_points import look_up_entry_points_once
 
     look_up_entry_points_once()
 

@@ -27,12 +27,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from marimo._ast import compiler, transformers
-from marimo._entrypoints import registry as entrypoints
 from marimo._runtime.commands import HTTPRequest
 from marimo._server.tokens import SkewProtectionToken
 from marimo._server.utils import initialize_asyncio, initialize_mimetypes
 
 from . import kernel_logs
+from .entry_points import look_up_entry_points_once
 from .isolation import kernel as process_kernels
 from .protocol import PAGE_SCOPE_KEY
 from .replay import apply_recorded_values
@@ -185,32 +185,6 @@ def install_ast_guard(
 def skew_token(code: str) -> str:
     """The skew-protection token of a notebook's code, the same in every process."""
     return hashlib.sha256(b"skew:" + code.encode("utf-8")).hexdigest()
-
-
-def look_up_entry_points_once() -> None:
-    """Read each group of marimo's plugin entry points once per process.
-
-    marimo 0.25.2 asks for its ``marimo.cell.executor`` plugins on every cell
-    run (``resolve_executor`` -> ``importlib.metadata.entry_points()``), which
-    reads every installed package's metadata: about 12 % of a worker's CPU per
-    widget change (``make bench-hops``). Packages installed under a running
-    server are not picked up by marimo's other plugin registries either, so
-    a plugin added later needs a restart, as before for the middleware ones.
-    """
-    original = entrypoints.get_entry_points
-    if getattr(original, "_notebook_host", False):
-        return
-    found: dict[str, Any] = {}
-    lock = threading.Lock()
-
-    def get_entry_points(group: Any) -> Any:
-        with lock:
-            if group not in found:
-                found[group] = original(group)
-            return found[group]
-
-    get_entry_points._notebook_host = True  # type: ignore[attr-defined]
-    entrypoints.get_entry_points = get_entry_points
 
 
 def deterministic_skew_token() -> None:

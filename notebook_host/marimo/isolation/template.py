@@ -31,6 +31,7 @@ from typing import Any
 import marimo
 from marimo._output.formatters.formatters import register_formatters
 
+from ..entry_points import read_executor_plugins
 from .child import run
 from .settings import BUSY, CELL_TIMEOUT, MEMORY
 from .wire import Wire
@@ -104,6 +105,7 @@ class Template:
             except BaseException:
                 continue
         register_formatters()
+        read_executor_plugins()
         warm_markdown()
         gc.collect()
         gc.freeze()
