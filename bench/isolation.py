@@ -6,7 +6,8 @@ over runs of: page open -> first output p50, widget change round trip p50,
 proportional memory (PSS) per idle open session, the server tree's RSS
 before and after the sessions open and close, and a quiet tab's change round
 trip p50 while another tab's cell runs a busy loop, over the same tab's p50
-alone. Plain marimo is not measured here (bench/compare.py measures it
+alone, and the changes/s of many tabs (100 by default) changing their
+widgets all at once. Plain marimo is not measured here (bench/compare.py measures it
 against "thread"; ``make bench-cluster`` has its busy-loop figure).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import tempfile
 import time
@@ -23,7 +25,7 @@ import httpx
 
 from devtools.live import LiveServer
 from devtools.procfs import process_tree
-from devtools.visitor import open_tab
+from devtools.visitor import Tab, open_tab
 
 PAGE = "/iso/"
 READY = "fault none done"
@@ -42,7 +44,7 @@ def memory_kib(pid: int, field: str) -> int:
     return total
 
 
-async def measure(live: LiveServer, sessions: int, changes: int) -> dict[str, float]:
+async def measure(live: LiveServer, sessions: int, changes: int, many: int) -> dict[str, float]:
     async def opened() -> float:
         async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
             start = time.monotonic()
@@ -75,6 +77,7 @@ async def measure(live: LiveServer, sessions: int, changes: int) -> dict[str, fl
         await c.aclose()
     await asyncio.sleep(3.5)  # SESSION_TTL 2 s, then the kill grace
     rss_after = memory_kib(pid, "Rss")
+    at_once = await many_at_once(live, many, 10)
     quiet, beside_busy = await busy_neighbour(live, changes)  # last: a thread spins on
     return {
         "open -> first output p50 (ms)": statistics.median(starts) * 1000,
@@ -82,7 +85,31 @@ async def measure(live: LiveServer, sessions: int, changes: int) -> dict[str, fl
         "PSS per idle session (MiB)": per_session,
         "tree RSS after/before sessions": rss_after / rss_before,
         "change p50 beside a busy loop / alone": beside_busy / quiet,
+        f"changes/s, {many} tabs x 10 changes at once": at_once,
     }
+
+
+async def many_at_once(live: LiveServer, sessions: int, changes: int) -> float:
+    """Changes/s of ``sessions`` open tabs making ``changes`` changes each, all at once.
+
+    With "thread" every kernel shares the server's GIL; with "process" each
+    runs in its own process, so the kernels can use every core.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        tabs = []
+        for _ in range(sessions):
+            client = httpx.AsyncClient(base_url=live.url, timeout=120)
+            await stack.enter_async_context(client)
+            tabs.append(await stack.enter_async_context(open_tab(live, client, PAGE, ready=READY)))
+
+        async def changing(index: int, tab: Tab) -> None:
+            for step in range(changes):
+                value = (index * changes + step) % 900 + 100  # each change a new value
+                await tab.turn("knob", value, f"knob is {value}", timeout=120)
+
+        start = time.monotonic()
+        await asyncio.gather(*(changing(i, tab) for i, tab in enumerate(tabs)))
+        return sessions * changes / (time.monotonic() - start)
 
 
 async def busy_neighbour(live: LiveServer, changes: int) -> tuple[float, float]:
@@ -110,7 +137,7 @@ async def busy_neighbour(live: LiveServer, changes: int) -> tuple[float, float]:
     return statistics.median(alone), statistics.median(beside)
 
 
-def run(mode: str, sessions: int, changes: int) -> dict[str, float]:
+def run(mode: str, sessions: int, changes: int, many: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-iso-") as workdir:
         # No cell timeout: the busy loop must outlast the measure beside it.
         env = {"NOTEBOOK_HOST_TEST_ISOLATION": mode, "NOTEBOOK_HOST_TEST_CELL_TIMEOUT": "0"}
@@ -118,7 +145,7 @@ def run(mode: str, sessions: int, changes: int) -> dict[str, float]:
         live.prepare()
         live.start()
         try:
-            return asyncio.run(measure(live, sessions, changes))
+            return asyncio.run(measure(live, sessions, changes, many))
         finally:
             live.stop()
 
@@ -128,11 +155,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--changes", type=int, default=30)
+    parser.add_argument("--many", type=int, default=100, help="tabs changing at once")
     args = parser.parse_args()
     results: dict[str, list[dict[str, float]]] = {"thread": [], "process": []}
     for _ in range(args.runs):
         for mode in results:
-            results[mode].append(run(mode, args.sessions, args.changes))
+            results[mode].append(run(mode, args.sessions, args.changes, args.many))
     print(f"| figure (median of {args.runs} interleaved runs) | thread | process | ratio |")
     print("|---|---|---|---|")
     for key in results["thread"][0]:

@@ -1,7 +1,8 @@
 """bench/isolation.py at its smallest, so the isolation benchmark cannot rot.
 
-One interleaved run of "thread" and "process" with two sessions and three
-changes: every figure of the table comes out as a number for both modes.
+One interleaved run of "thread" and "process" with two sessions, three
+changes and three tabs changing at once: every figure of the table comes
+out as a number for both modes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ FIGURES = (
     "PSS per idle session (MiB)",
     "tree RSS after/before sessions",
     "change p50 beside a busy loop / alone",
+    "changes/s, 3 tabs x 10 changes at once",
 )
 
 
@@ -35,6 +37,8 @@ def test_one_small_run_gives_every_figure_for_both_modes() -> None:
             "--sessions",
             "2",
             "--changes",
+            "3",
+            "--many",
             "3",
         ],
         cwd=ROOT,
