@@ -76,6 +76,20 @@ async def signed_in(username: str) -> tuple[bytes, bytes]:
     return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
+async def set_value(client: AsyncClient, session_id: str, token: str) -> Any:
+    """The page's widget POST to the session's kernel, as marimo's frontend sends it."""
+    return await client.post(
+        f"/meta{KERNEL_API_INFIX}set_ui_element_value",
+        data=json.dumps({"objectIds": [], "values": []}),
+        content_type="application/json",
+        headers={
+            SESSION_HEADER: session_id,
+            "origin": "http://testserver",
+            "marimo-server-token": token,
+        },
+    )
+
+
 async def until_op(socket: WebsocketCommunicator, op: str) -> dict[str, Any]:
     for _ in range(50):
         message = json.loads(await socket.receive_from(timeout=30))
@@ -129,30 +143,12 @@ async def test_a_kernel_call_is_forwarded_to_the_worker_and_answered(
         page = await client.get("/meta/")
         assert page.status_code == 200
         token = server_token(page.content.decode())
-        answer = await client.post(
-            f"/meta{KERNEL_API_INFIX}set_ui_element_value",
-            data=json.dumps({"objectIds": [], "values": []}),
-            content_type="application/json",
-            headers={
-                SESSION_HEADER: "s_inproc2",
-                "origin": "http://testserver",
-                "marimo-server-token": token,
-            },
-        )
+        answer = await set_value(client, "s_inproc2", token)
         assert answer.status_code == 200, answer.content
         assert served == ["s_inproc2"]  # answered by the worker's marimo, not the front
         stranger = AsyncClient()  # signed in, but not the browser that opened the session
         stranger.cookies.load((await signed_in("bob"))[1].decode())
-        refused = await stranger.post(
-            f"/meta{KERNEL_API_INFIX}set_ui_element_value",
-            data=json.dumps({"objectIds": [], "values": []}),
-            content_type="application/json",
-            headers={
-                SESSION_HEADER: "s_inproc2",
-                "origin": "http://testserver",
-                "marimo-server-token": token,
-            },
-        )
+        refused = await set_value(stranger, "s_inproc2", token)
         assert refused.status_code == 404, refused.content  # as for a session that is gone
         assert served == ["s_inproc2"]  # refused on the front: the worker never saw it
     finally:
