@@ -94,8 +94,17 @@ format: install
 # then the unit and live tiers on the other Python/Django combinations (nox).
 test: install chromium postgres redis nginx systemd lint docs-build
 	$(VENV)/bin/pytest
+	NOTEBOOK_HOST_ASGI_SERVER=uvicorn $(VENV)/bin/pytest -q -p no:cacheprovider $(FRONT_TESTS)
 	$(PY) -m devtools.postgres $(VENV)/bin/pytest -q -m postgres --ds=tests.projects.postgres.settings -p no:cacheprovider
 	$(VENV)/bin/nox -s subset
+
+# The front tier: the tests of what an ASGI server touches (sockets, the kernel
+# API, origins, faults, SIGTERM, a cluster's fronts, the slider in Chromium),
+# again under uvicorn, the other supported server (docs/deployment.md).
+FRONT_TESTS = tests/live/test_consumers_live.py tests/live/test_views_live.py \
+	tests/live/test_origin_live.py tests/live/test_shutdown.py tests/live/test_faults_live.py \
+	tests/live/test_closecodes_live.py tests/live/workers/test_cluster_faults_live.py \
+	tests/browser/test_browser.py
 
 # Every combination of the matrix (noxfile.py), whole suite and PostgreSQL.
 matrix: install postgres chromium

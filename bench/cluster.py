@@ -56,7 +56,16 @@ from devtools.client import (
     next_value,
     set_value,
 )
-from devtools.live import ROOT, LiveServer, free_port, read_log, server_token, stop_process
+from devtools.live import (
+    ROOT,
+    SERVER_ENV,
+    SERVERS,
+    LiveServer,
+    free_port,
+    read_log,
+    server_token,
+    stop_process,
+)
 from devtools.procfs import cpu_seconds, process_tree
 from devtools.redis import binary as redis_binary
 from devtools.targets import PlainMarimo, Target
@@ -383,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="smoke run: N=2, 3 samples")
     parser.add_argument("--layer", choices=("pubsub", "core"), default="pubsub")
+    parser.add_argument(
+        "--server", choices=SERVERS, default="daphne", help="the ASGI server of notebook_host"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument(
         "--only", default=",".join(TARGETS), help=f"comma-separated subset of {', '.join(TARGETS)}"
@@ -392,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     if not only <= set(TARGETS):
         parser.error(f"--only takes {', '.join(TARGETS)}, got {args.only!r}")
     redis_binary()  # a clear error before anything starts
+    os.environ[SERVER_ENV] = args.server  # every LiveServer and front, children included
     plan = TINY if args.tiny else CLUSTER
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="notebook-host-bench-cluster-") as folder:
@@ -400,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "layer": args.layer,
+        "server": args.server,
         "plan": plan.__dict__,
         "cpus": os.cpu_count(),
         "seconds": round(time.monotonic() - started, 1),
@@ -410,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     stem = f"{datetime.date.today().isoformat()}-cluster-{args.layer}" + (
         "-tiny" if args.tiny else ""
     )
+    if args.server != "daphne":
+        stem += f"-{args.server}"
     if only != set(TARGETS):
         stem += "-" + "-".join(sorted(only))
     path = args.out / f"{stem}.json"

@@ -26,6 +26,66 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Seconds daphne gives a websocket handshake to be accepted (its default: 5).
 WEBSOCKET_CONNECT_TIMEOUT = 30
 
+#: The ASGI server a LiveServer runs: "daphne" (the default) or "uvicorn"
+#: (docs/deployment.md's flags); the environment variable picks it for a run
+#: (make test's front tier, bench --server), children included.
+SERVERS = ("daphne", "uvicorn")
+SERVER_ENV = "NOTEBOOK_HOST_ASGI_SERVER"
+
+
+def server_command(server: str, port: int) -> list[str]:
+    """The command line that serves project.asgi on 127.0.0.1:``port``."""
+    if server == "daphne":
+        return [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            # A burst of tabs on two cores can take longer than daphne's
+            # default 5 s to accept; it would drop those handshakes.
+            "--websocket_connect_timeout",
+            str(WEBSOCKET_CONNECT_TIMEOUT),
+            "project.asgi:application",
+        ]
+    if server == "uvicorn":
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *UVICORN_FLAGS,
+            "project.asgi:application",
+        ]
+    raise ValueError(f"server is one of {', '.join(SERVERS)}, not {server!r}")
+
+
+#: The flags docs/deployment.md recommends for a uvicorn front.
+UVICORN_FLAGS = (
+    "--lifespan",
+    "on",
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--ws",
+    "websockets-sansio",
+    "--timeout-graceful-shutdown",
+    "5",
+)
+
+
+def default_server() -> str:
+    server = os.environ.get(SERVER_ENV, "daphne")
+    if server not in SERVERS:
+        raise ValueError(f"{SERVER_ENV} is one of {', '.join(SERVERS)}, not {server!r}")
+    return server
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -35,12 +95,13 @@ def free_port() -> int:
 
 @dataclass
 class LiveServer:
-    """daphne on a free loopback port, with its own SQLite file and log."""
+    """daphne (or uvicorn) on a free loopback port, with its own SQLite file and log."""
 
     workdir: Path
     settings: str = "tests.projects.default.settings"
     env: dict[str, str] = field(default_factory=dict)
     ready_path: str = "/plain/"
+    server: str = field(default_factory=default_server)
     port: int = 0
     proc: subprocess.Popen | None = None
 
@@ -108,30 +169,26 @@ class LiveServer:
             self.port = free_port()
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                # A burst of tabs on two cores can take longer than daphne's
-                # default 5 s to accept; it would drop those handshakes.
-                "--websocket_connect_timeout",
-                str(WEBSOCKET_CONNECT_TIMEOUT),
-                "project.asgi:application",
-            ],
+            server_command(self.server, self.port),
             cwd=ROOT,
             env=self.environ(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        wait_ready(self.proc, self.url + self.ready_path, "daphne", self.log, timeout=60)
+        wait_ready(self.proc, self.url + self.ready_path, self.server, self.log, timeout=60)
         return self
 
     def stop(self, timeout: float = 10) -> int | None:
         return stop_process(self.proc, timeout)
+
+    @property
+    def clean_exit(self) -> int:
+        """The exit status of a clean stop on SIGTERM.
+
+        uvicorn re-raises the signal it shut down on once it is done (the
+        status is -SIGTERM; systemd counts that as a clean stop too).
+        """
+        return -signal.SIGTERM if self.server == "uvicorn" else 0
 
     def log(self) -> str:
         return read_log(self.log_path)

@@ -26,6 +26,7 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     from .admission.origin import SocketOriginValidator
     from .marimo import patches
     from .transports.fastpath import KernelAPIFastPath
+    from .transports.lifespan import lifespan
     from .transports.routing import fallback_urlpatterns, notebook_urlpatterns
 
     patches.initialise()
@@ -42,5 +43,6 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
         {
             "http": KernelAPIFastPath(http),
             "websocket": SocketOriginValidator(AuthMiddlewareStack(URLRouter(routes))),
+            "lifespan": lifespan,
         }
     )

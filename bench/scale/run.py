@@ -25,6 +25,7 @@ from bench.compare.servers import read_token, sign_in
 from bench.scale.load import Job, client_main
 from bench.stats import summary
 from devtools.cluster import Cluster
+from devtools.live import SERVER_ENV, SERVERS
 from devtools.procfs import OtherLoad, process_tree, scan_processes
 from devtools.redis import binary as redis_binary
 from devtools.targets import PlainMarimo, Target
@@ -109,7 +110,8 @@ def cluster(workdir: Path, size: Size) -> Iterator[Servers]:
                 "workers": [w.proc.pid for w in running.workers if w.proc],
                 "redis": [running.redis.proc.pid],
             },
-            label=f"notebook_host, {count(size.fronts, 'front')} + {count(size.workers, 'worker')}",
+            label=f"notebook_host, {count(size.fronts, 'front')} + {count(size.workers, 'worker')}"
+            + ("" if running.fronts[0].server == "daphne" else f" ({running.fronts[0].server})"),
         )
     finally:
         running.stop()
@@ -215,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     for flag, help_ in (
-        ("fronts", "daphne fronts (F)"),
+        ("fronts", "fronts (F)"),
         ("workers", "notebook_worker processes (W)"),
         ("sticky", "plain + patch processes, sticky (K)"),
         ("sessions", "sessions per server kind (N)"),
@@ -226,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help=f"smoke run: {TINY}")
     parser.add_argument("--only", default=",".join(KINDS), help=f"a subset of {','.join(KINDS)}")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--server", choices=SERVERS, default="daphne", help="the fronts' ASGI server"
+    )
     args = parser.parse_args(argv)
+    os.environ[SERVER_ENV] = args.server  # the cluster's fronts
     size = TINY if args.tiny else Size(**{f: getattr(args, f) for f in Size().__dict__})
     only = [kind for kind in KINDS if kind in args.only.split(",")]
     plan = replace(FULL, changes=size.changes, change_timeout=60, round_timeout=600)
@@ -254,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "size": size.__dict__,
+        "server": args.server,
         "cpus": os.cpu_count(),
         "seconds": round(time.monotonic() - started, 1),
         "results": results,
@@ -267,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.tiny
             else "-" + "-".join(f"{LETTERS[k]}{v}" for k, v in size.__dict__.items())
         )
+    if args.server != "daphne":
+        stem += f"-{args.server}"
     path = args.out / f"{stem}.json"
     path.write_text(json.dumps(report, indent=1))
     print(table(results))

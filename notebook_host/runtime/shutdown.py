@@ -1,9 +1,10 @@
 """Close every kernel session when the server stops: a registry of callbacks.
 
 daphne runs no ASGI lifespan and waits for kernel threads forever on SIGTERM
-(pitfall 4 in docs/architecture.md). Under daphne we hook
-twisted's "before shutdown"; elsewhere (uvicorn, management commands, tests)
-an exit hook does the same before Python waits for the kernel threads.
+(pitfall 4 in docs/architecture.md). Under daphne we hook twisted's "before
+shutdown"; a server that runs the lifespan (uvicorn) awaits the same steps
+from ``transports.lifespan``; everywhere (management commands, tests) an exit
+hook closes what is left before Python waits for the kernel threads.
 
 This module imports nothing of notebook_host: what needs closing registers
 itself (:func:`on_shutdown`, :func:`on_exit`), and is closed in ``order``
@@ -81,15 +82,20 @@ def _close_under_twisted() -> object:
     return Deferred.fromFuture(asyncio.ensure_future(close_everything()))
 
 
-async def close_everything() -> None:
-    """Await every registered callback in order, then what is left on the loop."""
+async def close_everything(*, finish_pending: bool = True) -> None:
+    """Await every registered callback in order, then (``finish_pending``) what is left.
+
+    A server that runs the ASGI lifespan finishes its own tasks after the
+    shutdown event (the server's main task is one of them): it passes False.
+    """
     timeout = float(_timeout())
     for _, callback in list(_on_shutdown):
         try:
             await callback(timeout)
         except Exception:  # one failing step must not keep the rest open
             logger.exception("Shutdown step %r failed", callback)
-    await _finish_pending_tasks(timeout)
+    if finish_pending:
+        await _finish_pending_tasks(timeout)
 
 
 async def _finish_pending_tasks(timeout: float) -> None:

@@ -73,3 +73,18 @@ def test_close_code_table_matches_the_code() -> None:
         if name.isupper() and name != "BROWSER_OFFSET"
     }
     assert documented == named
+
+
+def test_the_documented_uvicorn_front_is_the_one_tested() -> None:
+    # make test's front tier runs devtools.live's flags: the docs and the
+    # systemd unit must give operators the same ones.
+    from devtools.live import UVICORN_FLAGS
+
+    unit = (ROOT / "deploy" / "systemd" / "notebook-host-front@.service").read_text()
+    for text in ((ROOT / "docs" / "deployment.md").read_text(), unit):
+        command = re.search(r"uvicorn --host(?:[^\n\\]|\\\n)*", text)
+        assert command, "no uvicorn command"
+        words = command.group(0).replace("\\\n", " ").split()
+        pairs = list(zip(UVICORN_FLAGS[::2], UVICORN_FLAGS[1::2], strict=True))
+        for flag, value in pairs:
+            assert words[words.index(flag) + 1] == value, (flag, command.group(0))

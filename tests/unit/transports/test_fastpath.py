@@ -235,3 +235,40 @@ async def test_a_body_in_several_chunks_reaches_marimo_whole(
     out = Recorder()
     await fastpath.KernelAPIFastPath(out.django)(scope(), chunked, out.send)
     assert json.loads(out.messages[1]["body"]) == {"got": '{"a": 1}'}
+
+
+class RaisingApp(FakeApp):
+    """marimo under Starlette: answers (or not), then raises what it handled."""
+
+    def __init__(self, answer: bool) -> None:
+        super().__init__("s_1")
+        self.answer = answer
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        await receive()
+        if self.answer:
+            await send({"type": "http.response.start", "status": 400, "headers": []})
+            await send({"type": "http.response.body", "body": b'{"detail": "bad"}'})
+        raise ValueError("Expected `object`, got `array`")
+
+
+@override_settings(ALLOWED_HOSTS=["testserver"])
+async def test_an_error_marimo_already_answered_does_not_reach_the_server(
+    record: session_directory.LocalRecord,
+) -> None:
+    record.app = RaisingApp(answer=True)  # type: ignore[assignment]
+    out = Recorder()
+    await fastpath.KernelAPIFastPath(out.django)(scope(), receive_body, out.send)
+    assert out.messages[0]["status"] == 400
+    assert out.messages[1]["body"] == b'{"detail": "bad"}'
+
+
+@override_settings(ALLOWED_HOSTS=["testserver"])
+async def test_an_error_before_any_answer_reaches_the_server(
+    record: session_directory.LocalRecord,
+) -> None:
+    record.app = RaisingApp(answer=False)  # type: ignore[assignment]
+    out = Recorder()
+    with pytest.raises(ValueError, match="Expected"):
+        await fastpath.KernelAPIFastPath(out.django)(scope(), receive_body, out.send)
+    assert out.messages == []  # the server answers 500
