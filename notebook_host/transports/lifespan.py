@@ -1,4 +1,4 @@
-"""The ASGI lifespan, for servers that run one (uvicorn, granian; daphne runs none).
+"""The ASGI lifespan, for servers that run one (uvicorn; daphne runs none).
 
 Startup needs nothing: the application is built ready. Shutdown closes every
 kernel session through :mod:`notebook_host.runtime.shutdown`, the steps
