@@ -82,6 +82,11 @@ def cpu_by_kind(processes: dict[str, list[int]]) -> dict[str, float]:
     }
 
 
+def served_by(server: str) -> str:
+    """The label's note of a front server other than the default."""
+    return "" if server == "daphne" else f" ({server})"
+
+
 @contextlib.contextmanager
 def cluster(workdir: Path, size: Size) -> Iterator[Servers]:
     """F daphne fronts and W workers on Redis; a session's POSTs go to the next front."""
@@ -111,7 +116,7 @@ def cluster(workdir: Path, size: Size) -> Iterator[Servers]:
                 "redis": [running.redis.proc.pid],
             },
             label=f"notebook_host, {count(size.fronts, 'front')} + {count(size.workers, 'worker')}"
-            + ("" if running.fronts[0].server == "daphne" else f" ({running.fronts[0].server})"),
+            + served_by(running.fronts[0].server),
         )
     finally:
         running.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -123,7 +124,23 @@ class MarimoApp:
         await self._manager.shutdown()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await self.starlette(scope, receive, send)
+        answered = False
+
+        async def watched(message: MutableMapping[str, Any]) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
+            await send(message)
+
+        try:
+            await self.starlette(scope, receive, watched)
+        except Exception as exc:
+            if not answered:
+                raise
+            # Starlette re-raises what marimo's handler already answered (a 400
+            # for a body its types refuse); passed on, it would make uvicorn drop
+            # the connection under the client's next request.
+            logger.info("marimo answered %s, then raised %r", scope.get("path"), exc)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ when the socket opens (as marimo's own websocket does), not on each call.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from ..backends import kernels
@@ -38,24 +37,6 @@ from ..conf import get_config
 from ..marimo.protocol import api_body_problem
 from .bridge import ASGIApp, replaying
 from .embedding import framing_send
-
-logger = logging.getLogger(__name__)
-
-
-class AnsweredSend:
-    """An ASGI ``send`` that remembers whether the response was sent whole."""
-
-    def __init__(self, send: Any) -> None:
-        self.send = send
-        self.status = 0
-        self.complete = False
-
-    async def __call__(self, message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            self.status = int(message["status"])
-        elif message["type"] == "http.response.body" and not message.get("more_body"):
-            self.complete = True
-        await self.send(message)
 
 
 async def read_body(receive: Any) -> bytes | None:
@@ -89,15 +70,4 @@ class KernelAPIFastPath:
             # A body marimo would answer with a 500: the view says 400.
             await self.django_app(scope, replaying(body, receive), send)
             return
-        answered = AnsweredSend(framing_send(send))
-        try:
-            await backend.send_call(call, body, replaying(body, receive), answered)
-        except Exception as exc:
-            if not answered.complete:
-                raise
-            # Starlette re-raises what marimo's handler already answered (a 400
-            # for a body its types refuse); passing it on would make uvicorn
-            # drop the connection under the client's next request.
-            logger.info(
-                "marimo answered %s with %s, then raised %r", scope["path"], answered.status, exc
-            )
+        await backend.send_call(call, body, replaying(body, receive), framing_send(send))

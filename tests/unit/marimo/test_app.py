@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib.metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from notebook_host.marimo import files, frontend, patches, protocol, routes
-from notebook_host.marimo.app import build_app
+from notebook_host.marimo.app import MarimoApp, build_app
 from notebook_host.targets.options import NotebookOptions
 from tests.support.paths import NOTEBOOKS
 
@@ -123,3 +124,38 @@ def test_entry_points_are_read_once_per_group(monkeypatch: pytest.MonkeyPatch) -
     for _ in range(3):  # what marimo does on every cell run
         evaluator.resolve_executor()
     assert len(calls) <= 2  # the executor group: read at most once more
+
+
+class RaisingStarlette:
+    """marimo's Starlette app: answers (or not), then raises what it handled."""
+
+    def __init__(self, answer: bool) -> None:
+        self.answer = answer
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self.answer:
+            await send({"type": "http.response.start", "status": 400, "headers": []})
+            await send({"type": "http.response.body", "body": b'{"detail": "bad"}'})
+        raise ValueError("Expected `object`, got `array`")
+
+
+async def call(answer: bool) -> list[dict[str, Any]]:
+    app = MarimoApp(path=Path("x.py"), starlette=RaisingStarlette(answer), mtime_ns=0)  # type: ignore[arg-type]
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "path": "/p/api/kernel/set_ui_element_value"}, None, send)
+    return sent
+
+
+async def test_an_error_marimo_already_answered_does_not_reach_the_server() -> None:
+    sent = await call(answer=True)
+    assert sent[0]["status"] == 400
+    assert sent[1]["body"] == b'{"detail": "bad"}'
+
+
+async def test_an_error_before_any_answer_reaches_the_server() -> None:
+    with pytest.raises(ValueError, match="Expected"):
+        await call(answer=False)  # the server (or the worker) answers 500
