@@ -1,14 +1,16 @@
-"""Kernel isolation, "process" against "thread" (``make bench-isolation``).
+"""Kernel isolation: "process", "thread" and plain marimo (``make bench-isolation``).
 
-Runs tests/projects/isolation (one small notebook) under daphne in each mode,
-interleaved (thread, process, thread, process, ...), and prints the median
-over runs of: page open -> first output p50, widget change round trip p50,
-proportional memory (PSS) per idle open session, the server tree's RSS
-before and after the sessions open and close, and a quiet tab's change round
-trip p50 while another tab's cell runs a busy loop, over the same tab's p50
-alone, and the changes/s of many tabs (100 by default) changing their
-widgets all at once. Plain marimo is not measured here (bench/compare.py measures it
-against "thread"; ``make bench-cluster`` has its busy-loop figure).
+Runs tests/notebooks/isolation.py (one small notebook) three ways, interleaved
+(thread, process, plain, thread, ...): tests/projects/isolation under daphne
+in each isolation mode, and plain marimo's ``create_asgi_app`` under uvicorn
+(devtools/plain_marimo.py, no patch) with the same 2 s session TTL. Prints
+the median over runs of: page open -> first output p50, widget change round
+trip p50, proportional memory (PSS) per idle open session, the server tree's
+RSS after many sessions (200 by default) opened and closed over its RSS
+before them, a quiet tab's change round trip p50 while another tab's cell
+runs a busy loop over the same tab's p50 alone, and the changes/s of many
+tabs (100 by default) changing their widgets all at once. Writes
+bench/results/<date>-isolation.json.
 """
 
 from __future__ import annotations
@@ -16,19 +18,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime
+import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from devtools.live import LiveServer
+from devtools.live import ROOT, LiveServer
 from devtools.procfs import process_tree
+from devtools.targets import PlainMarimo, Target
 from devtools.visitor import Tab, open_tab
 
 PAGE = "/iso/"
 READY = "fault none done"
+THREAD, PROCESS, PLAIN = "thread", "process", "plain_marimo"
+#: Seconds a closed session lives on (both servers), then the process's kill grace.
+TTL = 2
+SETTLED = TTL + 1.5
 
 
 def memory_kib(pid: int, field: str) -> int:
@@ -44,7 +54,11 @@ def memory_kib(pid: int, field: str) -> int:
     return total
 
 
-async def measure(live: LiveServer, sessions: int, changes: int, many: int) -> dict[str, float]:
+async def measure(
+    live: Any, pid: int, sessions: int, changes: int, many: int, churn: int
+) -> dict[str, float]:
+    """Every figure for one server; ``live`` has the ``url`` and ``ws_url`` tabs need."""
+
     async def opened() -> float:
         async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
             start = time.monotonic()
@@ -52,7 +66,7 @@ async def measure(live: LiveServer, sessions: int, changes: int, many: int) -> d
                 return time.monotonic() - start
 
     await opened()  # warm: the app and (process) its template
-    await asyncio.sleep(3.5)
+    await asyncio.sleep(SETTLED)
     starts = [await opened() for _ in range(sessions)]
     async with (
         httpx.AsyncClient(base_url=live.url, timeout=60) as client,
@@ -61,21 +75,16 @@ async def measure(live: LiveServer, sessions: int, changes: int, many: int) -> d
         trips = [
             await tab.turn("knob", i % 50 + 1, f"knob is {i % 50 + 1}") for i in range(changes)
         ]
-    await asyncio.sleep(3.5)
-    pid = live.proc.pid
+    await asyncio.sleep(SETTLED)
     idle_before = memory_kib(pid, "Pss")
     rss_before = memory_kib(pid, "Rss")
-    clients = [httpx.AsyncClient(base_url=live.url, timeout=60) for _ in range(sessions)]
-    tabs = [open_tab(live, c, PAGE, ready=READY) for c in clients]
-    for t in tabs:
-        await t.__aenter__()
-    await asyncio.sleep(1)
-    per_session = (memory_kib(pid, "Pss") - idle_before) / sessions / 1024
-    for t in tabs:
-        await t.__aexit__(None, None, None)
-    for c in clients:
-        await c.aclose()
-    await asyncio.sleep(3.5)  # SESSION_TTL 2 s, then the kill grace
+    async with open_tabs(live, sessions):
+        await asyncio.sleep(1)
+        per_session = (memory_kib(pid, "Pss") - idle_before) / sessions / 1024
+    for _ in range(sessions, churn, sessions):  # the rest of the churn, ``sessions`` at a time
+        async with open_tabs(live, sessions):
+            pass
+    await asyncio.sleep(SETTLED)
     rss_after = memory_kib(pid, "Rss")
     at_once = await many_at_once(live, many, 10)
     quiet, beside_busy = await busy_neighbour(live, changes)  # last: a thread spins on
@@ -83,24 +92,31 @@ async def measure(live: LiveServer, sessions: int, changes: int, many: int) -> d
         "open -> first output p50 (ms)": statistics.median(starts) * 1000,
         "change round trip p50 (ms)": statistics.median(trips) * 1000,
         "PSS per idle session (MiB)": per_session,
-        "tree RSS after/before sessions": rss_after / rss_before,
+        f"tree RSS after/before {max(churn, sessions)} sessions": rss_after / rss_before,
         "change p50 beside a busy loop / alone": beside_busy / quiet,
         f"changes/s, {many} tabs x 10 changes at once": at_once,
     }
 
 
-async def many_at_once(live: LiveServer, sessions: int, changes: int) -> float:
+@contextlib.asynccontextmanager
+async def open_tabs(live: Any, count: int, timeout: float = 60) -> Any:
+    """``count`` tabs, each with its own client, opened one after another."""
+    async with contextlib.AsyncExitStack() as stack:
+        tabs = []
+        for _ in range(count):
+            client = httpx.AsyncClient(base_url=live.url, timeout=timeout)
+            await stack.enter_async_context(client)
+            tabs.append(await stack.enter_async_context(open_tab(live, client, PAGE, ready=READY)))
+        yield tabs
+
+
+async def many_at_once(live: Any, sessions: int, changes: int) -> float:
     """Changes/s of ``sessions`` open tabs making ``changes`` changes each, all at once.
 
     With "thread" every kernel shares the server's GIL; with "process" each
     runs in its own process, so the kernels can use every core.
     """
-    async with contextlib.AsyncExitStack() as stack:
-        tabs = []
-        for _ in range(sessions):
-            client = httpx.AsyncClient(base_url=live.url, timeout=120)
-            await stack.enter_async_context(client)
-            tabs.append(await stack.enter_async_context(open_tab(live, client, PAGE, ready=READY)))
+    async with open_tabs(live, sessions, timeout=120) as tabs:
 
         async def changing(index: int, tab: Tab) -> None:
             for step in range(changes):
@@ -112,7 +128,7 @@ async def many_at_once(live: LiveServer, sessions: int, changes: int) -> float:
         return sessions * changes / (time.monotonic() - start)
 
 
-async def busy_neighbour(live: LiveServer, changes: int) -> tuple[float, float]:
+async def busy_neighbour(live: Any, changes: int) -> tuple[float, float]:
     """A tab's change round trip p50 alone, then while another tab's cell loops forever.
 
     With "thread" the loop holds the GIL the other kernels need (and its
@@ -137,15 +153,25 @@ async def busy_neighbour(live: LiveServer, changes: int) -> tuple[float, float]:
     return statistics.median(alone), statistics.median(beside)
 
 
-def run(mode: str, sessions: int, changes: int, many: int) -> dict[str, float]:
+def run(mode: str, sessions: int, changes: int, many: int, churn: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-iso-") as workdir:
+        if mode == PLAIN:
+            plain = PlainMarimo(Path(workdir), {"BENCH_SESSION_TTL": str(TTL)})
+            plain.launch()
+            try:
+                plain.wait_ready()
+                assert plain.proc is not None
+                target = Target(PLAIN, plain.port, plain.proc.pid)
+                return asyncio.run(measure(target, target.pid, sessions, changes, many, churn))
+            finally:
+                plain.stop()
         # No cell timeout: the busy loop must outlast the measure beside it.
         env = {"NOTEBOOK_HOST_TEST_ISOLATION": mode, "NOTEBOOK_HOST_TEST_CELL_TIMEOUT": "0"}
         live = LiveServer(Path(workdir), settings="tests.projects.isolation.settings", env=env)
         live.prepare()
         live.start()
         try:
-            return asyncio.run(measure(live, sessions, changes, many))
+            return asyncio.run(measure(live, live.proc.pid, sessions, changes, many, churn))
         finally:
             live.stop()
 
@@ -153,21 +179,28 @@ def run(mode: str, sessions: int, changes: int, many: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--sessions", type=int, default=10, help="tabs open at once")
     parser.add_argument("--changes", type=int, default=30)
     parser.add_argument("--many", type=int, default=100, help="tabs changing at once")
+    parser.add_argument("--churn", type=int, default=200, help="sessions opened and closed")
+    parser.add_argument("--modes", default=f"{THREAD},{PROCESS},{PLAIN}")
     args = parser.parse_args()
-    results: dict[str, list[dict[str, float]]] = {"thread": [], "process": []}
+    modes = args.modes.split(",")
+    results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
     for _ in range(args.runs):
-        for mode in results:
-            results[mode].append(run(mode, args.sessions, args.changes, args.many))
-    print(f"| figure (median of {args.runs} interleaved runs) | thread | process | ratio |")
-    print("|---|---|---|---|")
-    for key in results["thread"][0]:
-        thread = statistics.median(r[key] for r in results["thread"])
-        process = statistics.median(r[key] for r in results["process"])
-        ratio = process / thread if thread else float("nan")
-        print(f"| {key} | {thread:.2f} | {process:.2f} | {ratio:.2f} |")
+        for mode in modes:
+            results[mode].append(run(mode, args.sessions, args.changes, args.many, args.churn))
+    medians = {
+        mode: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        for mode, runs in results.items()
+    }
+    print(f"| figure (median of {args.runs} interleaved runs) | {' | '.join(modes)} |")
+    print("|---|" + "---|" * len(modes))
+    for key in medians[modes[0]]:
+        print(f"| {key} | " + " | ".join(f"{medians[m][key]:.2f}" for m in modes) + " |")
+    out = ROOT / "bench" / "results" / f"{datetime.date.today()}-isolation.json"
+    out.write_text(json.dumps({"args": vars(args), "median": medians, "runs": results}, indent=1))
+    print(f"wrote {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 
 marimo's own multi-notebook ASGI app (``marimo.create_asgi_app``, the
 "Running the marimo backend programmatically" recipe) with the same two
-notebooks notebook_host's demo serves and bench/notebooks/busy.py, under
+notebooks notebook_host's demo serves, bench/notebooks/busy.py and
+tests/notebooks/isolation.py (bench/isolation.py's notebook), under
 uvicorn, with marimo's defaults (session TTL 120 s like the demo, no skew
 protection, no auth, assets below each notebook's path).
 ``create_asgi_app`` needs pyzmq.
@@ -29,10 +30,12 @@ if os.environ.get("BENCH_ENTRY_POINTS_ONCE") == "1":
     look_up_entry_points_once()
 
 app = (
-    marimo.create_asgi_app(quiet=True)
+    # bench/isolation.py shortens the session TTL to see memory come back.
+    marimo.create_asgi_app(quiet=True, session_ttl=int(os.environ.get("BENCH_SESSION_TTL", "120")))
     .with_app(path="/dashboard", root=str(NOTEBOOKS / "dashboard.py"))
     .with_app(path="/whoami", root=str(NOTEBOOKS / "whoami.py"))
     .with_app(path="/busy", root=str(ROOT / "bench" / "notebooks" / "busy.py"))
+    .with_app(path="/iso", root=str(ROOT / "tests" / "notebooks" / "isolation.py"))
     .build()
 )
 

@@ -221,7 +221,10 @@ class Template:
         kind = message[0]
         if kind == "fork":
             self.fork(message[1], message[2], fds)
-        elif kind == "stop":
+            return
+        for fd in fds:  # only a fork carries a socket
+            os.close(fd)
+        if kind == "stop":
             self.stop(message[1], message[2])
 
 

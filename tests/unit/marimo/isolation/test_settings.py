@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -12,7 +9,6 @@ from django.test import override_settings
 from notebook_host.checks import check_isolation
 from notebook_host.conf import get_config
 from notebook_host.marimo.isolation import settings as isolation
-from notebook_host.marimo.isolation.wire import Wire
 from notebook_host.runtime.notebook_apps import isolation as isolation_of
 
 
@@ -61,27 +57,3 @@ def test_banners_name_the_limit() -> None:
     assert "CELL_TIMEOUT (2.5 s)" in isolation.limit_sentence(isolation.CELL_TIMEOUT, limits)
     assert isolation.limit_sentence(None, limits) is None
     assert "interrupted" in isolation.interrupt_sentence(limits)
-
-
-def test_wire_carries_messages_and_descriptors() -> None:
-    left, right = socket.socketpair()
-    sender, receiver = Wire(left), Wire(right)
-    read_end, write_end = os.pipe()
-    try:
-        big = "x" * 200_000  # more than one recv
-        sender.send(("fork", 1, big), (write_end,))
-        sender.send(("stop", 7, 2.0))
-        (kind, request, payload), fds = receiver.recv()
-        assert (kind, request, payload == big, len(fds)) == ("fork", 1, True, 1)
-        os.write(fds[0], b"!")  # a duplicate of the pipe's write end
-        assert os.read(read_end, 1) == b"!"
-        os.close(fds[0])
-        assert receiver.recv() == (("stop", 7, 2.0), [])
-        assert not receiver.pending()
-        sender.close()
-        with pytest.raises(EOFError):
-            receiver.recv()
-    finally:
-        receiver.close()
-        os.close(read_end)
-        os.close(write_end)
