@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium postgres redis nginx systemd serve serve-cluster test lint format bench bench-cluster bench-scale bench-hops bench-isolation soak docs docs-build matrix screenshot bench-screens
+.PHONY: install chromium postgres redis nginx systemd serve serve-cluster test lint format bench bench-cluster bench-scale bench-hops bench-isolation bench-session-cost soak docs docs-build matrix screenshot bench-screens
 
 install: $(STAMP)
 
@@ -160,6 +160,12 @@ bench-scale: install redis
 # py-spy samples the fronts and the worker; writes bench/results/<date>-hops-<layer>.json.
 bench-hops: install redis nginx
 	$(PY) -m bench.hops --layer $(LAYER)
+
+# Server CPU per session start and per change, and a 100-session round, local
+# kernels under daphne and uvicorn against plain marimo + patch, interleaved
+# (bench/session_cost.py, ~8 min); writes bench/results/<date>-session-cost.json.
+bench-session-cost: install
+	$(PY) -m bench.session_cost
 
 # Load and soak (bench/soak.py, ~8 min): 100 simulated users open, use and
 # close dashboard tabs for 5 minutes on a real daphne; prints the figures and

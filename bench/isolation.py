@@ -32,6 +32,7 @@ from devtools.live import ROOT, LiveServer
 from devtools.procfs import process_tree
 from devtools.targets import PlainMarimo, Target
 from devtools.visitor import Tab, open_tab
+from notebook_host.runtime.collector import COLLECT_AFTER
 
 PAGE = "/iso/"
 READY = "fault none done"
@@ -39,6 +40,8 @@ THREAD, PROCESS, PLAIN = "thread", "process", "plain_marimo"
 #: Seconds a closed session lives on (both servers), then the process's kill grace.
 TTL = 2
 SETTLED = TTL + 1.5
+#: Then also the collection that frees closed sessions (notebook_host.runtime.collector).
+MEMORY_SETTLED = SETTLED + COLLECT_AFTER
 
 
 def memory_kib(pid: int, field: str) -> int:
@@ -75,7 +78,7 @@ async def measure(
         trips = [
             await tab.turn("knob", i % 50 + 1, f"knob is {i % 50 + 1}") for i in range(changes)
         ]
-    await asyncio.sleep(SETTLED)
+    await asyncio.sleep(MEMORY_SETTLED)
     idle_before = memory_kib(pid, "Pss")
     rss_before = memory_kib(pid, "Rss")
     async with open_tabs(live, sessions):
@@ -84,9 +87,9 @@ async def measure(
     for _ in range(sessions, churn, sessions):  # the rest of the churn, ``sessions`` at a time
         async with open_tabs(live, sessions):
             pass
-    await asyncio.sleep(SETTLED)
+    await asyncio.sleep(MEMORY_SETTLED)
     rss_after = memory_kib(pid, "Rss")
-    at_once = await many_at_once(live, many, 10)
+    at_once, failed = await many_at_once(live, many, 10)
     quiet, beside_busy = await busy_neighbour(live, changes)  # last: a thread spins on
     return {
         "open -> first output p50 (ms)": statistics.median(starts) * 1000,
@@ -95,6 +98,7 @@ async def measure(
         f"tree RSS after/before {max(churn, sessions)} sessions": rss_after / rss_before,
         "change p50 beside a busy loop / alone": beside_busy / quiet,
         f"changes/s, {many} tabs x 10 changes at once": at_once,
+        "changes failed of those": failed,
     }
 
 
@@ -110,22 +114,32 @@ async def open_tabs(live: Any, count: int, timeout: float = 60) -> Any:
         yield tabs
 
 
-async def many_at_once(live: Any, sessions: int, changes: int) -> float:
+async def many_at_once(live: Any, sessions: int, changes: int) -> tuple[float, int]:
     """Changes/s of ``sessions`` open tabs making ``changes`` changes each, all at once.
 
     With "thread" every kernel shares the server's GIL; with "process" each
-    runs in its own process, so the kernels can use every core.
+    runs in its own process, so the kernels can use every core. Also returns
+    the changes that failed (a POST the server dropped or refused, an output
+    that never came); a tab stops at its first failure.
     """
+    failed = 0
     async with open_tabs(live, sessions, timeout=120) as tabs:
 
-        async def changing(index: int, tab: Tab) -> None:
+        async def changing(index: int, tab: Tab) -> int:
+            nonlocal failed
             for step in range(changes):
                 value = (index * changes + step) % 900 + 100  # each change a new value
-                await tab.turn("knob", value, f"knob is {value}", timeout=120)
+                try:
+                    await tab.turn("knob", value, f"knob is {value}", timeout=120)
+                except Exception as error:  # counted, and the tab stops
+                    print(f"a change failed: {type(error).__name__} {error}"[:200])
+                    failed += changes - step
+                    return step
+            return changes
 
         start = time.monotonic()
-        await asyncio.gather(*(changing(i, tab) for i, tab in enumerate(tabs)))
-        return sessions * changes / (time.monotonic() - start)
+        done = await asyncio.gather(*(changing(i, tab) for i, tab in enumerate(tabs)))
+        return sum(done) / (time.monotonic() - start), failed
 
 
 async def busy_neighbour(live: Any, changes: int) -> tuple[float, float]:
@@ -184,6 +198,7 @@ def main() -> None:
     parser.add_argument("--many", type=int, default=100, help="tabs changing at once")
     parser.add_argument("--churn", type=int, default=200, help="sessions opened and closed")
     parser.add_argument("--modes", default=f"{THREAD},{PROCESS},{PLAIN}")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     modes = args.modes.split(",")
     results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
@@ -198,9 +213,11 @@ def main() -> None:
     print("|---|" + "---|" * len(modes))
     for key in medians[modes[0]]:
         print(f"| {key} | " + " | ".join(f"{medians[m][key]:.2f}" for m in modes) + " |")
-    out = ROOT / "bench" / "results" / f"{datetime.date.today()}-isolation.json"
-    out.write_text(json.dumps({"args": vars(args), "median": medians, "runs": results}, indent=1))
-    print(f"wrote {out.relative_to(ROOT)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / f"{datetime.date.today()}-isolation.json"
+    arguments = {key: str(value) for key, value in vars(args).items()}
+    out.write_text(json.dumps({"args": arguments, "median": medians, "runs": results}, indent=1))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from devtools.client import new_session_id
 from devtools.live import KernelSocket, LiveServer, cookie_header, server_token
 
-
-def new_session_id() -> str:
-    return "s_" + uuid.uuid4().hex[:10]
+__all__ = ["Tab", "new_session_id", "open_tab"]
 
 
 @dataclass

@@ -25,6 +25,7 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
 
     from .admission.origin import SocketOriginValidator
     from .marimo import patches
+    from .runtime import collector
     from .transports.fastpath import KernelAPIFastPath
     from .transports.lifespan import lifespan
     from .transports.routing import fallback_urlpatterns, notebook_urlpatterns
@@ -38,6 +39,7 @@ def get_asgi_application(websocket_urlpatterns: list[Any] | None = None) -> Any:
     from .backends import kernels  # after Django's set-up: it reads the settings
 
     kernels().at_startup()
+    collector.tune()  # the last step of start-up: what it loaded stays
     routes = [*(websocket_urlpatterns or []), *notebook_urlpatterns(), *fallback_urlpatterns]
     return ProtocolTypeRouter(
         {

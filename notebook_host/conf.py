@@ -109,6 +109,11 @@ DEFAULTS: dict[str, Any] = {
     "KERNEL_ISOLATION": "thread",
     "SESSION_MEMORY_LIMIT": 512,
     "CELL_TIMEOUT": 60,
+    # Python's garbage collector (notebook_host.runtime.collector): once the
+    # server or worker has started, what it loaded is frozen out of the
+    # collector and these thresholds (gc.set_threshold) apply; None leaves
+    # Python's own (700, 10, 10) and freezes nothing.
+    "GC_THRESHOLD": (10_000, 20, 20),
 }
 
 #: Keys of DEFAULTS that are per-notebook options (lower-cased in notebook()).
@@ -166,7 +171,24 @@ def get_config() -> dict[str, Any]:
     config["FRAME_ANCESTORS"] = check_frame_ancestors(config["FRAME_ANCESTORS"])
     config["EMBED_SANDBOX"] = check_embed_sandbox(config["EMBED_SANDBOX"])
     check_isolation(config)
+    config["GC_THRESHOLD"] = check_gc_threshold(config["GC_THRESHOLD"])
     return config
+
+
+def check_gc_threshold(value: Any) -> tuple[int, int, int] | None:
+    """``GC_THRESHOLD`` as ``gc.set_threshold`` takes it, or a clear error."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 3
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value)
+    ):
+        return (value[0], value[1], value[2])
+    raise ImproperlyConfigured(
+        "NOTEBOOK_HOST['GC_THRESHOLD'] must be three positive integers "
+        f"(gc.set_threshold's) or None, got {value!r}."
+    )
 
 
 def check_isolation(config: dict[str, Any]) -> None:

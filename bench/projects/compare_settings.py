@@ -19,3 +19,6 @@ from project.settings import NOTEBOOK_HOST as DEMO_NOTEBOOK_HOST
 NOTEBOOK_HOST = {**DEMO_NOTEBOOK_HOST, "MAX_SESSIONS_PER_USER": None}
 #: The demo's URLs plus /busy/, the busy-loop notebook of bench/cluster.py.
 ROOT_URLCONF = "bench.projects.demo_urls"
+if os.environ.get("BENCH_PYTHON_GC") == "1":
+    # Python's own collector, to measure what GC_THRESHOLD changes (docs/performance.md).
+    NOTEBOOK_HOST["GC_THRESHOLD"] = None

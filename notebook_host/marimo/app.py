@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -21,6 +21,7 @@ from marimo._server.main import create_starlette_app
 from marimo._server.session_manager import SessionManager
 from marimo._server.tokens import AuthToken
 from marimo._server.workspace import SingleFileWorkspace
+from marimo._session.events import SessionEventListener
 from marimo._session.model import SessionMode
 from marimo._types.ids import SessionId
 from marimo._utils.marimo_path import MarimoPath
@@ -164,14 +165,31 @@ def _modules_of(path: Path) -> list[str]:
         return []
 
 
+class _SessionEnds(SessionEventListener):
+    """Calls back when marimo closes one of the app's kernel sessions."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+
+    async def on_session_closed(self, session: Any) -> None:
+        self.callback()
+
+
 def build_app(
-    path: Path, options: AppOptions, *, base_url: str, isolation: Isolation | None = None
+    path: Path,
+    options: AppOptions,
+    *,
+    base_url: str,
+    isolation: Isolation | None = None,
+    on_session_closed: Callable[[], None] | None = None,
 ) -> MarimoApp:
     """Build marimo's run-mode app for one file without requiring pyzmq.
 
     This is what ``create_asgi_app().with_app()`` does per file, minus the
     pyzmq requirement and the lifespan (which daphne never runs). With
     process isolation its sessions fork from a template of this file.
+    ``on_session_closed`` is called on the event loop when a kernel session
+    of the app ends (its TTL passed, or it was closed).
     """
     initialise()
     info = check_notebook_file(path)
@@ -202,6 +220,8 @@ def build_app(
     except Exception as exc:
         raise NotebookLoadError(f"{path.name} failed to load: {exc}") from exc
 
+    if on_session_closed is not None:
+        manager.event_bus.subscribe(_SessionEnds(on_session_closed))
     if forked:
         assert isolation is not None
         pool = TemplatePool(path, isolation, lambda: _modules_of(path))

@@ -22,7 +22,7 @@ from ..marimo.isolation.settings import PROCESS, THREAD, supported
 from ..marimo.kernel_logs import install as install_kernel_logs
 from ..runtime import shutdown
 from ..targets.notebook import ServedNotebook
-from . import session_directory
+from . import collector, session_directory
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,13 @@ class AppRegistry:
             if app is not None:
                 self._retire(notebook)
             options = notebook.resolved_options()
-            app = build_app(notebook.file, options, base_url=base_url, isolation=isolation())
+            app = build_app(
+                notebook.file,
+                options,
+                base_url=base_url,
+                isolation=isolation(),
+                on_session_closed=lambda: collector.session_closed(self.session_count()),
+            )
             install_kernel_logs(stdout=get_config()["KERNEL_STDOUT"])
             self._apps[notebook] = app
         self._install_shutdown()

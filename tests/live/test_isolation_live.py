@@ -25,6 +25,7 @@ from devtools.folders import make_folders
 from devtools.live import LiveServer
 from devtools.procfs import process_tree
 from devtools.visitor import Tab, open_tab
+from notebook_host.runtime.collector import COLLECT_AFTER
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -194,7 +195,8 @@ async def test_memory_comes_back(iso: LiveServer) -> None:
             await tab.turn("knob", 1, "knob is 1")
 
     async def settled() -> int:
-        await asyncio.sleep(2 + 1.5)  # SESSION_TTL, then the kill grace
+        # SESSION_TTL, the kill grace, then the collection that frees closed sessions
+        await asyncio.sleep(2 + 1.5 + COLLECT_AFTER)
         tree = [iso.proc.pid, *children(iso.proc.pid)]
         return rss_kib(tree)
 

@@ -26,6 +26,7 @@ from channels.layers import get_channel_layer
 
 from ...marimo.patches import initialise
 from ...metrics import record as metrics
+from ...runtime import collector
 from ...runtime.notebook_apps import apps
 from .. import state
 from ..protocol import CLOSE_DRAINED, CLOSE_SESSION, HTTP, WS_CONNECT, WS_IN, WS_PING
@@ -52,6 +53,7 @@ class Worker(Heartbeat, Sockets, HttpServing):
         with contextlib.suppress(state.ClusterUnavailable):
             await self.beat()  # announced before it says it is ready
         beating = asyncio.create_task(self._beat_forever())
+        collector.tune()  # start-up is done: what it loaded stays
         logger.info(
             "Worker %s ready on %s (capacity %d, pid %d)",
             self.name,

@@ -68,6 +68,18 @@ def test_build_app_wires_options() -> None:
     assert app.session_count() == 0
 
 
+async def test_build_app_says_when_a_session_ends() -> None:
+    ended: list[str] = []
+    app = build_app(
+        NB / "app1.py", options(), base_url="", on_session_closed=lambda: ended.append("x")
+    )
+    manager = app.starlette.state.session_manager
+    await manager.event_bus.emit_session_created(object())
+    assert ended == []
+    await manager.event_bus.emit_session_closed(object())  # what close_session emits
+    assert ended == ["x"]
+
+
 def test_build_app_refuses_bad_files() -> None:
     with pytest.raises(files.NotebookMissing):
         build_app(NB / "missing.py", options(), base_url="")
