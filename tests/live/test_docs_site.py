@@ -52,7 +52,14 @@ def _():
 if __name__ == "__main__":
     app.run()
 """
-TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", type(None): "None"}
+TYPE_NAMES = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "str",
+    tuple: "tuple",
+    type(None): "None",
+}
 
 
 @dataclass(frozen=True)
